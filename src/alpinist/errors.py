@@ -1,0 +1,75 @@
+"""Error types of every pipeline stage and the stable exit codes they map to.
+
+Exit codes (documented in the README, stable):
+
+====  =================================================================
+0     success
+1     error: the image, a blob, a feed or the database could not be
+      read or was rejected (one line on stderr names what and why)
+2     policy: findings at or above ``--fail-on`` remain (scan, gate)
+64    usage: bad command-line arguments (EX_USAGE from sysexits.h;
+      not 2, so that a typo can never look like a policy failure)
+====  =================================================================
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_POLICY = 2
+EXIT_USAGE = 64
+
+
+class AlpinistError(Exception):
+    """Base of every error alpinist reports to the user as one line."""
+
+    exit_code: int = EXIT_ERROR
+
+
+class BadReference(AlpinistError):
+    """An image reference that cannot be parsed."""
+
+
+class ImageError(AlpinistError):
+    """An image (or one of its blobs) that cannot be read."""
+
+
+class BlobError(ImageError):
+    """A specific blob is bad; the message names the blob and the reason."""
+
+    def __init__(self, digest: str, reason: str) -> None:
+        self.digest = digest
+        self.reason = reason
+        super().__init__(f"blob {digest}: {reason}")
+
+
+class DigestMismatch(BlobError):
+    """The bytes of a blob do not hash to the digest that names them."""
+
+
+class UnsafeLayer(BlobError):
+    """A layer that tries something hostile: path escape, bomb, oversize member..."""
+
+
+class CorruptLayer(BlobError):
+    """A layer whose compression or tar stream is truncated or corrupt."""
+
+
+class ManifestError(ImageError):
+    """A manifest, index or config that is not valid JSON of the expected shape."""
+
+
+class RegistryError(ImageError):
+    """The registry refused or failed a request."""
+
+
+class AuthError(RegistryError):
+    """Credentials were missing or rejected."""
+
+
+class NotFound(ImageError):
+    """The image, tag or blob does not exist."""
+
+
+class InventoryError(AlpinistError):
+    """A package database inside the image that cannot be parsed."""

@@ -1,0 +1,1 @@
+"""Image access: references, transports, verified blobs, layers, the merged file view."""

@@ -1,0 +1,187 @@
+"""The merged file view of an image: the final filesystem after every layer and whiteout.
+
+Layers are never extracted to disk. The layer reader (``layers.py``) streams each tar and keeps, for
+every member, a small ``FileEntry``; only paths that a cataloger asked for (a ``PathSelector``) keep
+their bytes, and only up to a size cap. Symlinks are resolved inside the image root only, like a
+chroot: ``..`` at the root stays at the root, an absolute target starts again at the image root.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+EntryKind = Literal["file", "dir", "symlink", "hardlink", "char", "block", "fifo"]
+
+MAX_SYMLINK_HOPS = 40  # the same bound Linux uses (ELOOP)
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str  # absolute and normalized: "/etc/os-release"
+    kind: EntryKind
+    size: int
+    mode: int
+    layer: int  # index of the layer that provided this version
+    linkname: str | None = None  # symlink target as written, or hardlink target as an absolute path
+    content: bytes | None = None  # kept only for selected regular files, at most the size cap
+    uid: int = 0
+    gid: int = 0
+
+
+@dataclass(frozen=True)
+class PathSelector:
+    """Which paths a cataloger needs the contents of.
+
+    ``exact`` are absolute paths; ``patterns`` are fnmatch patterns matched against the absolute path
+    (``*`` crosses ``/``). A selector is compiled once into one regular expression.
+    """
+
+    exact: frozenset[str] = frozenset()
+    patterns: tuple[str, ...] = ()
+    keep_history: frozenset[str] = frozenset()  # exact paths whose every layer version is kept
+
+    def __or__(self, other: PathSelector) -> PathSelector:
+        return PathSelector(
+            self.exact | other.exact,
+            self.patterns + tuple(p for p in other.patterns if p not in self.patterns),
+            self.keep_history | other.keep_history,
+        )
+
+    def compile(self) -> CompiledSelector:
+        regex = "|".join(fnmatch.translate(p) for p in self.patterns)
+        return CompiledSelector(self.exact, re.compile(regex) if regex else None, self.keep_history)
+
+
+@dataclass(frozen=True)
+class CompiledSelector:
+    exact: frozenset[str]
+    regex: re.Pattern[str] | None
+    keep_history: frozenset[str]
+
+    def wants(self, path: str) -> bool:
+        if path in self.exact:
+            return True
+        return bool(self.regex and self.regex.match(path))
+
+
+def normalize_member_path(name: str) -> str | None:
+    """Normalize a tar member name to an absolute path inside the image.
+
+    Returns ``None`` for the root itself. Raises ``ValueError`` for names that are absolute or that
+    climb out of the root with ``..``: such members are hostile and the layer is refused.
+    """
+    if "\x00" in name:
+        raise ValueError(f"NUL byte in member name {name!r}")
+    if name.startswith("/"):
+        raise ValueError(f"absolute member path {name!r}")
+    parts: list[str] = []
+    for part in name.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                raise ValueError(f"member path {name!r} escapes the image root")
+            parts.pop()
+            continue
+        parts.append(part)
+    if not parts:
+        return None
+    return "/" + "/".join(parts)
+
+
+@dataclass
+class FileView:
+    """The final filesystem of an image (after whiteouts), with the selected contents."""
+
+    entries: dict[str, FileEntry]
+    history: dict[str, list[FileEntry]] = field(default_factory=dict)  # keep_history paths, bottom first
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and self.resolve(path) is not None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def paths(self) -> Iterator[str]:
+        return iter(self.entries)
+
+    def get(self, path: str) -> FileEntry | None:
+        """The entry at ``path`` without following a final symlink."""
+        return self.entries.get(path)
+
+    def resolve(self, path: str) -> FileEntry | None:
+        """Follow symlinks (and hardlinks) inside the image root; ``None`` if nothing is there."""
+        real = self.realpath(path)
+        if real is None:
+            return None
+        entry = self.entries.get(real)
+        hops = 0
+        while entry is not None and entry.kind == "hardlink" and entry.linkname and hops < MAX_SYMLINK_HOPS:
+            hops += 1
+            entry = self.entries.get(entry.linkname)
+        return entry
+
+    def realpath(self, path: str) -> str | None:
+        """Resolve every symlink in ``path`` as a chroot at the image root would."""
+        pending = [p for p in path.split("/") if p not in ("", ".")]
+        resolved: list[str] = []
+        hops = 0
+        while pending:
+            part = pending.pop(0)
+            if part == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            candidate = "/" + "/".join([*resolved, part])
+            entry = self.entries.get(candidate)
+            if entry is not None and entry.kind == "symlink" and entry.linkname is not None:
+                hops += 1
+                if hops > MAX_SYMLINK_HOPS:
+                    return None
+                target = entry.linkname
+                if target.startswith("/"):
+                    resolved = []
+                pending = [p for p in target.split("/") if p not in ("", ".")] + pending
+                continue
+            resolved.append(part)
+        return "/" + "/".join(resolved)
+
+    def read(self, path: str) -> bytes | None:
+        """Contents of a selected regular file (following links), or ``None``."""
+        entry = self.resolve(path)
+        if entry is None or entry.kind not in ("file", "hardlink"):
+            return None
+        return entry.content
+
+    def read_text(self, path: str) -> str | None:
+        data = self.read(path)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    def is_file(self, path: str) -> bool:
+        entry = self.resolve(path)
+        return entry is not None and entry.kind == "file"
+
+    def glob(self, pattern: str) -> list[str]:
+        """Paths of the final view matching an fnmatch pattern (``*`` crosses ``/``), sorted."""
+        rx = re.compile(fnmatch.translate(pattern))
+        return sorted(p for p in self.entries if rx.match(p))
+
+    def children(self, directory: str) -> list[str]:
+        prefix = directory.rstrip("/") + "/"
+        return sorted(p for p in self.entries if p.startswith(prefix) and "/" not in p[len(prefix) :])
+
+    def versions(self, path: str) -> list[FileEntry]:
+        """Every layer's version of a ``keep_history`` path, bottom layer first (empty if none)."""
+        return list(self.history.get(path, []))
+
+
+def parent_dirs(path: str) -> Iterable[str]:
+    d = posixpath.dirname(path)
+    while d not in ("/", ""):
+        yield d
+        d = posixpath.dirname(d)

@@ -1,0 +1,1 @@
+"""Inventory: one cataloger per package world, os-release, image facts."""

@@ -1,0 +1,1 @@
+"""Reports: one pure formatter per output format."""
