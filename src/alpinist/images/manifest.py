@@ -34,6 +34,7 @@ LAYER_ZSTD = frozenset(
         "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
     }
 )
+DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
 LAYER_TAR = frozenset(
     {
         "application/vnd.oci.image.layer.v1.tar",

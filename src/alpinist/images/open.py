@@ -1,0 +1,56 @@
+"""Turn a parsed reference into the transport that reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alpinist.images.manifest import host_platform
+from alpinist.images.reference import ImageRef
+from alpinist.images.source import ImageSource
+from alpinist.models import Platform
+
+
+@dataclass(frozen=True)
+class PullOptions:
+    platform: Platform = field(default_factory=host_platform)
+    cache_dir: Path | None = None  # None: the user cache dir (or ALPINIST_CACHE_DIR)
+    credentials: tuple[str, str] | None = None
+    insecure_hosts: frozenset[str] = frozenset()
+    progress: Callable[[str, int, int], None] | None = None  # (blob digest, bytes done, total)
+
+
+def open_source(ref: ImageRef, options: PullOptions) -> ImageSource:
+    """The transport for ``ref`` (``dir:`` has none: it is read by ``images.dirview``)."""
+    if ref.transport in ("oci", "oci-archive"):
+        from alpinist.images.oci import OCILayoutSource
+
+        assert ref.path is not None
+        return OCILayoutSource(
+            ref.path,
+            ref.ref,
+            archive=ref.transport == "oci-archive",
+            platform=options.platform,
+            reference=ref.original,
+        )
+    if ref.transport == "docker-archive":
+        from alpinist.images.oci import DockerArchiveSource
+
+        assert ref.path is not None
+        return DockerArchiveSource(ref.path, ref.ref, reference=ref.original)
+    if ref.transport == "registry":
+        from alpinist.images.cache import BlobCache, default_cache_dir
+        from alpinist.images.registry import RegistrySource
+
+        assert ref.registry is not None
+        return RegistrySource(
+            ref.registry.name,
+            ref.registry.reference,
+            platform=options.platform,
+            cache=BlobCache(options.cache_dir or default_cache_dir()),
+            credentials=options.credentials,
+            insecure_hosts=options.insecure_hosts,
+            progress=options.progress,
+        )
+    raise ValueError(f"no image source for transport {ref.transport!r}")

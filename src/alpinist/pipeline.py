@@ -1,0 +1,112 @@
+"""The sbom stage of the pipeline: reference -> verified layers -> merged view -> inventory.
+
+Inventories are cached by (manifest digest, config digest, cataloger version) under the cache dir,
+written atomically, so a warm rerun of the same image reads only the index/manifest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from alpinist import __version__
+from alpinist.images.open import PullOptions, open_source
+from alpinist.images.reference import ImageRef, parse_reference
+from alpinist.models import Inventory
+
+# Bump when a cataloger's output changes, so cached inventories from older code are not reused.
+CATALOG_VERSION = "1"
+
+
+def cache_root(options: PullOptions) -> Path:
+    from alpinist.images.cache import default_cache_dir
+
+    return options.cache_dir or default_cache_dir()
+
+
+def _inventory_cache_path(options: PullOptions, manifest_digest: str, config_digest: str) -> Path:
+    key = hashlib.sha256(
+        f"{manifest_digest}\0{config_digest}\0{CATALOG_VERSION}\0{__version__}".encode()
+    ).hexdigest()
+    return cache_root(options) / "inventory" / f"{key}.json"
+
+
+def _load_cached(path: Path, ref: ImageRef) -> Inventory | None:
+    from alpinist.reports.sbom_json import inventory_from_dict
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        inv = inventory_from_dict(doc)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # a damaged cache entry is rebuilt, never trusted
+    image = dataclasses.replace(inv.image, reference=ref.original, transport=ref.transport)
+    if ref.registry is not None:
+        image = dataclasses.replace(image, name=str(ref.registry))
+    return dataclasses.replace(inv, image=image)
+
+
+def _store_cached(path: Path, inv: Inventory) -> None:
+    from alpinist.reports.sbom_json import inventory_to_dict
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(inventory_to_dict(inv, include_files=True), fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build_inventory(
+    reference: str,
+    options: PullOptions | None = None,
+    *,
+    limits: object | None = None,
+    use_cache: bool = True,
+    layer_progress: Callable[[int, int], None] | None = None,
+) -> Inventory:
+    """Inventory of the image at ``reference`` (any transport)."""
+    from alpinist.images.layers import Limits, build_view
+    from alpinist.inventory.catalog import default_catalogers, run_catalogers, selector_for
+    from alpinist.inventory.image_facts import image_facts
+
+    options = options or PullOptions()
+    lim = limits if isinstance(limits, Limits) else Limits()
+    ref = parse_reference(reference)
+    catalogers = default_catalogers()
+    selector = selector_for(catalogers)
+
+    if ref.transport == "dir":
+        from alpinist.images.dirview import view_from_directory
+
+        assert ref.path is not None
+        view = view_from_directory(Path(ref.path), selector, max_file_bytes=lim.max_file_bytes)
+        facts = image_facts(ref, None, (), view)
+        os_info, packages = run_catalogers(view, facts.env, (), catalogers)
+        return Inventory(facts, os_info, packages)
+
+    source = open_source(ref, options)
+    try:
+        resolved = source.resolve()
+        cache_path = _inventory_cache_path(options, resolved.manifest_digest, resolved.config_digest)
+        if use_cache and cache_path.exists():
+            cached = _load_cached(cache_path, ref)
+            if cached is not None:
+                return cached
+        view, layers = build_view(source, resolved, selector, lim, progress=layer_progress)
+    finally:
+        source.close()
+    facts = image_facts(ref, resolved, layers, view)
+    layer_ids = tuple(layer.diff_id or layer.digest for layer in layers)
+    os_info, packages = run_catalogers(view, facts.env, layer_ids, catalogers)
+    inv = Inventory(facts, os_info, packages)
+    if use_cache:
+        _store_cached(cache_path, inv)
+    return inv
