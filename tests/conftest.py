@@ -1,0 +1,90 @@
+"""Shared fixtures: the corpus, an isolated cache, and a guard against leaving loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+OCI_LAYOUT = CORPUS / "images" / "oci"
+EXPECTED = CORPUS / "expected"
+PEERS = CORPUS / "peers"
+TAGS = ("alpine:3.20.3", "alpine:3.18.9", "debian:12-slim", "python-app:debian", "python-app:alpine")
+
+
+def expected_dir(tag: str) -> Path:
+    return EXPECTED / tag.replace(":", "_")
+
+
+def oci_ref(tag: str) -> str:
+    return f"oci:{OCI_LAYOUT}:{tag}"
+
+
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    return [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:] if line]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not OCI_LAYOUT.is_dir():
+        raise pytest.UsageError(f"the corpus is missing: {OCI_LAYOUT} (clone with ../shared beside it)")
+
+
+def _is_loopback(address: Any) -> bool:
+    if isinstance(address, tuple) and address:
+        host = address[0]
+        if host in ("localhost", ""):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+    return True  # AF_UNIX and friends never leave the machine
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to connect to a host other than loopback fails the test."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guarded_connect(self: socket.socket, address: Any) -> None:
+        if not _is_loopback(address):
+            pytest.fail(f"test tried to reach {address!r}: only loopback is allowed")
+        real_connect(self, address)
+
+    def guarded_connect_ex(self: socket.socket, address: Any) -> int:
+        if not _is_loopback(address):
+            pytest.fail(f"test tried to reach {address!r}: only loopback is allowed")
+        return real_connect_ex(self, address)
+
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in (None, "localhost") and not _is_loopback((host,)):
+            pytest.fail(f"test tried to resolve {host!r}: only loopback is allowed")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test gets its own cache dir and docker config: nothing from the developer's home leaks in."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("ALPINIST_CACHE_DIR", str(home / "cache"))
+    monkeypatch.setenv("DOCKER_CONFIG", str(home / "docker"))
+    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    monkeypatch.delenv("ALPINIST_USERNAME", raising=False)
+    monkeypatch.delenv("ALPINIST_PASSWORD", raising=False)
+    yield
