@@ -1,0 +1,447 @@
+"""The registry transport: OCI Distribution API v2 over httpx, with the blob cache in front.
+
+``RegistrySource(name, reference, ...)`` resolves ``name`` (``host/repository``) at ``reference`` (a tag
+or a digest) to one image manifest for one platform:
+
+* ``GET /v2/<repo>/manifests/<ref>`` with every manifest media type accepted; the bytes are verified
+  against the reference's digest when the reference is one, else against ``Docker-Content-Digest``,
+  else their own sha256 names them; an index or manifest list is narrowed with
+  ``manifest.select_platform`` and the chosen manifest is fetched by digest and verified;
+* the config blob is fetched, size-bounded and verified;
+* manifests and configs are kept in the blob cache by digest, so a digest-pinned second run needs no
+  request at all, and a tag needs one (the tag's manifest) while every blob comes from the cache;
+* ``open_blob`` streams a layer from the cache, downloading it first (verified, atomic) if missing.
+
+Transient failures (429, 502, 503, 504, connection errors) are retried with exponential backoff and
+jitter, honouring ``Retry-After``, with bounded attempts and a bounded total wait. TLS is verified;
+plain http is used only for loopback hosts and hosts the user listed as insecure.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import io
+import ipaddress
+import random
+import re
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import httpx
+
+from alpinist import __version__
+from alpinist.errors import AuthError, BadReference, BlobError, ManifestError, NotFound, RegistryError
+from alpinist.images.auth import RegistryAuth, resolve_credentials
+from alpinist.images.cache import CHUNK, BlobCache
+from alpinist.images.manifest import (
+    ACCEPT,
+    INDEX_TYPES,
+    MANIFEST_TYPES,
+    MAX_CONFIG_BYTES,
+    MAX_MANIFEST_BYTES,
+    config_platform,
+    index_entries,
+    load_json,
+    media_type_of,
+    parse_manifest,
+    select_platform,
+)
+from alpinist.images.source import ResolvedImage, digest_of, split_digest, verify_bytes
+from alpinist.models import Descriptor, Platform
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_API = "registry-1.docker.io"
+DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_ERROR_BODY = 64 * 1024
+
+# distribution/reference grammar: path components of lower-case alphanumerics joined by separators
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REPOSITORY_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
+_TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5  # tries of one request, the first included
+    base_delay: float = 0.5  # seconds before the first retry; doubles each time, with jitter
+    max_delay: float = 30.0  # the longest single wait (also caps Retry-After)
+    max_total_wait: float = 90.0  # give up rather than wait longer than this in total
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``host[:port]/repo`` -> (host, repo); a name without a host is on Docker Hub (``library/`` added)."""
+    first, sep, rest = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
+        host, repository = first.lower(), rest
+    else:
+        host, repository = DOCKER_HUB, name
+    if host in DOCKER_HUB_ALIASES:
+        host = DOCKER_HUB
+        if "/" not in repository:
+            repository = f"library/{repository}"
+    if not _REPOSITORY_RE.fullmatch(repository) or len(repository) > 255:
+        raise BadReference(f"{name!r}: invalid repository name {repository!r}")
+    return host, repository
+
+
+def _hostname(host: str) -> str:
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    name, sep, port = host.rpartition(":")
+    return name if sep and port.isdigit() else host
+
+
+def is_loopback(host: str) -> bool:
+    hostname = _hostname(host).lower()
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def _tls_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class _ResponseStream(io.RawIOBase):
+    """The raw (undecoded) body of a streaming httpx response as a readable file object."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__()
+        self._response = response
+        self._chunks: Iterator[bytes] = response.iter_raw(CHUNK)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._pending:
+            self._pending = next(self._chunks, b"")
+            if not self._pending:
+                return 0
+        view = memoryview(buffer).cast("B")
+        n = min(len(view), len(self._pending))
+        view[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        try:
+            self._response.close()
+        finally:
+            super().close()
+
+
+class RegistrySource:
+    """An ``ImageSource`` over the OCI Distribution API."""
+
+    transport = "registry"
+
+    def __init__(
+        self,
+        name: str,
+        reference: str,
+        *,
+        platform: Platform,
+        cache: BlobCache,
+        credentials: tuple[str, str] | None = None,
+        insecure_hosts: frozenset[str] = frozenset(),
+        progress: ProgressCallback | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: float = 60.0,
+    ) -> None:
+        self.host, self.repository = split_name(name)
+        if ":" in reference and not reference.startswith(":"):
+            try:
+                split_digest(reference)
+            except BlobError:
+                raise BadReference(f"{name}@{reference}: malformed digest") from None
+            self._digest: str | None = reference
+        elif _TAG_RE.fullmatch(reference):
+            self._digest = None
+        else:
+            raise BadReference(f"{name}:{reference}: invalid tag")
+        self._ref = reference
+        sep = "@" if self._digest else ":"
+        self.reference = f"{self.host}/{self.repository}{sep}{reference}"
+        self.platform = platform
+        self.cache = cache
+        self._progress = progress
+        self._sleep = sleep
+        self._retry = retry
+        self.api_host = DOCKER_HUB_API if self.host == DOCKER_HUB else self.host
+        insecure = {h.lower() for h in insecure_hosts}
+        plain = (
+            is_loopback(self.api_host) or self.api_host in insecure or _hostname(self.api_host) in insecure
+        )
+        self.base_url = f"{'http' if plain else 'https'}://{self.api_host}"
+        self._credentials = credentials
+        self._auth: RegistryAuth | None = None  # built on first use: reading config files may run helpers
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            transport=transport,
+            follow_redirects=True,  # httpx drops Authorization when a redirect leaves the origin
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
+            headers={"User-Agent": f"alpinist/{__version__}", "Accept-Encoding": "identity"},
+        )
+
+    # -- ImageSource ------------------------------------------------------------------------------
+    def resolve(self) -> ResolvedImage:
+        what = f"manifest {self.reference}"
+        data, digest, content_type = self._manifest(self._ref, None, what)
+        doc = load_json(data, what)
+        media_type = media_type_of(
+            doc, content_type if content_type in INDEX_TYPES | MANIFEST_TYPES else None
+        )
+        platform: Platform | None = None
+        if media_type in INDEX_TYPES:
+            chosen = select_platform(index_entries(doc, what), self.platform, what)
+            if chosen.media_type and chosen.media_type not in MANIFEST_TYPES:
+                raise ManifestError(
+                    f"{what}: entry {chosen.digest} has unsupported media type {chosen.media_type}"
+                )
+            what = f"manifest {chosen.digest} ({self.reference}, {chosen.platform or self.platform})"
+            data, digest, content_type = self._manifest(chosen.digest, chosen, what)
+            doc = load_json(data, what)
+            media_type = media_type_of(doc, chosen.media_type or content_type or None)
+            platform = chosen.platform
+        if media_type not in MANIFEST_TYPES:
+            raise ManifestError(f"{what}: unsupported media type {media_type}")
+        config_desc, layers = parse_manifest(doc, what)
+        config = self._config(config_desc)
+        return ResolvedImage(
+            name=self.reference,
+            manifest_digest=digest,
+            manifest_media_type=media_type,
+            config_digest=config_desc.digest,
+            config=config,
+            layers=layers,
+            platform=platform or config_platform(config),
+        )
+
+    def open_blob(self, descriptor: Descriptor) -> BinaryIO:
+        """The cached blob file, downloaded (and verified) into the cache first when missing."""
+        fh = self.cache.open(descriptor.digest)
+        if fh is not None:
+            return fh
+        self._download(descriptor)
+        fh = self.cache.open(descriptor.digest)
+        if fh is None:  # removed by someone else between the rename and now
+            raise BlobError(descriptor.digest, "vanished from the cache right after download")
+        return fh
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> RegistrySource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- manifests and configs --------------------------------------------------------------------
+    def _manifest(self, ref: str, expected: Descriptor | None, what: str) -> tuple[bytes, str, str]:
+        """(bytes, digest, content type) of a manifest or index, verified; from the cache when pinned."""
+        pinned = expected.digest if expected is not None else self._digest if ref == self._digest else None
+        if expected is not None and expected.size > MAX_MANIFEST_BYTES:
+            raise ManifestError(f"{what}: size {expected.size} exceeds the {MAX_MANIFEST_BYTES}-byte limit")
+        if pinned is not None:
+            cached = self.cache.read_bytes(pinned, MAX_MANIFEST_BYTES)
+            if cached is not None:
+                return cached, pinned, ""
+        with closing(
+            self._send("GET", f"/v2/{self.repository}/manifests/{ref}", what, {"Accept": ACCEPT})
+        ) as resp:
+            self._check(resp, what)
+            data = self._read_limited(resp, MAX_MANIFEST_BYTES, what)
+            header_digest = resp.headers.get("docker-content-digest", "").strip()
+            content_type = resp.headers.get("content-type", "").split(";")[0].strip()
+        if pinned is not None:
+            verify_bytes(data, pinned, expected.size if expected is not None else None)
+            digest = pinned
+        elif header_digest and _valid_digest(header_digest):
+            verify_bytes(data, header_digest)
+            digest = header_digest
+        else:
+            digest = digest_of(data)
+        self.cache.put_bytes(digest, data)
+        return data, digest, content_type
+
+    def _config(self, desc: Descriptor) -> dict[str, Any]:
+        what = f"config {desc.digest} of {self.reference}"
+        if desc.size > MAX_CONFIG_BYTES:
+            raise ManifestError(f"{what}: size {desc.size} exceeds the {MAX_CONFIG_BYTES}-byte limit")
+        data = self.cache.read_bytes(desc.digest, MAX_CONFIG_BYTES)
+        if data is None or len(data) != desc.size:
+            with closing(self._send("GET", f"/v2/{self.repository}/blobs/{desc.digest}", what)) as resp:
+                self._check(resp, what, blob=desc.digest)
+                data = self._read_limited(resp, min(desc.size, MAX_CONFIG_BYTES), what)
+            verify_bytes(data, desc.digest, desc.size)
+            self.cache.put_bytes(desc.digest, data)
+        return load_json(data, what)
+
+    # -- layers -----------------------------------------------------------------------------------
+    def _download(self, desc: Descriptor) -> None:
+        what = f"blob {desc.digest} of {self.reference}"
+        waited = 0.0
+        for attempt in range(1, self._retry.attempts + 1):
+            with closing(self._send("GET", f"/v2/{self.repository}/blobs/{desc.digest}", what)) as resp:
+                self._check(resp, what, blob=desc.digest)
+                stream = io.BufferedReader(_ResponseStream(resp), CHUNK)
+                try:
+                    self.cache.put_stream(desc.digest, desc.size, stream, self._progress)
+                    return
+                except httpx.TransportError as exc:  # the connection broke mid-body: fetch it again
+                    error: BaseException = exc
+            delay = self._backoff(attempt)
+            if attempt == self._retry.attempts or waited + delay > self._retry.max_total_wait:
+                raise RegistryError(
+                    f"registry {self.host}: {what}: download failed after {attempt} attempts: {error}"
+                )
+            self._sleep(delay)
+            waited += delay
+
+    # -- HTTP -------------------------------------------------------------------------------------
+    def _get_auth(self) -> RegistryAuth:
+        if self._auth is None:
+            self._auth = RegistryAuth(self.host, resolve_credentials(self.host, self._credentials))
+        return self._auth
+
+    def _backoff(self, attempt: int) -> float:
+        delay = min(self._retry.max_delay, self._retry.base_delay * 2.0 ** (attempt - 1))
+        return delay * random.uniform(0.5, 1.0)  # jitter: concurrent clients do not retry in lockstep
+
+    def _send(
+        self, method: str, url: str, what: str, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """Send with retries; the caller closes the (streaming) response."""
+        auth = self._get_auth()
+        waited = 0.0
+        for attempt in range(1, self._retry.attempts + 1):
+            request = self._client.build_request(method, url, headers=headers)
+            try:
+                response = self._client.send(request, auth=auth, stream=True)
+            except httpx.TransportError as exc:
+                if _tls_failure(exc):
+                    raise RegistryError(f"registry {self.host}: TLS verification failed: {exc}") from None
+                reason = f"cannot reach the registry: {exc or type(exc).__name__}"
+                delay = self._backoff(attempt)
+            except httpx.HTTPError as exc:
+                raise RegistryError(f"registry {self.host}: {what}: {exc}") from None
+            else:
+                if response.status_code not in RETRY_STATUSES:
+                    return response
+                reason = f"HTTP {response.status_code}"
+                after = parse_retry_after(response.headers.get("retry-after"))
+                response.close()
+                delay = self._backoff(attempt) if after is None else after
+                if delay > self._retry.max_delay:
+                    raise RegistryError(
+                        f"registry {self.host}: {what}: {reason}, told to retry after {delay:.0f}s; giving up"
+                    )
+            if attempt == self._retry.attempts or waited + delay > self._retry.max_total_wait:
+                raise RegistryError(
+                    f"registry {self.host}: {what}: {reason} (gave up after {attempt} attempts)"
+                )
+            self._sleep(delay)
+            waited += delay
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check(self, response: httpx.Response, what: str, blob: str | None = None) -> None:
+        status = response.status_code
+        if status == 200:
+            return
+        detail = self._error_detail(response)
+        if status == 401:
+            auth = self._auth
+            creds = auth.credentials if auth is not None else None
+            who = (
+                f"the credentials from {creds.source} were rejected" if creds else "no credentials were found"
+            )
+            raise AuthError(f"registry {self.host}: {what}: authentication failed ({who}){detail}")
+        if status == 403:
+            raise AuthError(f"registry {self.host}: {what}: access denied (HTTP 403){detail}")
+        if status == 404:
+            if blob is not None:
+                raise NotFound(f"blob {blob}: not found in {self.host}/{self.repository}{detail}")
+            raise NotFound(f"{what}: not found{detail}")
+        raise RegistryError(f"registry {self.host}: {what}: HTTP {status}{detail}")
+
+    @staticmethod
+    def _error_detail(response: httpx.Response) -> str:
+        """The distribution spec's ``errors[0]`` code and message, when the body has them."""
+        try:
+            body = b""
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_ERROR_BODY:
+                    return ""
+            doc = load_json(body, "error body")
+        except (ManifestError, httpx.HTTPError):
+            return ""
+        errors = doc.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            code = errors[0].get("code")
+            message = errors[0].get("message")
+            parts = [str(p) for p in (code, message) if isinstance(p, str) and p]
+            if parts:
+                return f" [{': '.join(parts)}]"
+        return ""
+
+    @staticmethod
+    def _read_limited(response: httpx.Response, limit: int, what: str) -> bytes:
+        """Read at most ``limit`` bytes of the body; a longer body is an error (Content-Length or not)."""
+        length = response.headers.get("content-length")
+        if length is not None and length.strip().isdigit() and int(length) > limit:
+            raise ManifestError(f"{what}: size {int(length)} exceeds the {limit}-byte limit")
+        data = bytearray()
+        try:
+            for chunk in response.iter_bytes():
+                data += chunk
+                if len(data) > limit:
+                    raise ManifestError(f"{what}: body exceeds the {limit}-byte limit")
+        except httpx.TransportError as exc:
+            raise RegistryError(f"{what}: connection broke while reading: {exc}") from None
+        return bytes(data)
+
+
+def _valid_digest(digest: str) -> bool:
+    try:
+        split_digest(digest)
+    except BlobError:
+        return False
+    return True
