@@ -79,7 +79,9 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Every test gets its own cache dir and docker config: nothing from the developer's home leaks in."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("ALPINIST_CACHE_DIR", str(home / "cache"))

@@ -55,7 +55,9 @@ def test_oci_archive_from_corpus() -> None:
 
 
 def test_docker_archive_from_corpus() -> None:
-    src = DockerArchiveSource(str(CORPUS / "images" / "archives" / "alpine-3.20.3.docker.tar"), None, reference="x")
+    src = DockerArchiveSource(
+        str(CORPUS / "images" / "archives" / "alpine-3.20.3.docker.tar"), None, reference="x"
+    )
     resolved = src.resolve()
     layers = read_tsv(EXPECTED / "alpine_3.20.3" / "layers.tsv")
     assert resolved.config_digest == INDEX["alpine:3.20.3"]["config_digest"]
@@ -68,7 +70,9 @@ def _copy_layout(tmp_path: Path, tag: str) -> tuple[Path, dict[str, str]]:
     (dest / "blobs" / "sha256").mkdir(parents=True)
     shutil.copy(OCI_LAYOUT / "oci-layout", dest / "oci-layout")
     index = json.loads((OCI_LAYOUT / "index.json").read_text())
-    entry = next(m for m in index["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+    entry = next(
+        m for m in index["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == tag
+    )
     manifest_path = OCI_LAYOUT / "blobs" / "sha256" / entry["digest"][7:]
     manifest = json.loads(manifest_path.read_text())
     for digest in (entry["digest"], manifest["config"]["digest"]):
@@ -116,14 +120,20 @@ def test_manifest_that_is_not_json(tmp_path: Path) -> None:
 def test_index_json_that_is_not_json(tmp_path: Path) -> None:
     dest, _ = _copy_layout(tmp_path, "alpine:3.20.3")
     (dest / "index.json").write_text("{")
-    with pytest.raises(ManifestError, match="index.json is not JSON"):
+    with pytest.raises(ManifestError, match=r"index\.json is not JSON"):
         layout("alpine:3.20.3", dest).resolve()
 
 
 def test_docker_archive_made_by_skopeo_with_several_layers(tmp_path: Path) -> None:
     archive = tmp_path / "app.tar"
     subprocess.run(
-        ["skopeo", "copy", "-q", f"oci:{OCI_LAYOUT}:python-app:alpine", f"docker-archive:{archive}:python-app:alpine"],
+        [
+            "skopeo",
+            "copy",
+            "-q",
+            f"oci:{OCI_LAYOUT}:python-app:alpine",
+            f"docker-archive:{archive}:python-app:alpine",
+        ],
         check=True,
     )
     src = DockerArchiveSource(str(archive), "docker.io/library/python-app:alpine", reference="x")

@@ -23,7 +23,9 @@ def os_rows(inv: Inventory) -> list[dict[str, str]]:
     rows = []
     for p in inv.packages:
         if p.type == "apk":
-            rows.append({"name": p.name, "version": p.version, "origin": p.origin or "", "arch": p.arch or ""})
+            rows.append(
+                {"name": p.name, "version": p.version, "origin": p.origin or "", "arch": p.arch or ""}
+            )
         elif p.type == "deb":
             rows.append(
                 {
@@ -39,7 +41,11 @@ def os_rows(inv: Inventory) -> list[dict[str, str]]:
 
 def python_rows(inv: Inventory) -> list[dict[str, str]]:
     return sorted(
-        ({"name": p.name, "version": p.version, "path": p.locations[0]} for p in inv.packages if p.type == "python"),
+        (
+            {"name": p.name, "version": p.version, "path": p.locations[0]}
+            for p in inv.packages
+            if p.type == "python"
+        ),
         key=lambda r: (r["path"], r["name"]),
     )
 
@@ -135,15 +141,23 @@ def test_every_package_has_purl_and_layer(inventories: dict[str, Inventory]) -> 
     for tag, inv in inventories.items():
         diff_ids = {li.diff_id for li in inv.image.layers}
         for p in inv.packages:
-            assert p.purl.startswith(f"pkg:{ {'apk': 'apk', 'deb': 'deb', 'python': 'pypi', 'binary': 'generic'}[p.type]}/"), p
+            assert p.purl.startswith(
+                f"pkg:{ {'apk': 'apk', 'deb': 'deb', 'python': 'pypi', 'binary': 'generic'}[p.type] }/"
+            ), p
             assert p.layer in diff_ids, (tag, p.name, p.layer)
     deb = {p.name: p for p in inventories["python-app:debian"].packages if p.type == "deb"}
     assert deb["curl"].purl == "pkg:deb/debian/curl@7.88.1-10%2Bdeb12u15?arch=amd64&distro=debian-12"
-    assert deb["bash"].purl == "pkg:deb/debian/bash@5.2.15-2%2Bb13?arch=amd64&distro=debian-12&upstream=bash%405.2.15-2"
+    assert (
+        deb["bash"].purl
+        == "pkg:deb/debian/bash@5.2.15-2%2Bb13?arch=amd64&distro=debian-12&upstream=bash%405.2.15-2"
+    )
     # curl came with the apt-get layer (index 1), bash with the base layer (index 0)
     assert (deb["curl"].layer_index, deb["bash"].layer_index) == (1, 0)
     apk = {p.name: p for p in inventories["alpine:3.20.3"].packages}
-    assert apk["libssl3"].purl == "pkg:apk/alpine/libssl3@3.3.2-r0?arch=x86_64&distro=alpine-3.20.3&upstream=openssl"
+    assert (
+        apk["libssl3"].purl
+        == "pkg:apk/alpine/libssl3@3.3.2-r0?arch=x86_64&distro=alpine-3.20.3&upstream=openssl"
+    )
 
 
 def _skopeo(src: str, dest: str) -> None:
@@ -180,7 +194,10 @@ def test_same_inventory_from_dir_rootfs(tmp_path: Path, inventories: dict[str, I
     tag = "python-app:alpine"
     work = tmp_path / "oci"
     _skopeo(f"oci:{OCI_LAYOUT}:{tag}", f"oci:{work}:app")
-    subprocess.run(["umoci", "raw", "unpack", "--rootless", "--image", f"{work}:app", str(tmp_path / "rootfs")], check=True)
+    subprocess.run(
+        ["umoci", "raw", "unpack", "--rootless", "--image", f"{work}:app", str(tmp_path / "rootfs")],
+        check=True,
+    )
     inv = build_inventory(f"dir:{tmp_path / 'rootfs'}")
     want = inventories[tag]
     assert os_rows(inv) == os_rows(want)

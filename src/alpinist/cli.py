@@ -98,10 +98,26 @@ def app() -> None:
 
 
 _image_options = [
-    click.option("--platform", metavar="OS/ARCH[/VARIANT]", help="Platform to pick from a multi-platform index (default: this host's)."),
-    click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST[:PORT]", help="Allow plain HTTP to this registry (loopback always may)."),
-    click.option("--creds", metavar="USER:PASSWORD", help="Registry credentials (default: ~/.docker/config.json and credential helpers; or ALPINIST_USERNAME/ALPINIST_PASSWORD)."),
-    click.option("--no-cache", is_flag=True, help="Re-read every layer instead of reusing a cached inventory."),
+    click.option(
+        "--platform",
+        metavar="OS/ARCH[/VARIANT]",
+        help="Platform to pick from a multi-platform index (default: this host's).",
+    ),
+    click.option(
+        "--insecure-registry",
+        "insecure",
+        multiple=True,
+        metavar="HOST[:PORT]",
+        help="Allow plain HTTP to this registry (loopback always may).",
+    ),
+    click.option(
+        "--creds",
+        metavar="USER:PASSWORD",
+        help="Registry credentials (default: ~/.docker/config.json and credential helpers; or ALPINIST_USERNAME/ALPINIST_PASSWORD).",
+    ),
+    click.option(
+        "--no-cache", is_flag=True, help="Re-read every layer instead of reusing a cached inventory."
+    ),
 ]
 
 
@@ -114,7 +130,9 @@ def image_options(func: Any) -> Any:
 @app.command()
 @click.argument("image")
 @click.option("-f", "--format", "fmt", type=click.Choice(SBOM_FORMATS), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."
+)
 @click.option("--files", is_flag=True, help="json: include the files each OS package owns.")
 @image_options
 def sbom(

@@ -31,7 +31,9 @@ SEVERITIES: tuple[Severity, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "NEGLIG
 #   postponed     affected; fix postponed to a later update (nodsa_reason "postponed")
 #   unimportant   affected in theory; Debian rates it negligible (urgency "unimportant")
 #   end-of-life   affected; the package is no longer supported in that release
-Status = Literal["fixed", "not-affected", "open", "no-dsa", "ignored", "postponed", "unimportant", "end-of-life"]
+Status = Literal[
+    "fixed", "not-affected", "open", "no-dsa", "ignored", "postponed", "unimportant", "end-of-life"
+]
 
 
 @dataclass(frozen=True)

@@ -124,9 +124,7 @@ def _platform_matches(have: Platform | None, want: Platform) -> bool:
         return False
     if have.os != want.os or have.architecture != want.architecture:
         return False
-    if want.variant and have.variant and want.variant != have.variant:
-        return False
-    return True
+    return not (want.variant and have.variant and want.variant != have.variant)
 
 
 def select_platform(entries: list[Descriptor], want: Platform, what: str) -> Descriptor:
@@ -140,7 +138,7 @@ def select_platform(entries: list[Descriptor], want: Platform, what: str) -> Des
     exact = [e for e in images if _platform_matches(e.platform, want)]
     if exact:
         # prefer an exact variant match, then no variant
-        exact.sort(key=lambda e: (e.platform is None or e.platform.variant != want.variant))
+        exact.sort(key=lambda e: e.platform is None or e.platform.variant != want.variant)
         return exact[0]
     if len(images) == 1 and images[0].platform is None:
         return images[0]

@@ -79,7 +79,9 @@ def _open_tar(path: Path) -> tarfile.TarFile:
 class OCILayoutSource:
     """``oci:DIR[:REF]`` and ``oci-archive:PATH[:REF]``."""
 
-    def __init__(self, path: str, ref: str | None, *, archive: bool, platform: Platform, reference: str) -> None:
+    def __init__(
+        self, path: str, ref: str | None, *, archive: bool, platform: Platform, reference: str
+    ) -> None:
         self.transport = "oci-archive" if archive else "oci"
         self.reference = reference
         self._ref = ref
@@ -97,7 +99,9 @@ class OCILayoutSource:
                 matches = [e for e in entries if e.annotation(REF_NAME) == self._ref]
             if not matches:
                 names = sorted({e.annotation(REF_NAME) or e.digest for e in entries})
-                raise NotFound(f"{self.reference}: no image {self._ref!r} in the layout (has: {', '.join(names)})")
+                raise NotFound(
+                    f"{self.reference}: no image {self._ref!r} in the layout (has: {', '.join(names)})"
+                )
             entries = matches
         if len(entries) == 1:
             return entries[0]
@@ -117,7 +121,9 @@ class OCILayoutSource:
                 desc = mf.select_platform(mf.index_entries(doc, desc.digest), self._platform, self.reference)
                 continue
             config_desc, layers = mf.parse_manifest(doc, f"manifest {desc.digest}")
-            config = mf.load_json(self._read_verified(config_desc, mf.MAX_CONFIG_BYTES), f"config {config_desc.digest}")
+            config = mf.load_json(
+                self._read_verified(config_desc, mf.MAX_CONFIG_BYTES), f"config {config_desc.digest}"
+            )
             return ResolvedImage(
                 name=self._ref,
                 manifest_digest=desc.digest,

@@ -91,9 +91,7 @@ class VerifyingReader(io.RawIOBase):
         if self._verified:
             return
         if self._size is not None and self._count != self._size:
-            raise DigestMismatch(
-                self._digest, f"blob is truncated: {self._count} of {self._size} bytes"
-            )
+            raise DigestMismatch(self._digest, f"blob is truncated: {self._count} of {self._size} bytes")
         actual = f"{self._hash.name}:{self._hash.hexdigest()}"
         if actual != self._digest:
             raise DigestMismatch(self._digest, f"content hashes to {actual}")
