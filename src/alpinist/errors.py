@@ -73,3 +73,7 @@ class NotFound(ImageError):
 
 class InventoryError(AlpinistError):
     """A package database inside the image that cannot be parsed."""
+
+
+class DatabaseError(AlpinistError):
+    """The advisory database is missing, not SQLite, of another schema version, damaged or locked."""
