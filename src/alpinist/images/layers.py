@@ -1,0 +1,728 @@
+"""Stream image layers into the merged ``FileView``: verified, bounded, never extracted to disk.
+
+One layer is read on its own (``read_layer``) so that layers can be read in parallel threads: the
+expensive steps (file reads, sha256 of the blob, gzip/zstd decompression, sha256 of the tar) all run
+in C with the GIL released, so threads scale across cores without the cost of pickling entries back
+from worker processes. ``merge_layers`` then applies the layers bottom to top with overlayfs/OCI
+semantics (whiteouts, opaque directories, a non-directory replacing a directory).
+
+Every blob is checked against its digest and size (``VerifyingReader``), the uncompressed stream
+against the config's diff_id, and every member against hostile tricks: absolute or escaping paths,
+escaping hardlinks, oversize selected files, decompression bombs, truncated members, too many members.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import posixpath
+import tarfile
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import IO, Any, BinaryIO, cast
+
+import zstandard
+from isal import igzip, isal_zlib
+
+from alpinist.errors import AlpinistError, BlobError, CorruptLayer, DigestMismatch, ManifestError, UnsafeLayer
+from alpinist.images.source import ImageSource, ResolvedImage, VerifyingReader, split_digest
+from alpinist.images.view import CompiledSelector, EntryKind, FileEntry, FileView, PathSelector
+from alpinist.images.view import normalize_member_path as _normalize
+from alpinist.models import Descriptor, LayerInfo
+
+__all__ = ["LayerResult", "Limits", "build_view", "merge_layers", "read_layer"]
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+
+_CHUNK = 1 << 20  # uncompressed bytes produced per step: large enough that hashlib/isal release the GIL
+_RAW_BUFFER = 1 << 18  # compressed bytes read from the source per call
+# The largest single read tarfile may ask for outside the contents of a selected file: pax extended
+# headers and GNU long names. Real ones are a few hundred bytes (a few KiB with xattrs); a header that
+# claims more is refused before anything is allocated.
+_HEADER_READ_CAP = 1 << 20
+# isal's stub declares IsalError as an instance; at run time it is the exception class.
+_ISAL_ERROR = cast("type[Exception]", isal_zlib.IsalError)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int = 64 * 1024 * 1024  # cap on one selected file's content; larger -> UnsafeLayer
+    max_layer_bytes: int = 16 * 1024**3  # uncompressed bytes of one layer
+    max_ratio: int = 1000  # uncompressed/compressed, enforced once uncompressed > ratio_floor
+    ratio_floor: int = 256 * 1024 * 1024
+    max_members: int = 2_000_000
+    max_path_bytes: int = 4096
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """One layer, read on its own."""
+
+    index: int
+    digest: str
+    compressed_size: int
+    uncompressed_size: int
+    diff_id: str  # digest of the uncompressed tar, computed while reading
+    entries: dict[str, FileEntry]
+    whiteouts: frozenset[str]  # paths this layer deletes from the layers below
+    opaque_dirs: frozenset[str]  # directories whose lower-layer contents this layer hides
+
+
+class _Cancelled(Exception):
+    """Another layer failed: stop reading this one (never escapes ``build_view``)."""
+
+
+# --------------------------------------------------------------------------------------------------
+# decompression
+
+
+class _ZstdFrameWalker:
+    """Follow the frame and block structure of the compressed zstd bytes as they stream past.
+
+    Hand-written because python-zstandard's streaming readers return a clean EOF when the input ends
+    in the middle of a frame (``stream_reader``, ``read_to_iter``), and its ``decompressobj``, which
+    does report ``eof``, cannot bound its output (a bomb would be materialised in one call). Walking
+    the block headers (RFC 8878 section 3.1) costs a few operations per 128 KiB block and tells
+    whether the stream ended on a frame boundary. Decoding itself stays in libzstd.
+    """
+
+    _ZSTD_FRAME = 0xFD2FB528
+    _SKIPPABLE_MASK = 0xFFFFFFF0
+    _SKIPPABLE = 0x184D2A50
+
+    def __init__(self, digest: str) -> None:
+        self._digest = digest
+        self._pending = bytearray()  # bytes of the header being assembled
+        self._need = 4  # header bytes wanted in state
+        self._skip = 0  # payload bytes to pass over
+        self._state = "magic"
+        self._checksum = False
+        self.frames = 0
+
+    @property
+    def at_boundary(self) -> bool:
+        return self._state == "magic" and self._skip == 0 and not self._pending
+
+    def feed(self, data: bytes) -> None:
+        pos = 0
+        n = len(data)
+        while pos < n:
+            if self._skip:
+                step = min(self._skip, n - pos)
+                self._skip -= step
+                pos += step
+                continue
+            take = min(self._need - len(self._pending), n - pos)
+            self._pending += data[pos : pos + take]
+            pos += take
+            if len(self._pending) == self._need:
+                header = bytes(self._pending)
+                self._pending.clear()
+                self._advance(header)
+
+    def _advance(self, header: bytes) -> None:
+        state = self._state
+        if state == "magic":
+            magic = int.from_bytes(header, "little")
+            if magic == self._ZSTD_FRAME:
+                self._state, self._need = "descriptor", 1
+            elif magic & self._SKIPPABLE_MASK == self._SKIPPABLE:
+                self._state, self._need = "skippable", 4
+            else:
+                raise CorruptLayer(self._digest, "zstd stream holds data that is not a zstd frame")
+        elif state == "skippable":
+            self._skip = int.from_bytes(header, "little")
+            self._state, self._need = "magic", 4
+            self.frames += 1
+        elif state == "descriptor":
+            fhd = header[0]
+            fcs_flag, single_segment = fhd >> 6, (fhd >> 5) & 1
+            if (fhd >> 3) & 1:
+                raise CorruptLayer(self._digest, "zstd frame header has its reserved bit set")
+            self._checksum = bool((fhd >> 2) & 1)
+            fcs_size = (1 if single_segment else 0, 2, 4, 8)[fcs_flag]
+            rest = (0 if single_segment else 1) + (0, 1, 2, 4)[fhd & 3] + fcs_size
+            self._skip = rest
+            self._state, self._need = "block", 3
+        elif state == "block":
+            value = int.from_bytes(header, "little")
+            last, block_type, size = value & 1, (value >> 1) & 3, value >> 3
+            if block_type == 3:
+                raise CorruptLayer(self._digest, "zstd block of the reserved type")
+            self._skip = 1 if block_type == 1 else size
+            if last:
+                self._skip += 4 if self._checksum else 0
+                self._state, self._need = "magic", 4
+                self.frames += 1
+
+
+class _WalkingReader:
+    """Raw compressed bytes for libzstd, shown to the frame walker on the way."""
+
+    def __init__(self, read: Callable[[int], bytes], walker: _ZstdFrameWalker) -> None:
+        self._read = read
+        self._walker = walker
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._read(size if size and size > 0 else _RAW_BUFFER)
+        self._walker.feed(data)
+        return data
+
+
+class _Producer:
+    """Uncompressed chunks of one layer: hashed (diff_id), counted and bounded as they are made."""
+
+    def __init__(
+        self,
+        verifying: VerifyingReader,
+        descriptor: Descriptor,
+        index: int,
+        limits: Limits,
+        diff_algorithm: str,
+        cancel: threading.Event | None,
+    ) -> None:
+        self._verifying = verifying
+        self._digest = descriptor.digest
+        self._index = index
+        self._limits = limits
+        self._cancel = cancel
+        self.hash = hashlib.new(diff_algorithm)
+        self.total = 0
+        self._walker: _ZstdFrameWalker | None = None
+        buffered = io.BufferedReader(verifying, _RAW_BUFFER)
+        head = buffered.peek(4)[:4]
+        self._read: Callable[[int], bytes]
+        if head[:2] == GZIP_MAGIC:
+            self.compression = "gzip"
+            # isal's C reader handles multi-member gzip and zero padding after the last member.
+            self._read = igzip.IGzipFile(fileobj=buffered, mode="rb").read  # type: ignore[no-untyped-call]
+        elif head == ZSTD_MAGIC:
+            self.compression = "zstd"
+            self._walker = _ZstdFrameWalker(self._digest)
+            reader = zstandard.ZstdDecompressor().stream_reader(
+                cast(IO[bytes], _WalkingReader(buffered.read, self._walker)),
+                read_size=_RAW_BUFFER,
+                read_across_frames=True,
+            )
+            self._read = reader.read
+        else:
+            # Docker archives carry uncompressed layers whatever the media type says.
+            self.compression = "none"
+            self._read = buffered.read
+
+    def next_chunk(self) -> bytes:
+        if self._cancel is not None and self._cancel.is_set():
+            raise _Cancelled
+        try:
+            chunk = self._read(_CHUNK)
+        except AlpinistError:
+            raise
+        except EOFError:
+            raise CorruptLayer(
+                self._digest, f"layer {self._index}: gzip stream is truncated (or followed by garbage)"
+            ) from None
+        except (gzip.BadGzipFile, _ISAL_ERROR) as exc:
+            raise CorruptLayer(self._digest, f"layer {self._index}: gzip stream is corrupt: {exc}") from None
+        except zstandard.ZstdError as exc:
+            raise CorruptLayer(self._digest, f"layer {self._index}: zstd stream is corrupt: {exc}") from None
+        except OSError as exc:
+            raise BlobError(self._digest, f"layer {self._index}: read failed: {exc}") from None
+        if not chunk:
+            if self._walker is not None and not (self._walker.at_boundary and self._walker.frames):
+                raise CorruptLayer(self._digest, f"layer {self._index}: zstd stream is truncated")
+            return b""
+        self.hash.update(chunk)
+        self.total += len(chunk)
+        limits = self._limits
+        if self.total > limits.max_layer_bytes:
+            raise UnsafeLayer(
+                self._digest,
+                f"layer {self._index}: decompression bomb: more than {limits.max_layer_bytes} "
+                "uncompressed bytes",
+            )
+        if self.total > limits.ratio_floor:
+            compressed = max(self._verifying.bytes_read, 1)
+            if self.total > limits.max_ratio * compressed:
+                raise UnsafeLayer(
+                    self._digest,
+                    f"layer {self._index}: decompression bomb: {self.total} bytes from {compressed} "
+                    f"compressed (ratio above {limits.max_ratio})",
+                )
+        return chunk
+
+
+class _TarStream:
+    """The forward-only file object tarfile reads the uncompressed layer from.
+
+    Skipping a member's data only moves an offset inside the current chunk, so unselected contents are
+    never copied; reads are capped (see ``_HEADER_READ_CAP``) so a header claiming gigabytes cannot
+    make us allocate them.
+    """
+
+    def __init__(self, producer: _Producer, digest: str, index: int) -> None:
+        self._producer = producer
+        self._digest = digest
+        self._index = index
+        self._buf = b""
+        self._off = 0
+        self._pos = 0
+        self._eof = False
+        self.last_read = b""
+        self.read_cap = _HEADER_READ_CAP  # raised while tarfile reads a selected sparse member
+
+    def tell(self) -> int:
+        return self._pos
+
+    def write(self, data: bytes) -> int:
+        raise io.UnsupportedOperation("a layer is read, never written")
+
+    def close(self) -> None:
+        pass  # the blob stream is closed by whoever opened it
+
+    def _fill(self) -> bool:
+        if self._eof:
+            return False
+        chunk = self._producer.next_chunk()
+        if not chunk:
+            self._eof = True
+            self._buf, self._off = b"", 0
+            return False
+        self._buf, self._off = chunk, 0
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > self.read_cap:
+            raise UnsafeLayer(
+                self._digest,
+                f"layer {self._index}: tar header at offset {self._pos} asks for {size} bytes "
+                f"(limit {self.read_cap})",
+            )
+        data = self._take(size)
+        self.last_read = data
+        return data
+
+    def _take(self, size: int) -> bytes:
+        end = self._off + size
+        if end <= len(self._buf):
+            data = self._buf[self._off : end]
+            self._off = end
+            self._pos += size
+            return data
+        parts = [self._buf[self._off :]]
+        got = len(parts[0])
+        while got < size and self._fill():
+            piece = self._buf[: size - got]
+            self._off = len(piece)
+            parts.append(piece)
+            got += len(piece)
+        self._pos += got
+        return b"".join(parts)
+
+    def read_content(self, size: int) -> bytes:
+        """A selected member's bytes (the caller has checked ``size`` against the limit)."""
+        return self._take(size)
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            pos += self._pos
+        elif whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("tar stream seeks forward from the start only")
+        if pos < self._pos:
+            raise CorruptLayer(self._digest, f"layer {self._index}: tar stream seeks backwards to {pos}")
+        self.skip_to(pos)
+        return self._pos
+
+    def skip_to(self, pos: int) -> bool:
+        """Move forward to ``pos``; ``False`` if the stream ends first."""
+        remaining = pos - self._pos
+        while remaining > 0:
+            avail = len(self._buf) - self._off
+            if avail == 0:
+                if not self._fill():
+                    return False
+                continue
+            step = min(avail, remaining)
+            self._off += step
+            self._pos += step
+            remaining -= step
+        return True
+
+    def drain(self) -> bool:
+        """Read to the end of the stream; ``True`` if everything left was zero bytes."""
+        clean = not self._buf[self._off :].strip(b"\0")
+        self._off = len(self._buf)
+        while self._fill():
+            if clean and self._buf.strip(b"\0"):
+                clean = False
+            self._pos += len(self._buf)
+            self._off = len(self._buf)
+        return clean
+
+
+# --------------------------------------------------------------------------------------------------
+# one layer
+
+
+def _kind_of(info: tarfile.TarInfo) -> EntryKind:
+    if info.isdir():
+        return "dir"
+    if info.issym():
+        return "symlink"
+    if info.islnk():
+        return "hardlink"
+    if info.ischr():
+        return "char"
+    if info.isblk():
+        return "block"
+    if info.isfifo():
+        return "fifo"
+    return "file"  # regular, contiguous, sparse, and (as POSIX says) unknown types
+
+
+def read_layer(
+    raw: BinaryIO,
+    descriptor: Descriptor,
+    index: int,
+    selector: CompiledSelector,
+    limits: Limits,
+    expected_diff_id: str | None = None,
+) -> LayerResult:
+    """Read one layer blob: every member as a ``FileEntry``, selected contents kept, digests checked."""
+    return _read_layer(raw, descriptor, index, selector, limits, expected_diff_id, None)
+
+
+def _read_layer(
+    raw: BinaryIO,
+    descriptor: Descriptor,
+    index: int,
+    selector: CompiledSelector,
+    limits: Limits,
+    expected_diff_id: str | None,
+    cancel: threading.Event | None,
+) -> LayerResult:
+    digest = descriptor.digest
+    algorithm = "sha256"
+    if expected_diff_id is not None:
+        try:
+            algorithm, _ = split_digest(expected_diff_id)
+        except BlobError:
+            raise DigestMismatch(
+                digest, f"layer {index}: the config's diff_id {expected_diff_id!r} is malformed"
+            ) from None
+    verifying = VerifyingReader(raw, digest, descriptor.size)
+    producer = _Producer(verifying, descriptor, index, limits, algorithm, cancel)
+    stream = _TarStream(producer, digest, index)
+
+    def unsafe(reason: str) -> UnsafeLayer:
+        return UnsafeLayer(digest, f"layer {index}: {reason}")
+
+    entries: dict[str, FileEntry] = {}
+    whiteouts: set[str] = set()
+    opaque: set[str] = set()
+    members = 0
+    try:
+        tar = tarfile.TarFile(fileobj=stream, mode="r", encoding="utf-8", errors="surrogateescape")
+        # TarFile appends every TarInfo it reads to ``members``; we keep FileEntry only, so memory
+        # stays bounded by what a layer's entries need.
+        seen: list[tarfile.TarInfo] = tar.members  # type: ignore[attr-defined]
+        while True:
+            info = tar.next()
+            if info is None:
+                break
+            seen.clear()
+            members += 1
+            if members > limits.max_members:
+                raise unsafe(f"more than {limits.max_members} tar members")
+            _member(info, tar, stream, index, selector, limits, entries, whiteouts, opaque, unsafe)
+            if not stream.skip_to(tar.offset):
+                raise CorruptLayer(
+                    digest,
+                    f"layer {index}: truncated: member {info.name!r} claims {info.size} bytes "
+                    f"but the stream ends at offset {stream.tell()}",
+                )
+        last = stream.last_read
+        if last.strip(b"\0"):
+            raise CorruptLayer(
+                digest, f"layer {index}: invalid tar header at offset {stream.tell() - len(last)}"
+            )
+        if not stream.drain():
+            raise CorruptLayer(digest, f"layer {index}: data after the end of the tar archive")
+        verifying.verify_rest()
+    except (tarfile.TarError, UnicodeError, CorruptLayer) as exc:
+        if isinstance(exc, tarfile.TarError):
+            exc = CorruptLayer(digest, f"layer {index}: tar stream is corrupt: {exc}")
+        elif isinstance(exc, UnicodeError):
+            exc = CorruptLayer(digest, f"layer {index}: tar header is not decodable: {exc}")
+        # A blob damaged in transit is a digest mismatch, not a hostile layer: say so when the rest of
+        # the blob (bounded by its descriptor's size) shows it.
+        verifying.verify_rest()
+        raise exc from None
+    diff_id = f"{algorithm}:{producer.hash.hexdigest()}"
+    if expected_diff_id is not None and diff_id != expected_diff_id:
+        raise DigestMismatch(
+            digest,
+            f"layer {index}: uncompressed content hashes to {diff_id}, the config's diff_id is "
+            f"{expected_diff_id}",
+        )
+    return LayerResult(
+        index=index,
+        digest=digest,
+        compressed_size=verifying.bytes_read,
+        uncompressed_size=producer.total,
+        diff_id=diff_id,
+        entries=entries,
+        whiteouts=frozenset(whiteouts),
+        opaque_dirs=frozenset(opaque),
+    )
+
+
+def _member(
+    info: tarfile.TarInfo,
+    tar: tarfile.TarFile,
+    stream: _TarStream,
+    index: int,
+    selector: CompiledSelector,
+    limits: Limits,
+    entries: dict[str, FileEntry],
+    whiteouts: set[str],
+    opaque: set[str],
+    unsafe: Callable[[str], UnsafeLayer],
+) -> None:
+    name = info.name
+    if len(name.encode("utf-8", "surrogateescape")) > limits.max_path_bytes:
+        raise unsafe(f"member path of {len(name)} characters is longer than {limits.max_path_bytes} bytes")
+    try:
+        path = _normalize(name)
+    except ValueError as exc:
+        raise unsafe(str(exc)) from None
+    if path is None:
+        return  # the root directory itself
+    parent, base = posixpath.split(path)
+    if base.startswith(WHITEOUT_PREFIX):
+        if base == OPAQUE_MARKER:
+            opaque.add(parent)
+        elif not base.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX) and len(base) > len(WHITEOUT_PREFIX):
+            whiteouts.add(posixpath.join(parent, base[len(WHITEOUT_PREFIX) :]))
+        # other ".wh..wh.*" names are aufs bookkeeping (hardlink dirs), not part of the filesystem
+        return
+    kind = _kind_of(info)
+    linkname: str | None = None
+    content: bytes | None = None
+    size = info.size
+    if kind in ("symlink", "hardlink") and len(info.linkname.encode("utf-8", "surrogateescape")) > (
+        limits.max_path_bytes
+    ):
+        raise unsafe(f"link target of {name!r} is longer than {limits.max_path_bytes} bytes")
+    if kind == "symlink":
+        linkname = info.linkname  # as written: FileView.realpath clamps it to the image root
+        size = 0
+    elif kind == "hardlink":
+        try:
+            linkname = _normalize(info.linkname)
+        except ValueError as exc:
+            raise unsafe(f"hardlink {name!r}: {exc}") from None
+        if linkname is None:
+            raise unsafe(f"hardlink {name!r} points at the image root")
+        target = entries.get(linkname)
+        size = target.size if target is not None else 0
+        if target is not None and target.content is not None and selector.wants(path):
+            content = target.content
+    elif kind == "file":
+        if info.isreg() and selector.wants(path):
+            if size > limits.max_file_bytes:
+                raise unsafe(f"selected file {path} is {size} bytes, above the {limits.max_file_bytes} limit")
+            if info.issparse():
+                stream.read_cap = max(limits.max_file_bytes, _HEADER_READ_CAP)
+                try:
+                    extracted = tar.extractfile(info)
+                    content = extracted.read() if extracted is not None else None
+                finally:
+                    stream.read_cap = _HEADER_READ_CAP
+            else:
+                content = stream.read_content(size)
+                if len(content) != size:
+                    raise CorruptLayer(
+                        stream._digest,
+                        f"layer {index}: truncated: member {name!r} claims {size} bytes but the stream "
+                        f"ends after {len(content)}",
+                    )
+    else:
+        size = 0  # directories and device nodes: never read
+    entries[path] = FileEntry(
+        path=path,
+        kind=kind,
+        size=size,
+        mode=info.mode,
+        layer=index,
+        linkname=linkname,
+        content=content,
+        uid=info.uid,
+        gid=info.gid,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# merging
+
+
+class _Tree:
+    """The merged entries plus an index of children, so deleting a subtree costs its own size only."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, FileEntry] = {}
+        self._children: dict[str, set[str]] = {}
+
+    def add(self, path: str, entry: FileEntry) -> None:
+        if path not in self.entries:
+            self._children.setdefault(posixpath.dirname(path), set()).add(path)
+        self.entries[path] = entry
+
+    def remove_below(self, directory: str) -> None:
+        """Delete everything under ``directory`` (not the directory itself)."""
+        stack = [directory]
+        while stack:
+            kids = self._children.pop(stack.pop(), None)
+            if not kids:
+                continue
+            for kid in kids:
+                self.entries.pop(kid, None)
+                stack.append(kid)
+
+    def remove(self, path: str) -> None:
+        if path == "/":
+            self.remove_below("/")
+            return
+        if self.entries.pop(path, None) is not None:
+            siblings = self._children.get(posixpath.dirname(path))
+            if siblings is not None:
+                siblings.discard(path)
+        self.remove_below(path)
+
+
+def merge_layers(results: Sequence[LayerResult], selector: CompiledSelector) -> FileView:
+    """Apply layers bottom to top into the final filesystem (OCI image spec "changesets")."""
+    tree = _Tree()
+    history: dict[str, list[FileEntry]] = {}
+    keep = selector.keep_history
+    for result in sorted(results, key=lambda r: r.index):
+        for directory in result.opaque_dirs:
+            tree.remove_below(directory)
+        for path in result.whiteouts:
+            tree.remove(path)
+        for path, entry in result.entries.items():
+            old = tree.entries.get(path)
+            if old is not None and old.kind == "dir" and entry.kind != "dir":
+                tree.remove_below(path)  # overlayfs: a file over a directory hides what was below it
+            tree.add(path, entry)
+            if path in keep:
+                history.setdefault(path, []).append(entry)
+    return FileView(entries=tree.entries, history=history)
+
+
+# --------------------------------------------------------------------------------------------------
+# an image
+
+
+def _diff_ids(resolved: ResolvedImage) -> list[str | None]:
+    count = len(resolved.layers)
+    rootfs = resolved.config.get("rootfs")
+    ids: Any = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    if ids is None:
+        return [None] * count
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ManifestError(f"config {resolved.config_digest}: rootfs.diff_ids is not a list of digests")
+    if len(ids) != count:
+        raise ManifestError(
+            f"config {resolved.config_digest}: {len(ids)} diff_ids for the manifest's {count} layers"
+        )
+    return list(ids)
+
+
+def _created_by(resolved: ResolvedImage) -> list[str | None]:
+    count = len(resolved.layers)
+    history = resolved.config.get("history")
+    out: list[str | None] = []
+    if isinstance(history, list):
+        for item in history:
+            if isinstance(item, dict) and not item.get("empty_layer"):
+                created = item.get("created_by")
+                out.append(created if isinstance(created, str) else None)
+    if len(out) != count:
+        return [None] * count  # a history that does not line up with the layers is no evidence
+    return out
+
+
+def build_view(
+    source: ImageSource,
+    resolved: ResolvedImage,
+    selector: PathSelector,
+    limits: Limits = Limits(),  # frozen, so one shared default is safe
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[FileView, tuple[LayerInfo, ...]]:
+    """Read every layer of ``resolved`` (in parallel threads), merge them, and describe them."""
+    layers = resolved.layers
+    diff_ids = _diff_ids(resolved)
+    created_by = _created_by(resolved)
+    compiled = selector.compile()
+    total = len(layers)
+    if workers is None:
+        workers = min(total, os.cpu_count() or 1)
+    workers = max(1, workers)
+    cancel = threading.Event()
+
+    def job(i: int) -> LayerResult:
+        if cancel.is_set():
+            raise _Cancelled
+        raw = source.open_blob(layers[i])
+        try:
+            return _read_layer(raw, layers[i], i, compiled, limits, diff_ids[i], cancel)
+        finally:
+            raw.close()
+
+    results: list[LayerResult | None] = [None] * total
+    errors: dict[int, BaseException] = {}
+    done = 0
+    if progress is not None:
+        progress(0, total)
+    # biggest blobs first, so the longest layer is never the one left to run alone at the end
+    order = sorted(range(total), key=lambda i: layers[i].size, reverse=True)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alpinist-layer") as pool:
+        futures: dict[Future[LayerResult], int] = {pool.submit(job, i): i for i in order}
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                results[i] = future.result()
+            except _Cancelled:
+                continue
+            except BaseException as exc:  # re-raised below, after the other threads stop
+                errors[i] = exc
+                cancel.set()
+                continue
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    if errors:
+        raise errors[min(errors)]
+    complete = [r for r in results if r is not None]
+    view = merge_layers(complete, compiled)
+    infos = tuple(
+        LayerInfo(
+            index=r.index,
+            digest=r.digest,
+            media_type=layers[r.index].media_type,
+            compressed_size=layers[r.index].size,
+            uncompressed_size=r.uncompressed_size,
+            diff_id=diff_ids[r.index] or r.diff_id,
+            created_by=created_by[r.index],
+        )
+        for r in complete
+    )
+    return view, infos
