@@ -1,0 +1,274 @@
+"""The catalogers end to end over the five real corpus images, against the corpus' ground truth.
+
+The view is built in memory from the OCI layout (blobs verified, gzip streamed, whiteouts applied)
+by a minimal reader local to this test, so these tests depend only on the catalogers and the
+``FileView`` contract, not on the production layer reader.
+"""
+
+from __future__ import annotations
+
+import functools
+import tarfile
+from collections.abc import Iterator
+from typing import IO, cast
+
+import pytest
+from isal import igzip
+
+from alpinist.images.oci import OCILayoutSource
+from alpinist.images.source import VerifyingReader
+from alpinist.images.view import FileEntry, FileView, PathSelector, normalize_member_path
+from alpinist.inventory.catalog import default_catalogers, run_catalogers, selector_for
+from alpinist.inventory.facts import find_package_managers, find_shell
+from alpinist.inventory.osrelease import parse_os_release
+from alpinist.models import OSInfo, Package, Platform
+
+from .conftest import OCI_LAYOUT, TAGS, expected_dir, oci_ref, read_tsv
+
+WHITEOUT = ".wh."
+OPAQUE = ".wh..wh..opq"
+
+
+def _kind(info: tarfile.TarInfo) -> str:
+    if info.issym():
+        return "symlink"
+    if info.islnk():
+        return "hardlink"
+    if info.isdir():
+        return "dir"
+    if info.ischr():
+        return "char"
+    if info.isblk():
+        return "block"
+    if info.isfifo():
+        return "fifo"
+    return "file"
+
+
+def _drop_tree(entries: dict[str, FileEntry], path: str) -> None:
+    entries.pop(path, None)
+    prefix = path + "/"
+    for p in [p for p in entries if p.startswith(prefix)]:
+        del entries[p]
+
+
+def _members(stream: IO[bytes]) -> Iterator[tuple[tarfile.TarInfo, tarfile.TarFile]]:
+    with tarfile.open(fileobj=stream, mode="r|") as tar:
+        for info in tar:
+            yield info, tar
+
+
+def build_test_view(tag: str, selector: PathSelector) -> tuple[FileView, tuple[str, ...], tuple[str, ...]]:
+    """(view, layer diff_ids, config env) of ``tag`` in the corpus layout."""
+    source = OCILayoutSource(str(OCI_LAYOUT), tag, archive=False, platform=Platform(), reference=oci_ref(tag))
+    compiled = selector.compile()
+    entries: dict[str, FileEntry] = {}
+    history: dict[str, list[FileEntry]] = {}
+    try:
+        resolved = source.resolve()
+        for index, desc in enumerate(resolved.layers):
+            raw = VerifyingReader(source.open_blob(desc), desc.digest, desc.size)
+            layer: list[FileEntry] = []
+            whiteouts: list[str] = []
+            opaque: list[str] = []
+            with igzip.open(cast(IO[bytes], raw)) as stream:
+                for info, tar in _members(cast(IO[bytes], stream)):
+                    path = normalize_member_path(info.name)
+                    if path is None:
+                        continue
+                    parent, _, base = path.rpartition("/")
+                    if base == OPAQUE:
+                        opaque.append(parent)
+                        continue
+                    if base.startswith(WHITEOUT):
+                        whiteouts.append(f"{parent}/{base[len(WHITEOUT) :]}")
+                        continue
+                    kind = _kind(info)
+                    content = None
+                    if kind == "file" and compiled.wants(path):
+                        member = tar.extractfile(info)
+                        assert member is not None
+                        content = member.read()
+                    linkname = info.linkname or None
+                    if kind == "hardlink" and linkname:
+                        linkname = normalize_member_path(linkname)
+                    layer.append(
+                        FileEntry(
+                            path, kind, info.size, info.mode, index, linkname, content, info.uid, info.gid
+                        )  # type: ignore[arg-type]
+                    )
+            raw.verify_rest()
+            for directory in opaque:
+                for p in [p for p in entries if p.startswith(directory + "/")]:
+                    del entries[p]
+            for path in whiteouts:
+                _drop_tree(entries, path)
+            for entry in layer:
+                if entry.kind != "dir":
+                    _drop_tree(entries, entry.path)
+                entries[entry.path] = entry
+                if entry.path in selector.keep_history:
+                    history.setdefault(entry.path, []).append(entry)
+        diff_ids = tuple(resolved.config["rootfs"]["diff_ids"])
+        env = tuple(resolved.config.get("config", {}).get("Env") or ())
+    finally:
+        source.close()
+    return FileView(entries=entries, history=history), diff_ids, env
+
+
+@functools.cache
+def inventory(
+    tag: str,
+) -> tuple[FileView, tuple[str, ...], tuple[str, ...], OSInfo | None, tuple[Package, ...]]:
+    catalogers = default_catalogers()
+    view, diff_ids, env = build_test_view(tag, selector_for(catalogers))
+    os_info, packages = run_catalogers(view, env, diff_ids, catalogers)
+    return view, diff_ids, env, os_info, packages
+
+
+def os_rows(packages: tuple[Package, ...]) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for p in packages:
+        if p.type == "apk":
+            rows.append((p.name, p.version, p.origin or "", p.arch or ""))
+        elif p.type == "deb":
+            rows.append((p.name, p.version, p.origin or "", p.source_version or "", p.arch or ""))
+    return sorted(rows)
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_os_packages_equal_ground_truth(tag: str) -> None:
+    truth = sorted(tuple(row.values()) for row in read_tsv(expected_dir(tag) / "packages.tsv"))
+    *_, packages = inventory(tag)
+    assert os_rows(packages) == truth
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_python_distributions_equal_ground_truth(tag: str) -> None:
+    truth = sorted((r["name"], r["version"], r["path"]) for r in read_tsv(expected_dir(tag) / "python.tsv"))
+    *_, packages = inventory(tag)
+    found = sorted((p.name, p.version, p.locations[0]) for p in packages if p.type == "python")
+    assert found == truth
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_os_identity_equals_os_release_and_distro_version(tag: str) -> None:
+    fields = parse_os_release((expected_dir(tag) / "os-release").read_text(encoding="utf-8"))
+    distro_version = (expected_dir(tag) / "distro-version").read_text(encoding="utf-8").strip()
+    _, _, _, os_info, _ = inventory(tag)
+    assert os_info is not None
+    assert (os_info.id, os_info.version_id, os_info.version) == (
+        fields["ID"],
+        fields["VERSION_ID"],
+        distro_version,
+    )
+    assert os_info.codename == fields.get("VERSION_CODENAME")
+    assert os_info.pretty_name == fields["PRETTY_NAME"]
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_purls_carry_the_distro_and_are_unique(tag: str) -> None:
+    _, _, _, os_info, packages = inventory(tag)
+    assert os_info is not None
+    for p in packages:
+        if p.type in ("apk", "deb"):
+            assert p.purl.startswith(f"pkg:{p.type}/{os_info.id}/")
+            assert f"distro={os_info.id}-{os_info.version_id}" in p.purl
+        assert p.layer is not None and p.layer_index is not None
+    keys = [p.key for p in packages]
+    assert len(keys) == len(set(keys))
+
+
+def test_python_app_alpine_has_the_unpackaged_cpython_3_11_2() -> None:
+    _, diff_ids, _, _, packages = inventory("python-app:alpine")
+    binaries = [p for p in packages if p.type == "binary"]
+    assert [(p.name, p.version, p.purl) for p in binaries] == [
+        ("python", "3.11.2", "pkg:generic/python@3.11.2")
+    ]
+    cpython = binaries[0]
+    assert cpython.cpes == ("cpe:2.3:a:python:python:3.11.2:*:*:*:*:*:*:*",)
+    assert cpython.locations[0] == "/usr/local/bin/python3.11"
+    assert "ENV PYTHON_VERSION=3.11.2" in cpython.evidence
+    assert any("patchlevel.h" in e and "3.11.2" in e for e in cpython.evidence)
+    # layers.tsv: layer 1 is the COPY of the musl CPython build into /usr/local
+    assert (cpython.layer_index, cpython.layer) == (1, diff_ids[1])
+
+
+@pytest.mark.parametrize("tag", ["python-app:debian", "debian:12-slim", "alpine:3.20.3"])
+def test_no_cpython_binary_where_python_is_packaged_or_absent(tag: str) -> None:
+    *_, packages = inventory(tag)
+    assert [p for p in packages if p.type == "binary"] == []
+
+
+def test_python_app_debian_dpkg_owned_distributions_name_their_owner() -> None:
+    *_, packages = inventory("python-app:debian")
+    owners = {p.locations[0]: p.owner for p in packages if p.type == "python"}
+    # DIFFS.md: pip, setuptools and wheel under dist-packages are owned by python3-pip/-setuptools/-wheel
+    assert owners["/usr/lib/python3/dist-packages/pip-23.0.1.dist-info"] == "deb:python3-pip"
+    assert owners["/usr/lib/python3/dist-packages/setuptools-66.1.1.egg-info"] == "deb:python3-setuptools"
+    assert owners["/usr/lib/python3/dist-packages/wheel-0.38.4.egg-info"] == "deb:python3-wheel"
+    venv = {loc: o for loc, o in owners.items() if loc.startswith("/opt/venv/")}
+    assert len(venv) == 8 and set(venv.values()) == {None}
+    assert not any(p.vendored for p in packages)
+
+
+def test_python_app_debian_layers_follow_the_build_history() -> None:
+    """layers.tsv: layer 1 is the apt-get install, layer 3 the venv; base packages stay in layer 0."""
+    _, diff_ids, _, _, packages = inventory("python-app:debian")
+    base = {(r["name"], r["version"]) for r in read_tsv(expected_dir("debian:12-slim") / "packages.tsv")}
+    debs = [p for p in packages if p.type == "deb"]
+    assert len(debs) == 132
+    for p in debs:
+        expected = 0 if (p.name, p.version) in base else 1
+        assert (p.name, p.layer_index, p.layer) == (p.name, expected, diff_ids[expected])
+    for p in packages:
+        if p.type == "python":
+            expected = 3 if p.locations[0].startswith("/opt/venv/") else 1
+            assert (p.name, p.layer_index) == (p.name, expected)
+
+
+def test_python_app_alpine_layers_follow_the_build_history() -> None:
+    """Dockerfile: apk packages come with the base (0), the wheels are unpacked in layer 2."""
+    _, diff_ids, _, _, packages = inventory("python-app:alpine")
+    assert {p.layer_index for p in packages if p.type == "apk"} == {0}
+    assert {(p.layer_index, p.layer) for p in packages if p.type == "python"} == {(2, diff_ids[2])}
+
+
+def test_apk_origin_groups_openssl_libraries() -> None:
+    *_, packages = inventory("alpine:3.20.3")
+    by_name = {p.name: p for p in packages}
+    assert by_name["libssl3"].origin == by_name["libcrypto3"].origin == "openssl"
+    assert by_name["libssl3"].purl == (
+        "pkg:apk/alpine/libssl3@3.3.2-r0?arch=x86_64&distro=alpine-3.20.3&upstream=openssl"
+    )
+    assert by_name["busybox"].purl == "pkg:apk/alpine/busybox@1.36.1-r29?arch=x86_64&distro=alpine-3.20.3"
+    assert "/bin/busybox" in by_name["busybox"].files
+    assert by_name["busybox"].locations == ("/lib/apk/db/installed",)
+
+
+def test_dpkg_purls_and_files_on_debian() -> None:
+    *_, packages = inventory("debian:12-slim")
+    by_name = {p.name: p for p in packages}
+    # the forms syft prints for the same image (expected/debian_12-slim/syft.json)
+    libc6 = by_name["libc6"]
+    assert libc6.purl == (
+        f"pkg:deb/debian/libc6@{libc6.version.replace('+', '%2B')}?arch=amd64&distro=debian-12&upstream=glibc"
+    )
+    assert by_name["login"].purl.startswith("pkg:deb/debian/login@1:4.13%2Bdfsg1-1%2Bdeb12u2?arch=amd64")
+    assert "/usr/bin/dpkg" in by_name["dpkg"].files
+    assert "/var/lib/dpkg/info/libc6:amd64.list" in libc6.locations
+
+
+@pytest.mark.parametrize(
+    ("tag", "managers"),
+    [
+        ("alpine:3.20.3", ("apk",)),
+        ("debian:12-slim", ("apt", "apt-get", "dpkg")),
+        ("python-app:debian", ("apt", "apt-get", "dpkg", "pip", "pip3")),
+        ("python-app:alpine", ("apk",)),
+    ],
+)
+def test_image_facts_shell_and_package_managers(tag: str, managers: tuple[str, ...]) -> None:
+    view, *_ = inventory(tag)
+    assert find_shell(view) == "/bin/sh"
+    assert find_package_managers(view) == managers
