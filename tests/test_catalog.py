@@ -1,23 +1,18 @@
 """The catalogers end to end over the five real corpus images, against the corpus' ground truth.
 
-The view is built in memory from the OCI layout (blobs verified, gzip streamed, whiteouts applied)
-by a minimal reader local to this test, so these tests depend only on the catalogers and the
-``FileView`` contract, not on the production layer reader.
+The view is built by the production layer reader from the OCI layout (blobs verified, streamed,
+whiteouts applied, nothing extracted to disk).
 """
 
 from __future__ import annotations
 
 import functools
-import tarfile
-from collections.abc import Iterator
-from typing import IO, cast
 
 import pytest
-from isal import igzip
 
+from alpinist.images.layers import build_view
 from alpinist.images.oci import OCILayoutSource
-from alpinist.images.source import VerifyingReader
-from alpinist.images.view import FileEntry, FileView, PathSelector, normalize_member_path
+from alpinist.images.view import FileView, PathSelector
 from alpinist.inventory.catalog import default_catalogers, run_catalogers, selector_for
 from alpinist.inventory.facts import find_package_managers, find_shell
 from alpinist.inventory.osrelease import parse_os_release
@@ -25,95 +20,18 @@ from alpinist.models import OSInfo, Package, Platform
 
 from .conftest import OCI_LAYOUT, TAGS, expected_dir, oci_ref, read_tsv
 
-WHITEOUT = ".wh."
-OPAQUE = ".wh..wh..opq"
-
-
-def _kind(info: tarfile.TarInfo) -> str:
-    if info.issym():
-        return "symlink"
-    if info.islnk():
-        return "hardlink"
-    if info.isdir():
-        return "dir"
-    if info.ischr():
-        return "char"
-    if info.isblk():
-        return "block"
-    if info.isfifo():
-        return "fifo"
-    return "file"
-
-
-def _drop_tree(entries: dict[str, FileEntry], path: str) -> None:
-    entries.pop(path, None)
-    prefix = path + "/"
-    for p in [p for p in entries if p.startswith(prefix)]:
-        del entries[p]
-
-
-def _members(stream: IO[bytes]) -> Iterator[tuple[tarfile.TarInfo, tarfile.TarFile]]:
-    with tarfile.open(fileobj=stream, mode="r|") as tar:
-        for info in tar:
-            yield info, tar
-
 
 def build_test_view(tag: str, selector: PathSelector) -> tuple[FileView, tuple[str, ...], tuple[str, ...]]:
-    """(view, layer diff_ids, config env) of ``tag`` in the corpus layout."""
+    """(view, layer diff_ids, config env) of ``tag`` in the corpus layout, read by the layer reader."""
     source = OCILayoutSource(str(OCI_LAYOUT), tag, archive=False, platform=Platform(), reference=oci_ref(tag))
-    compiled = selector.compile()
-    entries: dict[str, FileEntry] = {}
-    history: dict[str, list[FileEntry]] = {}
     try:
         resolved = source.resolve()
-        for index, desc in enumerate(resolved.layers):
-            raw = VerifyingReader(source.open_blob(desc), desc.digest, desc.size)
-            layer: list[FileEntry] = []
-            whiteouts: list[str] = []
-            opaque: list[str] = []
-            with igzip.open(cast(IO[bytes], raw)) as stream:
-                for info, tar in _members(cast(IO[bytes], stream)):
-                    path = normalize_member_path(info.name)
-                    if path is None:
-                        continue
-                    parent, _, base = path.rpartition("/")
-                    if base == OPAQUE:
-                        opaque.append(parent)
-                        continue
-                    if base.startswith(WHITEOUT):
-                        whiteouts.append(f"{parent}/{base[len(WHITEOUT) :]}")
-                        continue
-                    kind = _kind(info)
-                    content = None
-                    if kind == "file" and compiled.wants(path):
-                        member = tar.extractfile(info)
-                        assert member is not None
-                        content = member.read()
-                    linkname = info.linkname or None
-                    if kind == "hardlink" and linkname:
-                        linkname = normalize_member_path(linkname)
-                    layer.append(
-                        FileEntry(
-                            path, kind, info.size, info.mode, index, linkname, content, info.uid, info.gid
-                        )  # type: ignore[arg-type]
-                    )
-            raw.verify_rest()
-            for directory in opaque:
-                for p in [p for p in entries if p.startswith(directory + "/")]:
-                    del entries[p]
-            for path in whiteouts:
-                _drop_tree(entries, path)
-            for entry in layer:
-                if entry.kind != "dir":
-                    _drop_tree(entries, entry.path)
-                entries[entry.path] = entry
-                if entry.path in selector.keep_history:
-                    history.setdefault(entry.path, []).append(entry)
-        diff_ids = tuple(resolved.config["rootfs"]["diff_ids"])
-        env = tuple(resolved.config.get("config", {}).get("Env") or ())
+        view, layers = build_view(source, resolved, selector)
     finally:
         source.close()
-    return FileView(entries=entries, history=history), diff_ids, env
+    diff_ids = tuple(layer.diff_id or layer.digest for layer in layers)
+    env = tuple(resolved.config.get("config", {}).get("Env") or ())
+    return view, diff_ids, env
 
 
 @functools.cache
