@@ -77,3 +77,24 @@ class InventoryError(AlpinistError):
 
 class DatabaseError(AlpinistError):
     """The advisory database is missing, not SQLite, of another schema version, damaged or locked."""
+
+
+class FeedError(AlpinistError):
+    """An advisory feed that could not be downloaded or parsed.
+
+    ``where`` is the URL (or the downloaded file, or ``file:member`` inside an archive) and ``reason``
+    says what went wrong; ``status`` is the HTTP status when a server answered with an error.
+    """
+
+    def __init__(self, where: str, reason: str, *, status: int | None = None) -> None:
+        self.where = where
+        self.reason = reason
+        self.status = status
+        super().__init__(f"feed {where}: {reason}")
+
+    def __reduce__(self) -> tuple[object, ...]:  # picklable across processes despite the keyword argument
+        return (_rebuild_feed_error, (self.where, self.reason, self.status))
+
+
+def _rebuild_feed_error(where: str, reason: str, status: int | None) -> FeedError:
+    return FeedError(where, reason, status=status)
