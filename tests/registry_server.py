@@ -7,8 +7,9 @@ a free loopback port), starts the server, waits for ``/v2/`` to answer and retur
 ES256 JWTs with a key whose self-signed certificate is the registry's ``rootcertbundle`` (the
 certificate rides in the JWT header's ``x5c``, which distribution 2.8 checks against that bundle).
 
-Pytest fixtures are at the bottom; use them with ``pytest_plugins = ["registry_server"]`` in
-``tests/conftest.py`` or by importing them into a test module.
+Pytest fixtures are at the bottom (``registry``, ``registry_htpasswd``, ``registry_token``,
+``fresh_registry``); register them with ``pytest_plugins = ["tests.registry_server"]`` in
+``tests/conftest.py``, or import the ``*_fixture`` functions into a test module.
 """
 
 from __future__ import annotations
@@ -110,7 +111,9 @@ class TokenServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.port = int(self._server.server_address[1])
         self.realm = f"http://127.0.0.1:{self.port}/token"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def token_requests(self) -> list[dict[str, Any]]:
@@ -389,8 +392,8 @@ def _require_tools() -> None:
         pytest.skip(f"registry tests need: {', '.join(missing)}")
 
 
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+@pytest.fixture(scope="session", name="registry")
+def registry_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
     """An anonymous registry with alpine:3.20.3, python-app:alpine and the multi-platform indexes."""
     _require_tools()
     reg = start_registry(tmp_path_factory.mktemp("registry-anon"))
@@ -403,8 +406,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegist
         reg.stop()
 
 
-@pytest.fixture(scope="session")
-def registry_htpasswd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+@pytest.fixture(scope="session", name="registry_htpasswd")
+def registry_htpasswd_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
     """A registry behind htpasswd (``REGISTRY_USER``) with alpine:3.20.3 and python-app:alpine."""
     _require_tools()
     reg = start_registry(tmp_path_factory.mktemp("registry-htpasswd"), htpasswd=REGISTRY_USER)
@@ -416,8 +419,8 @@ def registry_htpasswd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runn
         reg.stop()
 
 
-@pytest.fixture(scope="session")
-def registry_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+@pytest.fixture(scope="session", name="registry_token")
+def registry_token_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
     """A registry with bearer-token auth from a loopback ``TokenServer``; alpine:3.20.3 pushed.
 
     ``REGISTRY_USER`` may push and pull; anonymous callers may pull.
@@ -433,8 +436,8 @@ def registry_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         reg.stop()
 
 
-@pytest.fixture
-def fresh_registry(tmp_path: Path) -> Iterator[RunningRegistry]:
+@pytest.fixture(name="fresh_registry")
+def fresh_registry_fixture(tmp_path: Path) -> Iterator[RunningRegistry]:
     """A registry of the test's own (its storage may be changed), with alpine:3.20.3 pushed."""
     _require_tools()
     reg = start_registry(tmp_path / "registry")

@@ -224,9 +224,7 @@ class RegistrySource:
         what = f"manifest {self.reference}"
         data, digest, content_type = self._manifest(self._ref, None, what)
         doc = load_json(data, what)
-        media_type = media_type_of(
-            doc, content_type if content_type in INDEX_TYPES | MANIFEST_TYPES else None
-        )
+        media_type = _media_type(doc, content_type, what)
         platform: Platform | None = None
         if media_type in INDEX_TYPES:
             chosen = select_platform(index_entries(doc, what), self.platform, what)
@@ -237,7 +235,7 @@ class RegistrySource:
             what = f"manifest {chosen.digest} ({self.reference}, {chosen.platform or self.platform})"
             data, digest, content_type = self._manifest(chosen.digest, chosen, what)
             doc = load_json(data, what)
-            media_type = media_type_of(doc, chosen.media_type or content_type or None)
+            media_type = _media_type(doc, chosen.media_type or content_type, what)
             platform = chosen.platform
         if media_type not in MANIFEST_TYPES:
             raise ManifestError(f"{what}: unsupported media type {media_type}")
@@ -437,6 +435,15 @@ class RegistrySource:
         except httpx.TransportError as exc:
             raise RegistryError(f"{what}: connection broke while reading: {exc}") from None
         return bytes(data)
+
+
+def _media_type(doc: dict[str, Any], content_type: str, what: str) -> str:
+    """The document's own mediaType, else a known Content-Type, else what its fields say it is."""
+    known = INDEX_TYPES | MANIFEST_TYPES
+    try:
+        return media_type_of(doc, content_type if content_type in known else None)
+    except ManifestError:
+        raise ManifestError(f"{what}: unsupported media type {content_type or '(none given)'}") from None
 
 
 def _valid_digest(digest: str) -> bool:
