@@ -289,6 +289,42 @@ def start_registry(
     workdir.mkdir(parents=True, exist_ok=True)
     storage = workdir / "storage"
     storage.mkdir(exist_ok=True)
+    auth_lines: list[str] = []
+    credentials = None
+    if htpasswd is not None:
+        out = subprocess.run(
+            ["htpasswd", "-Bbn", htpasswd[0], htpasswd[1]], capture_output=True, check=True, timeout=60
+        ).stdout
+        pwfile = workdir / "htpasswd"
+        pwfile.write_bytes(out)
+        auth_lines = ["auth:", "  htpasswd:", "    realm: alpinist-test", f"    path: {pwfile}"]
+        credentials = htpasswd
+    elif token is not None:
+        auth_lines = [
+            "auth:",
+            "  token:",
+            f"    realm: {token.realm}",
+            f"    service: {token.service}",
+            f"    issuer: {token.issuer}",
+            f"    rootcertbundle: {token.cert_path}",
+        ]
+        credentials = token_credentials
+    for _ in range(3):  # the free port may be taken between choosing it and binding it: try another
+        registry = _launch(workdir, storage, auth_lines, credentials, token)
+        if registry is not None:
+            return registry
+    if token is not None:
+        token.stop()
+    raise RuntimeError(f"docker-registry did not start: {(workdir / 'registry.log').read_text()[-2000:]}")
+
+
+def _launch(
+    workdir: Path,
+    storage: Path,
+    auth_lines: list[str],
+    credentials: tuple[str, str] | None,
+    token: TokenServer | None,
+) -> RunningRegistry | None:
     port = free_port()
     lines = [
         "version: 0.1",
@@ -304,48 +340,31 @@ def start_registry(
         "http:",
         f"  addr: 127.0.0.1:{port}",
         f"  secret: {uuid.uuid4().hex}",
+        *auth_lines,
     ]
-    credentials = None
-    if htpasswd is not None:
-        out = subprocess.run(
-            ["htpasswd", "-Bbn", htpasswd[0], htpasswd[1]], capture_output=True, check=True, timeout=60
-        ).stdout
-        pwfile = workdir / "htpasswd"
-        pwfile.write_bytes(out)
-        lines += ["auth:", "  htpasswd:", "    realm: alpinist-test", f"    path: {pwfile}"]
-        credentials = htpasswd
-    elif token is not None:
-        lines += [
-            "auth:",
-            "  token:",
-            f"    realm: {token.realm}",
-            f"    service: {token.service}",
-            f"    issuer: {token.issuer}",
-            f"    rootcertbundle: {token.cert_path}",
-        ]
-        credentials = token_credentials
     config = workdir / "config.yml"
     config.write_text("\n".join(lines) + "\n")
-    log = (workdir / "registry.log").open("wb")
-    process = subprocess.Popen(
-        [REGISTRY_BIN, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, cwd=workdir
-    )
-    log.close()
+    with (workdir / "registry.log").open("wb") as log:
+        process = subprocess.Popen(
+            [REGISTRY_BIN, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, cwd=workdir
+        )
     registry = RunningRegistry(f"127.0.0.1:{port}", storage, workdir, process, credentials, token)
     deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if process.poll() is not None:
-            registry.stop()
-            raise RuntimeError(f"docker-registry exited: {(workdir / 'registry.log').read_text()[-2000:]}")
+    while process.poll() is None:
         try:
-            httpx.get(f"{registry.url}/v2/", timeout=2)
-            break
+            answer = httpx.get(f"{registry.url}/v2/", timeout=2)
         except httpx.TransportError:
             if time.monotonic() > deadline:
-                registry.stop()
-                raise RuntimeError("docker-registry did not answer on /v2/ in time") from None
+                break
             time.sleep(0.05)
-    return registry
+            continue
+        if answer.headers.get("docker-distribution-api-version") == "registry/2.0":
+            return registry
+        break  # someone else answers on this port
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=10)
+    return None
 
 
 def push_platform_index(registry: RunningRegistry, repository: str = "library/multi") -> dict[str, str]:

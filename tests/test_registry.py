@@ -515,6 +515,19 @@ def test_dropped_connection_and_truncated_body_are_retried(stand_in: StandIn, tm
     assert [r[1] for r in stand_in.requests].count(LAYER_PATH) == 2
 
 
+def test_a_cached_blob_of_the_wrong_size_is_fetched_again(stand_in: StandIn, tmp_path: Path) -> None:
+    source, _ = stand_in_source(stand_in, tmp_path)
+    good = blob_file(LAYER_DIGEST).read_bytes()
+    path = source.cache.path_for(LAYER_DIGEST)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(good[:1000])  # e.g. a disk that lost the end of the file
+    with source:
+        layer = source.resolve().layers[0]
+        assert read_all(source, layer) == good
+    assert path.read_bytes() == good
+    assert [r[1] for r in stand_in.requests].count(LAYER_PATH) == 1
+
+
 def test_redirect_to_another_host_drops_authorization(
     stand_in: StandIn, second_stand_in: StandIn, tmp_path: Path
 ) -> None:

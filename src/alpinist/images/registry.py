@@ -22,6 +22,7 @@ from __future__ import annotations
 import email.utils
 import io
 import ipaddress
+import os
 import random
 import re
 import ssl
@@ -255,7 +256,10 @@ class RegistrySource:
         """The cached blob file, downloaded (and verified) into the cache first when missing."""
         fh = self.cache.open(descriptor.digest)
         if fh is not None:
-            return fh
+            if os.fstat(fh.fileno()).st_size == descriptor.size:
+                return fh
+            fh.close()  # a cached copy of the wrong size can never verify: fetch it again
+            self.cache.discard(descriptor.digest)
         self._download(descriptor)
         fh = self.cache.open(descriptor.digest)
         if fh is None:  # removed by someone else between the rename and now
