@@ -1,0 +1,278 @@
+"""Downloading advisory feeds: one ``Fetcher`` over an ``httpx.Client``.
+
+- Mirrors: with ``mirror="https://mirror.example/feeds"`` every ``https://HOST/PATH`` is fetched as
+  ``https://mirror.example/feeds/HOST/PATH`` (query string kept) - the layout of an internal mirror for
+  air-gapped sites, and of the test corpus' ``advisories/feeds``. The CLI reads ``ALPINIST_MIRROR``; this
+  module reads no environment.
+- Retries: transport failures (connection refused or reset, timeouts, a body cut short) and the statuses
+  of ``retry_statuses`` (429 and 5xx by default; NVD adds 403, its rate-limit answer) are retried with
+  exponential backoff; a ``Retry-After`` header is honoured, and one asking for more than ``max_delay``
+  seconds makes the fetch give up at once rather than hang. Other statuses fail at once.
+- Bounds: a body larger than ``max_bytes`` (after content decoding, so a gzip bomb is caught too) is
+  refused. ``get_to_file`` streams to a temporary file beside ``dest`` and renames it into place only
+  when complete, so ``dest`` never holds a partial download.
+- Errors: ``FeedError`` naming the URL (mirror applied, query included, headers never) and the reason.
+
+The sleep is injectable so that the tests of retries and rate limits take no wall time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from alpinist import __version__
+from alpinist.errors import FeedError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DEFAULT_MAX_BYTES = 1024**3  # 1 GiB: the largest single feed file (Debian's tracker JSON is ~50 MB today)
+DEFAULT_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+CHUNK = 256 * 1024
+
+Params = Mapping[str, str | int]
+Headers = Mapping[str, str]
+# progress(bytes received so far, Content-Length or None): called after every chunk
+ProgressCallback = Callable[[int, int | None], None]
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def mirror_url(url: str, mirror: str | None) -> str:
+    """``https://HOST/PATH?Q`` -> ``MIRROR/HOST/PATH?Q``; unchanged without a mirror."""
+    if not mirror:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise FeedError(url, "not an absolute http(s) URL, cannot be fetched through a mirror")
+    rewritten = f"{mirror.rstrip('/')}/{parts.netloc}{parts.path or '/'}"
+    return f"{rewritten}?{parts.query}" if parts.query else rewritten
+
+
+class _Retry(Exception):
+    """An attempt failed in a way worth retrying."""
+
+    def __init__(self, reason: str, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.status = status
+
+
+class Fetcher:
+    """HTTP GET of feed files, with mirror rewriting, retries with backoff, and size bounds."""
+
+    def __init__(
+        self,
+        *,
+        mirror: str | None = None,
+        client: httpx.Client | None = None,
+        timeout: float = 60.0,
+        attempts: int = 5,
+        base_delay: float = 1.0,
+        max_delay: float = 120.0,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        self.mirror = mirror.rstrip("/") if mirror else None
+        self.attempts = attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.max_bytes = max_bytes
+        self.sleep = sleep
+        self._owns_client = client is None
+        self._client = client or httpx.Client(
+            follow_redirects=True,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 20.0)),
+            headers={"User-Agent": f"alpinist/{__version__}"},
+            transport=transport,
+        )
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def url_for(self, url: str) -> str:
+        """The URL actually requested for ``url`` (the mirror applied)."""
+        return mirror_url(url, self.mirror)
+
+    # -- public API --------------------------------------------------------------------------------
+    def get_to_file(
+        self,
+        url: str,
+        dest: Path,
+        params: Params | None = None,
+        headers: Headers | None = None,
+        progress: ProgressCallback | None = None,
+        *,
+        max_bytes: int | None = None,
+        retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES,
+    ) -> Path:
+        """Stream ``url`` into ``dest`` (atomically: temporary file, then rename) and return ``dest``."""
+        target = self.url_for(url)
+        where = self._describe(target, params)
+        limit = self.max_bytes if max_bytes is None else max_bytes
+        dest.parent.mkdir(parents=True, exist_ok=True)
+
+        def attempt() -> Path:
+            with self._client.stream("GET", target, params=params, headers=headers) as response:
+                self._check_status(response, where, retry_statuses)
+                total = _content_length(response)
+                fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+                tmp = Path(tmp_name)
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        for chunk in self._bounded_chunks(response, where, limit):
+                            out.write(chunk)
+                            if progress is not None:
+                                progress(response.num_bytes_downloaded, total)
+                    os.replace(tmp, dest)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        tmp.unlink()
+                    raise
+            return dest
+
+        return self._with_retries(where, attempt)
+
+    def get_json(
+        self,
+        url: str,
+        params: Params | None = None,
+        headers: Headers | None = None,
+        *,
+        max_bytes: int | None = None,
+        retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES,
+    ) -> Any:
+        """GET ``url`` and decode its JSON body (bounded in size)."""
+        target = self.url_for(url)
+        where = self._describe(target, params)
+        limit = self.max_bytes if max_bytes is None else max_bytes
+
+        def attempt() -> bytes:
+            with self._client.stream("GET", target, params=params, headers=headers) as response:
+                self._check_status(response, where, retry_statuses)
+                return b"".join(self._bounded_chunks(response, where, limit))
+
+        body = self._with_retries(where, attempt)
+        try:
+            return json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise FeedError(where, f"not valid JSON: {exc}") from None
+
+    # -- internals ---------------------------------------------------------------------------------
+    @staticmethod
+    def _describe(target: str, params: Params | None) -> str:
+        try:
+            return str(httpx.URL(target, params=params)) if params else target
+        except (httpx.InvalidURL, TypeError):
+            return target
+
+    def _with_retries(self, where: str, attempt: Callable[[], T]) -> T:
+        for number in range(1, self.attempts + 1):
+            try:
+                return attempt()
+            except _Retry as retry:
+                failure = retry
+            except httpx.TransportError as exc:  # connect/read failures, timeouts, a body cut short
+                failure = _Retry(_transport_reason(exc))
+            except httpx.InvalidURL as exc:
+                raise FeedError(where, f"invalid URL: {exc}") from None
+            except httpx.HTTPError as exc:  # too many redirects, decoding errors...
+                raise FeedError(where, f"{type(exc).__name__}: {exc}") from None
+            if failure.retry_after is not None and failure.retry_after > self.max_delay:
+                raise FeedError(
+                    where,
+                    f"{failure.reason}; the server asks to retry after {failure.retry_after:.0f}s, giving up",
+                    status=failure.status,
+                )
+            if number == self.attempts:
+                break
+            delay = failure.retry_after
+            if delay is None:
+                delay = min(self.max_delay, self.base_delay * 2.0 ** (number - 1))
+            log.warning(
+                "%s: %s; retrying in %.1fs (attempt %d of %d)",
+                where,
+                failure.reason,
+                delay,
+                number + 1,
+                self.attempts,
+            )
+            self.sleep(delay)
+        raise FeedError(
+            where, f"{failure.reason} (gave up after {self.attempts} attempts)", status=failure.status
+        )
+
+    @staticmethod
+    def _check_status(response: httpx.Response, where: str, retry_statuses: frozenset[int]) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        reason = f"HTTP {status} {response.reason_phrase}".rstrip()
+        message = response.headers.get("message")  # NVD explains its refusals in this header
+        if message:
+            reason += f" ({message[:200]})"
+        if status in retry_statuses:
+            raise _Retry(reason, parse_retry_after(response.headers.get("retry-after")), status)
+        raise FeedError(where, reason, status=status)
+
+    @staticmethod
+    def _bounded_chunks(response: httpx.Response, where: str, limit: int) -> Iterator[bytes]:
+        declared = _content_length(response)
+        if declared is not None and declared > limit and not response.headers.get("content-encoding"):
+            raise FeedError(where, f"response of {declared} bytes exceeds the limit of {limit} bytes")
+        received = 0
+        for chunk in response.iter_bytes(CHUNK):
+            received += len(chunk)
+            if received > limit:
+                raise FeedError(where, f"response exceeds the limit of {limit} bytes; refused")
+            yield chunk
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    value = response.headers.get("content-length")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({type(exc).__name__})"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"connection broke: {exc}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
