@@ -3,19 +3,23 @@
 
 * Name: as written in ``Name:`` (``Jinja2``), and PEP 503-normalised in the purl (``pkg:pypi/jinja2``).
 * Location: the ``.dist-info``/``.egg-info`` directory, or the ``.egg-info`` file itself.
-* Licences: ``License-Expression``, else the ``License ::`` classifiers (last segment), else a
-  one-line ``License:`` other than ``UNKNOWN`` (trivy's precedence; a multi-line ``License:`` is the
-  licence text itself, not a name, and is left out).
+* Licences: ``License-Expression``, else a one-line ``License:`` other than ``UNKNOWN``, else the
+  ``License ::`` classifiers (last segment; ``OSI Approved`` alone says nothing). syft takes the
+  ``License:`` field, trivy prefers the classifiers: the author's own words are usually the more
+  precise (``Apache 2.0`` against ``Apache Software License``), so they come first. ``UNKNOWN`` is no
+  value, and a multi-line ``License:`` (the licence text itself, not a name) is left out.
 * Owner: ``deb:<pkg>``/``apk:<pkg>`` when an OS package's file list contains the metadata file or
   the dist-info/egg-info path (such copies belong to the distro's advisories, not PyPI's).
 * Vendored: copies under ``_vendor/``/``_vendored/`` or inside an unpacked ``*.whl`` directory.
 * Skipped: metadata without ``Name:`` (an empty egg-info) and the interpreter's own
   ``Python-X.Y.egg-info`` (``Name: Python``), as syft does.
-* Headers are read with ``email.parser`` (RFC 822, as the core metadata spec says). Some real files
-  continue a header on lines without leading whitespace (osv-scalibr's ``malformed_pkginfo``); such
-  lines, before the first blank line, are treated as continuations instead of ending the headers.
-  A repeated single-use field (``Version:`` twice) keeps its first value, as ``importlib.metadata``
-  does.
+* Headers are read with ``email.parser`` (RFC 822, as the core metadata spec says), after a repair
+  for what real files contain: a header continued on lines without leading whitespace (osv-scalibr's
+  ``malformed_pkginfo``) is a continuation, not the end of the headers. Before Metadata-Version 2.1,
+  and whenever the description is a ``Description:`` header, a file has no body, so blank lines
+  (left by tools that strip the whitespace of blank description lines) do not end the headers
+  either: the ``Classifier:`` lines after them are still read. A repeated single-use field
+  (``Version:`` twice) keeps its first value, as ``importlib.metadata`` does.
 """
 
 from __future__ import annotations
@@ -42,12 +46,33 @@ _HEADER = re.compile(r"[!-9;-~]+:")  # RFC 5322 field name (printable ASCII but 
 _VENDOR_DIRS = frozenset(("_vendor", "_vendored"))
 
 
-def _repair_headers(text: str) -> str:
-    """Turn header lines that lack the leading whitespace of a continuation into continuations."""
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if not line:  # the header/body separator (a whitespace-only line is a continuation)
+_METADATA_VERSION = re.compile(r"Metadata-Version:\s*(\d+)\.(\d+)", re.IGNORECASE)
+
+
+def _has_body(lines: list[str]) -> bool:
+    """Whether a blank line may separate the headers from a body (the description, metadata >= 2.1)."""
+    version: tuple[int, int] | None = None
+    for line in lines:
+        if not line:
             break
+        if line.lower().startswith("description:"):
+            return False
+        match = _METADATA_VERSION.match(line)
+        if match:
+            version = (int(match.group(1)), int(match.group(2)))
+    return version is not None and version >= (2, 1)
+
+
+def _repair_headers(text: str) -> str:
+    """Make every line of the header block a header or a continuation (see the module docstring)."""
+    lines = text.splitlines()
+    has_body = _has_body(lines)
+    for i, line in enumerate(lines):
+        if not line:
+            if has_body:
+                break  # the header/body separator
+            lines[i] = " "  # a blank line inside a folded value: a whitespace-only continuation
+            continue
         if i > 0 and not line[0].isspace() and not _HEADER.match(line):
             lines[i] = " " + line
     return "\n".join(lines) + "\n"
@@ -68,17 +93,15 @@ def licenses_of(msg: Message) -> tuple[str, ...]:
     expression = " ".join(_field(msg, "License-Expression").split())
     if expression:
         return (expression,)
+    field = _field(msg, "License")
+    if field and "\n" not in field and field.upper() != "UNKNOWN":
+        return (field,)
     classifiers: list[str] = []
     for classifier in msg.get_all("Classifier") or []:
         parts = [p.strip() for p in str(classifier).split("::")]
         if len(parts) >= 2 and parts[0] == "License" and parts[-1] not in ("OSI Approved", ""):
             classifiers.append(parts[-1])
-    if classifiers:
-        return tuple(dict.fromkeys(classifiers))
-    field = _field(msg, "License")
-    if field and "\n" not in field and field.upper() != "UNKNOWN":
-        return (field,)
-    return ()
+    return tuple(dict.fromkeys(classifiers))
 
 
 def is_vendored(location: str) -> bool:
