@@ -97,8 +97,9 @@ class _ZstdFrameWalker:
     _SKIPPABLE_MASK = 0xFFFFFFF0
     _SKIPPABLE = 0x184D2A50
 
-    def __init__(self, digest: str) -> None:
+    def __init__(self, digest: str, index: int) -> None:
         self._digest = digest
+        self._index = index
         self._pending = bytearray()  # bytes of the header being assembled
         self._need = 4  # header bytes wanted in state
         self._skip = 0  # payload bytes to pass over
@@ -136,7 +137,9 @@ class _ZstdFrameWalker:
             elif magic & self._SKIPPABLE_MASK == self._SKIPPABLE:
                 self._state, self._need = "skippable", 4
             else:
-                raise CorruptLayer(self._digest, "zstd stream holds data that is not a zstd frame")
+                raise CorruptLayer(
+                    self._digest, f"layer {self._index}: zstd stream holds data that is not a zstd frame"
+                )
         elif state == "skippable":
             self._skip = int.from_bytes(header, "little")
             self._state, self._need = "magic", 4
@@ -145,7 +148,9 @@ class _ZstdFrameWalker:
             fhd = header[0]
             fcs_flag, single_segment = fhd >> 6, (fhd >> 5) & 1
             if (fhd >> 3) & 1:
-                raise CorruptLayer(self._digest, "zstd frame header has its reserved bit set")
+                raise CorruptLayer(
+                    self._digest, f"layer {self._index}: zstd frame header has its reserved bit set"
+                )
             self._checksum = bool((fhd >> 2) & 1)
             fcs_size = (1 if single_segment else 0, 2, 4, 8)[fcs_flag]
             rest = (0 if single_segment else 1) + (0, 1, 2, 4)[fhd & 3] + fcs_size
@@ -155,7 +160,7 @@ class _ZstdFrameWalker:
             value = int.from_bytes(header, "little")
             last, block_type, size = value & 1, (value >> 1) & 3, value >> 3
             if block_type == 3:
-                raise CorruptLayer(self._digest, "zstd block of the reserved type")
+                raise CorruptLayer(self._digest, f"layer {self._index}: zstd block of the reserved type")
             self._skip = 1 if block_type == 1 else size
             if last:
                 self._skip += 4 if self._checksum else 0
@@ -205,7 +210,7 @@ class _Producer:
             self._read = igzip.IGzipFile(fileobj=buffered, mode="rb").read  # type: ignore[no-untyped-call]
         elif head == ZSTD_MAGIC:
             self.compression = "zstd"
-            self._walker = _ZstdFrameWalker(self._digest)
+            self._walker = _ZstdFrameWalker(self._digest, index)
             reader = zstandard.ZstdDecompressor().stream_reader(
                 cast(IO[bytes], _WalkingReader(buffered.read, self._walker)),
                 read_size=_RAW_BUFFER,
