@@ -137,7 +137,7 @@ def test_htpasswd_wrong_or_missing_credentials(
     ):
         source.resolve()
     assert f"registry {registry_htpasswd.host}" in str(err.value)
-    assert "credentials from explicit were rejected" in str(err.value)
+    assert "the credentials given were rejected" in str(err.value)
     with (
         source_for(registry_htpasswd, "library/alpine", "3.20.3", tmp_path) as source,
         pytest.raises(AuthError, match="requires credentials"),

@@ -55,6 +55,11 @@ class Credentials:
     source: str = "explicit"  # where they came from, for messages: a file path or a helper name
 
     @property
+    def origin(self) -> str:
+        """For messages: "the credentials given" or "the credentials from <file or helper>"."""
+        return "the credentials given" if self.source == "explicit" else f"the credentials from {self.source}"
+
+    @property
     def has_basic(self) -> bool:
         return self.username is not None and self.password is not None
 
@@ -356,9 +361,7 @@ class RegistryAuth(httpx.Auth):
     def _store_token(self, key: tuple[str, str, str], response: httpx.Response) -> None:
         realm = key[0]
         if response.status_code in (401, 403):
-            who = (
-                f"the credentials from {self.credentials.source}" if self.credentials else "anonymous access"
-            )
+            who = self.credentials.origin if self.credentials else "anonymous access"
             raise AuthError(
                 f"registry {self.registry}: token server {realm} refused {who} (HTTP {response.status_code})"
             )

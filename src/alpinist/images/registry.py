@@ -391,9 +391,7 @@ class RegistrySource:
         if status == 401:
             auth = self._auth
             creds = auth.credentials if auth is not None else None
-            who = (
-                f"the credentials from {creds.source} were rejected" if creds else "no credentials were found"
-            )
+            who = f"{creds.origin} were rejected" if creds else "no credentials were found"
             raise AuthError(f"registry {self.host}: {what}: authentication failed ({who}){detail}")
         if status == 403:
             raise AuthError(f"registry {self.host}: {what}: access denied (HTTP 403){detail}")
