@@ -174,7 +174,8 @@ def sbom(
         from alpinist.reports.sbom_table import render_table
 
         if output is None:
-            render_table(inv, Console())
+            # a pipe or a file gets a wide table instead of rich's 80-column default
+            render_table(inv, Console(width=None if sys.stdout.isatty() else 160))
         else:
             with output.open("w", encoding="utf-8") as fh:
                 render_table(inv, Console(file=fh, width=160))

@@ -128,8 +128,10 @@ def _package_table(packages: list[Package]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     # Long versions and source strings fold within a bounded width, so that the location (a path,
     # the widest cell) keeps most of a wide console instead of being cut into short pieces.
-    table.add_column("Name", overflow="fold", max_width=32)
-    table.add_column("Version", overflow="fold", max_width=24)
+    # Name and version never wrap (a package name cut in two reads as two packages); on a narrow
+    # console the location and origin columns give way first.
+    table.add_column("Name", no_wrap=True)
+    table.add_column("Version", no_wrap=True)
     table.add_column("Type", no_wrap=True)
     table.add_column("Origin/Source", overflow="fold", max_width=30)
     table.add_column("Layer", justify="right", no_wrap=True)
