@@ -268,6 +268,62 @@ def test_extended_header_claiming_gigabytes(jail: Jail) -> None:
     refused(UnsafeLayer, gzip.compress(tar), "asks for", str(2 * 1024**3))
 
 
+def pax_tar(records: bytes, then: bytes = b"") -> bytes:
+    pax = tarfile.TarInfo("././@PaxHeader")
+    pax.type = tarfile.XHDTYPE
+    pax.size = len(records)
+    pad = b"\0" * (-len(records) % tarfile.BLOCKSIZE)
+    return pax.tobuf(tarfile.USTAR_FORMAT, "utf-8", "strict") + records + pad + then
+
+
+def test_pax_header_with_a_long_digit_run(jail: Jail) -> None:
+    # CVE-2024-6232: tarfile's pax regexes are quadratic on digit runs (minutes for 1 MiB)
+    value = b"1" * 200_000
+    record = b" comment=" + value + b"\n"
+    length = len(record) + len(str(len(record) + 7))
+    records = str(length).encode() + record
+    assert len(records) == length
+    tar = pax_tar(records, raw_tar(member("a", b"a")))
+    refused(CorruptLayer, gzip.compress(tar), "pax header", "digits")
+
+
+def test_pax_records_overlapping_each_other(jail: Jail) -> None:
+    tar = pax_tar(b"2 " * 50_000 + b"=\n", raw_tar(member("a", b"a")))
+    refused(CorruptLayer, gzip.compress(tar), "pax header", "malformed record")
+
+
+def test_well_formed_pax_headers_are_read(jail: Jail) -> None:
+    long_name = "usr/lib/" + "x" * 150 + "/caf\u00e9.txt"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo(long_name)
+        info.size = 2
+        info.pax_headers = {"SCHILY.xattr.security.capability": "\x01\x00\x00\x02", "mtime": "1.5"}
+        tar.addfile(info, io.BytesIO(b"ok"))
+    result = read_blob(gzip.compress(buf.getvalue()))
+    assert result.entries["/" + long_name].content == b"ok"
+
+
+def with_size_field(header: bytes, field: bytes) -> bytes:
+    """A header whose size field is replaced and whose checksum is made right again."""
+    out = bytearray(header)
+    out[124:136] = field
+    out[148:156] = b" " * 8
+    out[148:156] = b"%06o\0 " % sum(out)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("blocks", [1, 2, 10])
+def test_negative_member_size(jail: Jail, blocks: int) -> None:
+    header = member("neg")[0].tobuf(tarfile.GNU_FORMAT, "utf-8", "strict")
+    # base-256 two's complement: -512 * blocks
+    field = (-(512 * blocks)).to_bytes(12, "big", signed=True)
+    field = bytes([0xFF]) + field[1:]
+    tar = with_size_field(header, field) + b"A" * 2048 + b"\0" * 1024
+    for selector in (PathSelector(), EVERYTHING):
+        refused(CorruptLayer, gzip.compress(tar), "'neg'", "negative size", selector=selector)
+
+
 def zeros_tar(size: int) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:

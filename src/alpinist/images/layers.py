@@ -18,6 +18,7 @@ import hashlib
 import io
 import os
 import posixpath
+import re
 import tarfile
 import threading
 from collections.abc import Callable, Sequence
@@ -273,6 +274,7 @@ class _TarStream:
 
     def __init__(self, producer: _Producer, digest: str, index: int) -> None:
         self._producer = producer
+        self.digest = digest
         self._digest = digest
         self._index = index
         self._buf = b""
@@ -310,6 +312,12 @@ class _TarStream:
                 f"(limit {self.read_cap})",
             )
         data = self._take(size)
+        if size != tarfile.BLOCKSIZE and self.last_read[156:157] in (tarfile.XHDTYPE, tarfile.XGLTYPE):
+            reason = _pax_problem(data)
+            if reason is not None:
+                raise CorruptLayer(
+                    self._digest, f"layer {self._index}: pax header at offset {self._pos}: {reason}"
+                )
         self.last_read = data
         return data
 
@@ -369,6 +377,31 @@ class _TarStream:
             self._pos += len(self._buf)
             self._off = len(self._buf)
         return clean
+
+
+_LONG_DIGITS = re.compile(rb"[0-9]{65}")
+
+
+def _pax_problem(data: bytes) -> str | None:
+    """Why a pax extended header's records are unsafe to hand to tarfile, or ``None``.
+
+    Python's tarfile (before 3.11.10 / 3.12.6, CVE-2024-6232) parses pax records with regular
+    expressions that take quadratic time on long digit runs and on records whose length field points
+    into the middle of the next record. Records are checked here in linear time first: each is
+    ``"LEN KEY=VALUE\n"`` with LEN its own exact length, as POSIX and Go's archive/tar require.
+    """
+    pos, end = 0, len(data)
+    while pos < end and data[pos] != 0:  # NUL padding follows the last record
+        space = data.find(b" ", pos, pos + 21)
+        if space <= pos or not data[pos:space].isdigit():
+            return "record without a length"
+        stop = pos + int(data[pos:space])
+        if stop > end or stop < space + 4 or data[stop - 1] != 0x0A or data.find(b"=", space + 2, stop) < 0:
+            return "malformed record"
+        pos = stop
+    if _LONG_DIGITS.search(data):
+        return "a run of more than 64 digits"
+    return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -501,6 +534,8 @@ def _member(
     unsafe: Callable[[str], UnsafeLayer],
 ) -> None:
     name = info.name
+    if info.size < 0:
+        raise CorruptLayer(stream.digest, f"layer {index}: member {name!r} has a negative size {info.size}")
     if len(name.encode("utf-8", "surrogateescape")) > limits.max_path_bytes:
         raise unsafe(f"member path of {len(name)} characters is longer than {limits.max_path_bytes} bytes")
     try:
@@ -554,7 +589,7 @@ def _member(
                 content = stream.read_content(size)
                 if len(content) != size:
                     raise CorruptLayer(
-                        stream._digest,
+                        stream.digest,
                         f"layer {index}: truncated: member {name!r} claims {size} bytes but the stream "
                         f"ends after {len(content)}",
                     )
