@@ -33,7 +33,7 @@ from typing import Any, Literal, Protocol
 
 from alpinist.advisories.model import Affected, Vulnerability
 from alpinist.advisories.store import SourceStatus, Store, StoreWriter, validate_database
-from alpinist.errors import DatabaseError
+from alpinist.errors import DatabaseError, FeedError
 
 
 class Batch(Protocol):
@@ -238,6 +238,16 @@ def _is_incremental(source: Any) -> bool:
     return bool(flag) if flag is not None else source.name == "nvd"
 
 
+def _name_feed(exc: FeedError, name: str, workdir: Path, urls: Sequence[str]) -> FeedError:
+    """A parse error names the downloaded file, in a directory that is about to be removed: say which
+    feed and URL it came from instead."""
+    prefix = f"{workdir}/"
+    if not exc.where.startswith(prefix):
+        return exc
+    where = f"{name} {exc.where[len(prefix) :]}" + (f" from {urls[0]}" if len(urls) == 1 else "")
+    return FeedError(where, exc.reason, status=exc.status)
+
+
 def _cursor_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -307,11 +317,14 @@ def update(
                 files, since, cursor, urls = fetched[name]
                 writer.begin_source(name, incremental=since is not None)
                 parsed = 0
-                for batch in source.parse(files):
-                    writer.add(batch.affected, batch.vulnerabilities)
-                    parsed += len(batch.affected) + len(batch.vulnerabilities)
-                    _step("inserting")
-                    notify(UpdateProgress(name, "parse", parsed))
+                try:
+                    for batch in source.parse(files):
+                        writer.add(batch.affected, batch.vulnerabilities)
+                        parsed += len(batch.affected) + len(batch.vulnerabilities)
+                        _step("inserting")
+                        notify(UpdateProgress(name, "parse", parsed))
+                except FeedError as exc:
+                    raise _name_feed(exc, name, workdir / name, urls) from None
                 records = writer.finish_source(urls, cursor, started)
                 affected_rows, vuln_rows = writer.count_rows(name)
                 # Every affected row inserted is there (they have no key to collapse on); every id

@@ -1,0 +1,231 @@
+"""``alpinist db …``: update, status, export and import of the advisory database.
+
+Registered on the main group by ``cli.py`` (``app.add_command(db)``). Heavy imports (the feeds, httpx,
+rich) are deferred to the command that needs them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from alpinist.advisories.update import ProgressCallback
+
+SOURCE_NAMES = ("alpine", "debian", "osv", "nvd")  # == advisories.sources.SOURCE_NAMES (checked by a test)
+DEFAULT_LOCK_TIMEOUT = 600.0
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _db_path(value: Path | None) -> Path:
+    from alpinist.advisories.store import default_db_path
+
+    return value if value is not None else default_db_path()
+
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="ALPINIST_DB",
+    show_envvar=True,
+    help="Advisory database file (default: advisories.db in the user data directory).",
+)
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_LOCK_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another update or import of the same database to finish.",
+)
+
+
+def format_age(age: timedelta) -> str:
+    """``42 s``, ``17 min``, ``5 h``, ``3 d`` (the largest whole unit; negative ages read ``0 s``)."""
+    seconds = max(0, int(age.total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+@contextmanager
+def _update_progress(enabled: bool) -> Iterator[ProgressCallback | None]:
+    """A rich display of the update's steps on stderr, one line per source, when stderr is a terminal."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from alpinist.advisories.update import UpdateProgress
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+    labels = {
+        "wait": "waiting for another update of this database",
+        "check": "checking the new database",
+        "install": "installing the new database",
+    }
+
+    def on_event(event: UpdateProgress) -> None:
+        key = event.source or event.phase
+        if event.source:
+            text = (
+                f"{event.source}: downloading"
+                if event.phase == "download"
+                else f"{event.source}: {event.done:,} records"
+            )
+        else:
+            text = labels.get(event.phase, event.phase)
+        if key not in tasks:
+            tasks[key] = progress.add_task(text, total=None)
+        else:
+            progress.update(tasks[key], description=text)
+
+    with progress:
+        yield on_event
+
+
+@click.group()
+def db() -> None:
+    """The advisory database: update it from the feeds, show its state, move it to air-gapped machines.
+
+    Feeds: alpine (secdb), debian (security tracker), osv (PyPI), nvd (CVSS). The database is replaced
+    atomically: a failed or interrupted update leaves the previous one intact, and scans keep working
+    while an update runs.
+    """
+
+
+@db.command()
+@db_option
+@click.option(
+    "--source",
+    "only",
+    multiple=True,
+    type=click.Choice(SOURCE_NAMES),
+    help="Update only this feed (repeatable; default: all). The others keep their rows.",
+)
+@click.option(
+    "--mirror",
+    envvar="ALPINIST_MIRROR",
+    show_envvar=True,
+    metavar="URL",
+    help="Fetch every feed URL https://HOST/PATH as URL/HOST/PATH (an internal mirror).",
+)
+@click.option(
+    "--nvd-api-key",
+    envvar="NVD_API_KEY",
+    show_envvar=True,
+    metavar="KEY",
+    help="NVD API key (higher rate limit).",
+)
+@click.option(
+    "--alpine-branch",
+    "alpine_branches",
+    multiple=True,
+    metavar="X.Y",
+    help="Alpine secdb branch to fetch (repeatable; default: every supported branch).",
+)
+@lock_timeout_option
+def update(
+    db_path: Path | None,
+    only: tuple[str, ...],
+    mirror: str | None,
+    nvd_api_key: str | None,
+    alpine_branches: tuple[str, ...],
+    lock_timeout: float,
+) -> None:
+    """Download the feeds and swap in an updated database."""
+    from alpinist.advisories.download import Fetcher
+    from alpinist.advisories.sources import all_sources
+    from alpinist.advisories.update import update as run_update
+
+    path = _db_path(db_path)
+    kwargs: dict[str, Any] = {"nvd_api_key": nvd_api_key}
+    if alpine_branches:
+        kwargs["alpine_branches"] = alpine_branches
+    sources = all_sources(**kwargs)
+    with Fetcher(mirror=mirror) as fetcher, _update_progress(_stderr_is_terminal()) as progress:
+        report = run_update(path, sources, fetcher, list(only) or None, progress, lock_timeout=lock_timeout)
+    for item in report.sources:
+        how = "incremental" if item.incremental else "full"
+        click.echo(
+            f"{item.name}: {item.records:,} records ({how}: {item.affected_rows:,} affected rows, "
+            f"{item.vulnerability_rows:,} vulnerability records)"
+        )
+    click.echo(f"updated {path}")
+
+
+@db.command()
+@db_option
+def status(db_path: Path | None) -> None:
+    """Show each feed's record count, last update and age."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from alpinist.advisories.store import Store
+
+    path = _db_path(db_path)
+    with Store.open(path) as store:
+        rows = store.status()
+        meta = store.meta()
+    table = Table(title=f"advisory database {path}", title_justify="left")
+    table.add_column("source")
+    table.add_column("records", justify="right")
+    table.add_column("last update (UTC)")
+    table.add_column("age", justify="right")
+    for row in rows:
+        table.add_row(
+            row.name, f"{row.records:,}", row.updated_at.strftime("%Y-%m-%d %H:%M:%S"), format_age(row.age)
+        )
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    console.print(table)
+    missing = [name for name in SOURCE_NAMES if name not in {r.name for r in rows}]
+    if missing:
+        console.print(f"never updated: {', '.join(missing)}")
+    console.print(f"schema version {meta.get('schema_version')}", highlight=False)
+
+
+@db.command("export")
+@db_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def export_cmd(db_path: Path | None, file: Path) -> None:
+    """Write a consistent copy of the database to FILE, and its sha256 to FILE.sha256."""
+    from alpinist.advisories.update import export_db
+
+    digest = export_db(_db_path(db_path), file)
+    click.echo(f"exported {file} (sha256 {digest}; checksum in {file}.sha256)")
+
+
+@db.command("import")
+@db_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@lock_timeout_option
+def import_cmd(db_path: Path | None, file: Path, lock_timeout: float) -> None:
+    """Check FILE (made by `db export`) and install it as the database, atomically."""
+    from alpinist.advisories.update import import_db
+
+    path = _db_path(db_path)
+    report = import_db(file, path, lock_timeout=lock_timeout)
+    verified = "checksum verified" if report.checksum_verified else f"no {file}.sha256 to verify against"
+    click.echo(f"imported {file} into {path} (sha256 {report.sha256}, {verified})")
+    for item in report.sources:
+        click.echo(f"{item.name}: {item.records:,} records, updated {item.updated_at:%Y-%m-%d %H:%M:%S} UTC")
