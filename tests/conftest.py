@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.registry_server"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"
@@ -87,6 +89,7 @@ def _isolated_dirs(
     monkeypatch.setenv("ALPINIST_CACHE_DIR", str(home / "cache"))
     monkeypatch.setenv("DOCKER_CONFIG", str(home / "docker"))
     monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)  # containers/auth.json must not leak in
     monkeypatch.delenv("ALPINIST_USERNAME", raising=False)
     monkeypatch.delenv("ALPINIST_PASSWORD", raising=False)
     yield

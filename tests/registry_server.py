@@ -408,7 +408,7 @@ REGISTRY_USER = ("alpinist", "correct horse battery staple")
 def _require_tools() -> None:
     missing = tools_missing()
     if missing:
-        pytest.skip(f"registry tests need: {', '.join(missing)}")
+        pytest.fail(f"registry tests need: {', '.join(missing)} (the test command installs them)")
 
 
 @pytest.fixture(scope="session", name="registry")

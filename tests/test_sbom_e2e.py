@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from alpinist.models import Inventory
 from alpinist.pipeline import build_inventory
 
 from .conftest import EXPECTED, OCI_LAYOUT, TAGS, expected_dir, oci_ref, read_tsv
+from .registry_server import REGISTRY_USER, RunningRegistry
 
 OS_FIELDS_APK = ("name", "version", "origin", "arch")
 OS_FIELDS_DEB = ("name", "version", "source_name", "source_version", "arch")
@@ -226,3 +228,46 @@ def test_warm_rerun_reads_no_layer(tmp_path: Path) -> None:
 def test_expected_dirs_exist() -> None:
     assert {p.name for p in EXPECTED.iterdir() if p.is_dir()} >= {t.replace(":", "_") for t in TAGS}
     shutil.which("skopeo") or pytest.fail("skopeo missing: the test command installs it")
+
+
+def test_same_inventory_from_a_real_registry_anonymously(
+    registry: RunningRegistry, inventories: dict[str, Inventory], tmp_path: Path
+) -> None:
+    registry.push("python-app:debian")
+    options = PullOptions(cache_dir=tmp_path / "cache")
+    for tag in ("python-app:alpine", "python-app:debian"):
+        inv = build_inventory(f"{registry.host}/library/{tag}", options)
+        assert _identity(inv) == _identity(inventories[tag]), tag
+        assert inv.image.manifest_digest == inventories[tag].image.manifest_digest
+        assert inv.image.name == f"{registry.host}/library/{tag}"
+        assert [li.digest for li in inv.image.layers] == [li.digest for li in inventories[tag].image.layers]
+
+
+def test_same_inventory_behind_htpasswd(
+    registry_htpasswd: RunningRegistry,
+    inventories: dict[str, Inventory],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from alpinist.cli import main
+    from alpinist.errors import AuthError
+
+    ref = f"registry:{registry_htpasswd.host}/library/python-app:alpine"
+    with pytest.raises(AuthError):
+        build_inventory(ref, PullOptions(cache_dir=tmp_path / "anon"))
+    inv = build_inventory(ref, PullOptions(cache_dir=tmp_path / "c1", credentials=REGISTRY_USER))
+    assert _identity(inv) == _identity(inventories["python-app:alpine"])
+
+    # the CLI with credentials from a docker config.json, as a user has them
+    user, password = REGISTRY_USER
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    docker_dir = tmp_path / "docker"
+    docker_dir.mkdir()
+    (docker_dir / "config.json").write_text(json.dumps({"auths": {registry_htpasswd.host: {"auth": auth}}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(docker_dir))
+    with pytest.raises(SystemExit) as exc:
+        main(["sbom", ref, "--format", "json"])
+    assert exc.value.code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {p["name"] for p in doc["packages"]} >= {"musl", "requests", "python"}
