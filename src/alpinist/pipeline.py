@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from alpinist import __version__
+from alpinist.errors import DigestMismatch
 from alpinist.images.open import PullOptions, open_source
 from alpinist.images.reference import ImageRef, parse_reference
 from alpinist.models import Inventory
@@ -100,7 +101,15 @@ def build_inventory(
             cached = _load_cached(cache_path, ref)
             if cached is not None:
                 return cached
-        view, layers = build_view(source, resolved, selector, lim, progress=layer_progress)
+        try:
+            view, layers = build_view(source, resolved, selector, lim, progress=layer_progress)
+        except DigestMismatch as exc:
+            if ref.transport == "registry":
+                # a cached copy that went bad on disk must not poison the next run: drop it
+                from alpinist.images.cache import BlobCache
+
+                BlobCache(cache_root(options)).discard(exc.digest)
+            raise
     finally:
         source.close()
     facts = image_facts(ref, resolved, layers, view)
