@@ -12,7 +12,6 @@ Without an os-release file, the Alpine and Debian version files alone still iden
 from __future__ import annotations
 
 import re
-import shlex
 
 from alpinist.images.view import FileView, PathSelector
 from alpinist.models import OSInfo
@@ -32,9 +31,6 @@ MAX_VERSION_FILE_CHARS = 256  # a version file is one short line; anything longe
 def parse_os_release(text: str) -> dict[str, str]:
     """Parse ``KEY=value`` lines with the quoting rules of os-release(5).
 
-    Values may be bare, single-quoted or double-quoted with shell-style backslash escapes; that is
-    exactly what ``shlex`` in POSIX mode implements, so it is used rather than a hand-written
-    unquoter. A value shlex cannot parse (unbalanced quote) is kept with its outer quotes stripped.
     Comments, blank lines and lines that are not assignments are ignored; a later key wins.
     """
     result: dict[str, str] = {}
@@ -46,23 +42,52 @@ def parse_os_release(text: str) -> dict[str, str]:
         key = key.strip()
         if not sep or not _KEY.fullmatch(key):
             continue
-        result[key] = _unquote(value.strip())
+        result[key] = unquote(value.strip())
     return result
 
 
-def _unquote(value: str) -> str:
-    if not value:
-        return ""
-    try:
-        parts = shlex.split(value, comments=False, posix=True)
-    except ValueError:
-        return value.strip("\"'")
-    if len(parts) == 1:
-        return parts[0]
-    if not parts:
-        return ""
-    # Several words without quotes (not allowed by os-release(5), but seen): keep them as written.
-    return " ".join(parts)
+_DOUBLE_QUOTE_ESCAPES = frozenset('\\"$`')
+
+
+def unquote(value: str) -> str:
+    """One os-release value: double-quoted (a backslash escapes a backslash, a double quote, a dollar
+    or a backtick), single-quoted (literal) or bare (a backslash quotes the next character).
+
+    Hand-written because ``shlex`` in POSIX mode leaves the dollar and backtick escapes in place
+    inside double quotes, unlike the shell rules os-release(5) refers to. After an unbalanced quote
+    the rest of the value is kept as written.
+    """
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1]
+    if value[:1] == "'":
+        return value[1:]
+    if value[:1] == '"':
+        body = (
+            value[1:-1]
+            if len(value) >= 2 and value[-1] == '"' and not _escaped_at(value, len(value) - 1)
+            else value[1:]
+        )
+        out: list[str] = []
+        i = 0
+        while i < len(body):
+            ch = body[i]
+            if ch == "\\" and i + 1 < len(body) and body[i + 1] in _DOUBLE_QUOTE_ESCAPES:
+                out.append(body[i + 1])
+                i += 2
+                continue
+            out.append(ch)
+            i += 1
+        return "".join(out)
+    # bare: a backslash quotes the next character, as in the shell
+    return re.sub(r"\\(.)", r"\1", value)
+
+
+def _escaped_at(text: str, index: int) -> bool:
+    """Whether the character at ``index`` is preceded by an odd number of backslashes."""
+    count = 0
+    while index - count - 1 >= 0 and text[index - count - 1] == "\\":
+        count += 1
+    return count % 2 == 1
 
 
 def codename_from_version(version: str) -> str | None:
