@@ -152,6 +152,13 @@ def test_dangling_metadata_link_is_skipped() -> None:
     assert run(view) == []
 
 
+def test_metadata_linked_to_an_unselected_path_is_skipped() -> None:
+    target = "/usr/share/pyshared/six-metadata"
+    view = view_of({}, links={f"{SITE}/six-1.16.0.egg-info": target})
+    view.entries[target] = FileEntry(path=target, kind="file", size=100, mode=0o644, layer=0)  # not selected
+    assert run(view) == []
+
+
 def test_unread_metadata_is_an_error() -> None:
     path = f"{SITE}/big-1.0.dist-info/METADATA"
     view = FileView(entries={path: FileEntry(path=path, kind="file", size=10**9, mode=0o644, layer=0)})

@@ -149,6 +149,11 @@ class PythonCataloger:
             if entry is None or entry.kind not in ("file", "hardlink"):
                 continue  # an egg-info directory matched by the file pattern, or a dangling link
             if entry.content is None:
+                literal = view.get(meta_path)
+                if literal is not None and literal.kind in ("symlink", "hardlink"):
+                    # A link to a path no selector pattern names: its bytes were never kept. Rare
+                    # (old Debian python-support linked egg-info into /usr/share/pyshared); skipped.
+                    continue
                 raise InventoryError(f"{meta_path}: Python metadata was not read (over the size limit?)")
             msg = parse_metadata(entry.content)
             name = _field(msg, "Name")
