@@ -546,3 +546,41 @@ def test_selected_path_limit_applies_per_file() -> None:
     # an unselected file bigger than the cap is fine: it is never read
     result = read_layer(io.BytesIO(blob), descriptor(blob), 0, sel, Limits(max_file_bytes=100), diff_id(tar))
     assert result.entries["/var/lib/dpkg/status"].content == b"x" * 100
+
+
+class CountingSource(MemorySource):
+    """Counts how many blob streams are open at once."""
+
+    def __init__(self, blobs: dict[str, bytes], transport: str, parallel: bool | None = None) -> None:
+        super().__init__(blobs, transport=transport)
+        if parallel is not None:
+            self.parallel_blobs = parallel
+        self.open_now = 0
+        self.most_open = 0
+
+    def open_blob(self, descriptor: Descriptor) -> BinaryIO:
+        source = self
+        self.open_now += 1
+        self.most_open = max(self.most_open, self.open_now)
+
+        class Counted(io.BytesIO):
+            def close(self) -> None:
+                if not self.closed:
+                    source.open_now -= 1
+                super().close()
+
+        return Counted(self.blobs[descriptor.digest])
+
+
+@pytest.mark.parametrize(
+    ("transport", "parallel"), [("docker-archive", None), ("oci-archive", None), ("registry", False)]
+)
+def test_sources_sharing_one_file_handle_are_read_one_layer_at_a_time(
+    transport: str, parallel: bool | None
+) -> None:
+    tars = [tar_bytes(M(f"f{i}", bytes(200_000))) for i in range(6)]
+    memory, resolved = image_of(tars)
+    source = CountingSource(memory.blobs, transport, parallel)
+    view, _ = build_view(source, resolved, PathSelector(), workers=None)
+    assert len(view) == 6
+    assert source.most_open == 1 and source.open_now == 0

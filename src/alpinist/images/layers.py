@@ -203,14 +203,17 @@ class _Producer:
         self.total = 0
         self._walker: _ZstdFrameWalker | None = None
         buffered = io.BufferedReader(verifying, _RAW_BUFFER)
-        head = buffered.peek(4)[:4]
+        try:
+            head = buffered.peek(4)[:4]
+        except AlpinistError:
+            raise
+        except OSError as exc:
+            raise BlobError(self._digest, f"layer {index}: read failed: {exc}") from None
         self._read: Callable[[int], bytes]
         if head[:2] == GZIP_MAGIC:
-            self.compression = "gzip"
             # isal's C reader handles multi-member gzip and zero padding after the last member.
             self._read = igzip.IGzipFile(fileobj=buffered, mode="rb").read  # type: ignore[no-untyped-call]
         elif head == ZSTD_MAGIC:
-            self.compression = "zstd"
             self._walker = _ZstdFrameWalker(self._digest, index)
             reader = zstandard.ZstdDecompressor().stream_reader(
                 cast(IO[bytes], _WalkingReader(buffered.read, self._walker)),
@@ -220,7 +223,6 @@ class _Producer:
             self._read = reader.read
         else:
             # Docker archives carry uncompressed layers whatever the media type says.
-            self.compression = "none"
             self._read = buffered.read
 
     def next_chunk(self) -> bytes:
@@ -275,7 +277,6 @@ class _TarStream:
     def __init__(self, producer: _Producer, digest: str, index: int) -> None:
         self._producer = producer
         self.digest = digest
-        self._digest = digest
         self._index = index
         self._buf = b""
         self._off = 0
@@ -307,7 +308,7 @@ class _TarStream:
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0 or size > self.read_cap:
             raise UnsafeLayer(
-                self._digest,
+                self.digest,
                 f"layer {self._index}: tar header at offset {self._pos} asks for {size} bytes "
                 f"(limit {self.read_cap})",
             )
@@ -316,7 +317,7 @@ class _TarStream:
             reason = _pax_problem(data)
             if reason is not None:
                 raise CorruptLayer(
-                    self._digest, f"layer {self._index}: pax header at offset {self._pos}: {reason}"
+                    self.digest, f"layer {self._index}: pax header at offset {self._pos}: {reason}"
                 )
         self.last_read = data
         return data
@@ -348,7 +349,7 @@ class _TarStream:
         elif whence != io.SEEK_SET:
             raise io.UnsupportedOperation("tar stream seeks forward from the start only")
         if pos < self._pos:
-            raise CorruptLayer(self._digest, f"layer {self._index}: tar stream seeks backwards to {pos}")
+            raise CorruptLayer(self.digest, f"layer {self._index}: tar stream seeks backwards to {pos}")
         self.skip_to(pos)
         return self._pos
 
@@ -699,6 +700,23 @@ def _created_by(resolved: ResolvedImage) -> list[str | None]:
     return out
 
 
+# Transports whose blob streams are views over one shared file handle (``tarfile.extractfile`` on
+# the archive): two threads reading them would interleave seeks and corrupt each other's bytes.
+_SHARED_HANDLE_TRANSPORTS = frozenset({"docker-archive", "oci-archive"})
+
+
+def _parallel_blobs(source: ImageSource) -> bool:
+    """Whether ``source.open_blob`` streams can be read from several threads at once.
+
+    A source says so with an optional ``parallel_blobs`` attribute; without one, archive transports
+    are read one layer at a time and every other transport in parallel.
+    """
+    declared = getattr(source, "parallel_blobs", None)
+    if isinstance(declared, bool):
+        return declared
+    return getattr(source, "transport", "") not in _SHARED_HANDLE_TRANSPORTS
+
+
 def build_view(
     source: ImageSource,
     resolved: ResolvedImage,
@@ -714,7 +732,7 @@ def build_view(
     compiled = selector.compile()
     total = len(layers)
     if workers is None:
-        workers = min(total, os.cpu_count() or 1)
+        workers = min(total, os.cpu_count() or 1) if _parallel_blobs(source) else 1
     workers = max(1, workers)
     cancel = threading.Event()
 
