@@ -12,7 +12,7 @@ import pytest
 
 from alpinist.images.layers import build_view
 from alpinist.images.oci import OCILayoutSource
-from alpinist.images.view import FileView, PathSelector
+from alpinist.images.view import FileEntry, FileView, PathSelector
 from alpinist.inventory.catalog import default_catalogers, run_catalogers, selector_for
 from alpinist.inventory.facts import find_package_managers, find_shell
 from alpinist.inventory.osrelease import parse_os_release
@@ -190,3 +190,36 @@ def test_image_facts_shell_and_package_managers(tag: str, managers: tuple[str, .
     view, *_ = inventory(tag)
     assert find_shell(view) == "/bin/sh"
     assert find_package_managers(view) == managers
+
+
+def test_selector_covers_os_files_and_every_cataloger() -> None:
+    compiled = selector_for(default_catalogers()).compile()
+    for path in (
+        "/etc/os-release",
+        "/usr/lib/os-release",
+        "/etc/alpine-release",
+        "/etc/debian_version",
+        "/lib/apk/db/installed",
+        "/usr/lib/apk/db/installed",
+        "/var/lib/dpkg/status",
+        "/var/lib/dpkg/status.d/libssl3",
+        "/var/lib/dpkg/info/libc6:amd64.list",
+        "/opt/venv/lib/python3.11/site-packages/Jinja2-2.11.2.dist-info/METADATA",
+        "/usr/lib/python3/dist-packages/six-1.16.0.egg-info",
+        "/usr/local/include/python3.11/patchlevel.h",
+    ):
+        assert compiled.wants(path), path
+    assert not compiled.wants("/usr/bin/python3.11")
+    assert compiled.keep_history >= {"/var/lib/dpkg/status", "/lib/apk/db/installed"}
+
+
+def test_multiarch_packages_sort_deterministically() -> None:
+    text = "".join(
+        f"Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\nArchitecture: {arch}\nSource: glibc\n\n"
+        for arch in ("i386", "amd64")
+    ).encode()
+    entry = FileEntry(
+        path="/var/lib/dpkg/status", kind="file", size=len(text), mode=0o644, layer=0, content=text
+    )
+    _, packages = run_catalogers(FileView(entries={entry.path: entry}), (), ("sha256:l0",))
+    assert [(p.name, p.arch) for p in packages] == [("libc6", "amd64"), ("libc6", "i386")]

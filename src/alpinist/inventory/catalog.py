@@ -33,8 +33,9 @@ def selector_for(catalogers: Sequence[Cataloger]) -> PathSelector:
     return selector
 
 
-def sort_key(pkg: Package) -> tuple[str, str, str, str]:
-    return (pkg.type, pkg.name, pkg.version, pkg.locations[0] if pkg.locations else "")
+def sort_key(pkg: Package) -> tuple[str, str, str, str, str]:
+    """(type, name, version, location), then arch: ``libc6`` for amd64 and i386 share the first four."""
+    return (pkg.type, pkg.name, pkg.version, pkg.locations[0] if pkg.locations else "", pkg.arch or "")
 
 
 def run_catalogers(
