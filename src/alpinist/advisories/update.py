@@ -59,7 +59,7 @@ class Source(Protocol):
     def parse(self, files: list[Path]) -> Iterator[Batch]: ...
 
 
-Phase = Literal["wait", "download", "parse", "check", "install"]
+Phase = Literal["wait", "download", "parse", "index", "check", "install"]
 
 
 @dataclass(frozen=True)
@@ -238,6 +238,54 @@ def _is_incremental(source: Any) -> bool:
     return bool(flag) if flag is not None else source.name == "nvd"
 
 
+def _load_source(
+    writer: StoreWriter | None,
+    source: Source,
+    workdir: Path,
+    files: list[Path],
+    since: str | None,
+    cursor: str | None,
+    urls: list[str],
+    started: datetime,
+    notify: ProgressCallback,
+) -> SourceReport:
+    """Parse one downloaded feed into the new database (one transaction) and check what landed."""
+    assert writer is not None
+    name = source.name
+    writer.begin_source(name, incremental=since is not None)
+    parsed = 0
+    try:
+        for batch in source.parse(files):
+            writer.add(batch.affected, batch.vulnerabilities)
+            parsed += len(batch.affected) + len(batch.vulnerabilities)
+            _step("inserting")
+            notify(UpdateProgress(name, "parse", parsed))
+    except FeedError as exc:
+        raise _name_feed(exc, name, workdir, urls) from None
+    records = writer.finish_source(urls, cursor, started)
+    affected_rows, vuln_rows = writer.count_rows(name)
+    # Every affected row inserted is there (they have no key to collapse on); every id given a
+    # description has one (the same id twice from one feed collapses to one row).
+    if since is None and (
+        affected_rows != writer.inserted_affected
+        or (vuln_rows == 0) != (writer.inserted_vulnerabilities == 0)
+        or (parsed > 0 and records == 0)
+    ):
+        raise DatabaseError(
+            f"{writer.path}: check failed for source {name}: {writer.inserted_affected} affected rows "
+            f"inserted, {affected_rows} found; {writer.inserted_vulnerabilities} vulnerabilities "
+            f"inserted, {vuln_rows} found; {records} records"
+        )
+    return SourceReport(
+        name=name,
+        records=records,
+        affected_rows=writer.inserted_affected,
+        vulnerability_rows=writer.inserted_vulnerabilities,
+        incremental=since is not None,
+        files=len(files),
+    )
+
+
 def _name_feed(exc: FeedError, name: str, workdir: Path, urls: Sequence[str]) -> FeedError:
     """A parse error names the downloaded file, in a directory that is about to be removed: say which
     feed and URL it came from instead."""
@@ -311,44 +359,26 @@ def update(
             if reuse_old:
                 shutil.copyfile(db_path, tmp)
             writer = StoreWriter(tmp)
-            reports = []
-            for name in names:
-                source = sources[name]
+            # Incremental feeds first, while the indexes that find their old rows by id exist; then the
+            # indexes go, the full feeds are reloaded, and the indexes are built again in one pass.
+            done: dict[str, SourceReport] = {}
+
+            def load(name: str) -> None:
                 files, since, cursor, urls = fetched[name]
-                writer.begin_source(name, incremental=since is not None)
-                parsed = 0
-                try:
-                    for batch in source.parse(files):
-                        writer.add(batch.affected, batch.vulnerabilities)
-                        parsed += len(batch.affected) + len(batch.vulnerabilities)
-                        _step("inserting")
-                        notify(UpdateProgress(name, "parse", parsed))
-                except FeedError as exc:
-                    raise _name_feed(exc, name, workdir / name, urls) from None
-                records = writer.finish_source(urls, cursor, started)
-                affected_rows, vuln_rows = writer.count_rows(name)
-                # Every affected row inserted is there (they have no key to collapse on); every id
-                # given a description has one (the same id twice from one feed collapses to one row).
-                if since is None and (
-                    affected_rows != writer.inserted_affected
-                    or (vuln_rows == 0) != (writer.inserted_vulnerabilities == 0)
-                    or (parsed > 0 and records == 0)
-                ):
-                    raise DatabaseError(
-                        f"{tmp}: check failed for source {name}: {writer.inserted_affected} affected rows "
-                        f"inserted, {affected_rows} found; {writer.inserted_vulnerabilities} vulnerabilities "
-                        f"inserted, {vuln_rows} found; {records} records"
-                    )
-                reports.append(
-                    SourceReport(
-                        name=name,
-                        records=records,
-                        affected_rows=writer.inserted_affected,
-                        vulnerability_rows=writer.inserted_vulnerabilities,
-                        incremental=since is not None,
-                        files=len(files),
-                    )
+                done[name] = _load_source(
+                    writer, sources[name], workdir / name, files, since, cursor, urls, started, notify
                 )
+
+            for name in [n for n in names if fetched[n][1] is not None]:
+                load(name)
+            full = [n for n in names if fetched[n][1] is None]
+            if full:
+                writer.drop_indexes()
+                for name in full:
+                    load(name)
+                notify(UpdateProgress("", "index"))
+                writer.create_indexes()
+            reports = [done[name] for name in names]
             notify(UpdateProgress("", "check"))
             from alpinist import __version__
 
