@@ -8,7 +8,7 @@ import io
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import pytest
 import zstandard
@@ -235,6 +235,13 @@ def descriptor(blob: bytes, media_type: str = GZIP_TYPE) -> Descriptor:
     return Descriptor(media_type, "sha256:" + hashlib.sha256(blob).hexdigest(), len(blob))
 
 
+COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
+    "gzip": gzip.compress,
+    "zstd": zstandard.ZstdCompressor().compress,
+    "none": bytes,
+}
+
+
 def diff_id(tar: bytes) -> str:
     return "sha256:" + hashlib.sha256(tar).hexdigest()
 
@@ -246,12 +253,7 @@ def read(
     compress: str = "gzip",
     media_type: str = GZIP_TYPE,
 ) -> LayerResult:
-    compressors: dict[str, Callable[[bytes], bytes]] = {
-        "gzip": gzip.compress,
-        "zstd": zstandard.ZstdCompressor().compress,
-        "none": bytes,
-    }
-    blob = compressors[compress](tar)
+    blob = COMPRESSORS[compress](tar)
     sel = (selector or PathSelector(patterns=("*",))).compile()
     return read_layer(io.BytesIO(blob), descriptor(blob, media_type), index, sel, Limits(), diff_id(tar))
 
@@ -311,6 +313,33 @@ def test_compression_is_chosen_by_magic_bytes(compress: str, media_type: str) ->
     result = read(tar, compress=compress, media_type=media_type)
     assert result.entries["/a/b.txt"].content == b"hello"
     assert result.diff_id == diff_id(tar)
+
+
+class Trickle(io.RawIOBase):
+    """A stream that hands out at most three bytes per read, as a slow network might."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(min(3, len(buffer)))
+        memoryview(buffer).cast("B")[: len(chunk)] = chunk
+        return len(chunk)
+
+
+@pytest.mark.parametrize("compress", ["gzip", "zstd", "none"])
+def test_short_reads_from_the_source(compress: str) -> None:
+    tar = tar_bytes(M("etc/os-release", b"ID=test\n"), M("bin/sh", bytes(3000)))
+    blob = COMPRESSORS[compress](tar)
+    sel = PathSelector(exact=frozenset({"/etc/os-release"})).compile()
+    raw = cast(BinaryIO, Trickle(blob))
+    result = read_layer(raw, descriptor(blob), 0, sel, Limits(), diff_id(tar))
+    assert result.entries["/etc/os-release"].content == b"ID=test\n"
+    assert result.compressed_size == len(blob)
 
 
 def test_multi_member_gzip_and_multi_frame_zstd() -> None:

@@ -182,6 +182,27 @@ class _WalkingReader:
         return data
 
 
+class _Prefixed(io.RawIOBase):
+    """The magic bytes already read to choose the decompressor, then the rest of the blob."""
+
+    def __init__(self, head: bytes, rest: VerifyingReader) -> None:
+        super().__init__()
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            view = memoryview(buffer).cast("B")
+            n = min(len(view), len(self._head))
+            view[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        return self._rest.readinto(buffer)
+
+
 class _Producer:
     """Uncompressed chunks of one layer: hashed (diff_id), counted and bounded as they are made."""
 
@@ -202,13 +223,18 @@ class _Producer:
         self.hash = hashlib.new(diff_algorithm)
         self.total = 0
         self._walker: _ZstdFrameWalker | None = None
-        buffered = io.BufferedReader(verifying, _RAW_BUFFER)
+        head = b""
         try:
-            head = buffered.peek(4)[:4]
+            while len(head) < 4:  # a network stream may hand out fewer bytes than asked
+                more = verifying.read(4 - len(head))
+                if not more:
+                    break
+                head += more
         except AlpinistError:
             raise
         except OSError as exc:
             raise BlobError(self._digest, f"layer {index}: read failed: {exc}") from None
+        buffered = io.BufferedReader(_Prefixed(head, verifying), _RAW_BUFFER)
         self._read: Callable[[int], bytes]
         if head[:2] == GZIP_MAGIC:
             # isal's C reader handles multi-member gzip and zero padding after the last member.
