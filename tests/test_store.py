@@ -163,6 +163,14 @@ def test_store_is_an_advisory_index(store: Store) -> None:
     assert index.vulnerability("PYSEC-2014-8") == rec.PYSEC_2014_8
 
 
+def test_package_queries_use_the_index(store: Store) -> None:
+    plan = store._conn.execute(
+        "EXPLAIN QUERY PLAN SELECT vuln_id FROM affected WHERE namespace = ? AND package IN (?, ?)",
+        ("alpine:3.20", "zlib", "openssl"),
+    ).fetchall()
+    assert "USING INDEX affected_by_package" in " ".join(str(row[-1]) for row in plan)
+
+
 def test_reading_never_modifies_the_file(db_file: Path) -> None:
     before = sha256(db_file)
     with Store.open(db_file) as s:

@@ -244,8 +244,9 @@ def wait_for_line(log: Path, line: str, proc: subprocess.Popen[str]) -> None:
     raise AssertionError(f"{line!r} never appeared in {log}")
 
 
-# (kill point, which database must be there afterwards). "inserting:N" is the Nth batch inserted: alpine has
-# batches 1-4, debian 5-6, osv 7-8, nvd 9-10 in version 2.
+# (kill point, which database must be there afterwards). "inserting:N" is the Nth batch inserted. The old
+# database has an nvd cursor, so nvd (incremental) is loaded first: nvd batches 1-2, then alpine 3-6,
+# debian 7-8, osv 9-10 (version 2 has two rows per batch).
 KILL_POINTS = [
     ("locked", "old"),
     ("downloaded", "old"),
