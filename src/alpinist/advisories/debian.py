@@ -179,6 +179,8 @@ class _ShapeError(Exception):
 
 
 Events = Iterator[tuple[str, Any]]
+_END = ("", None)  # what next(events, _END) gives when the parser stops early
+_SCALARS = frozenset({"string", "number", "boolean", "null"})
 
 
 def _entries(fh: BinaryIO, stats: ParseStats) -> Iterator[tuple[str, str, Any]]:
@@ -189,57 +191,50 @@ def _entries(fh: BinaryIO, stats: ParseStats) -> Iterator[tuple[str, str, Any]]:
     because prefixes join keys with dots and package names contain dots (``python3.11``).
     """
     events: Events = iter(ijson.basic_parse(fh, use_float=True, buf_size=READ_BUFFER))
-    event, _ = _next(events)
+    event, _ = next(events, _END)
     if event != "start_map":
         raise _ShapeError("expected an object of source packages at the top level")
-    while True:
-        event, package = _next(events)
+    for event, package in events:
         if event == "end_map":
             break
-        event, value = _next(events)
+        event, value = next(events, _END)
         if event != "start_map":
             _build(events, event, value, 1)
             stats.skip("malformed package")
             continue
-        while True:
-            event, vuln_id = _next(events)
+        for event, vuln_id in events:
             if event == "end_map":
                 break
-            event, value = _next(events)
-            yield package, vuln_id, _build(events, event, value, 2)
+            event, value = next(events, _END)
+            yield package, vuln_id, value if event in _SCALARS else _build(events, event, value, 2)
+        else:
+            raise _ShapeError("the JSON ends early")
+    else:
+        raise _ShapeError("the JSON ends early")
     for _ in events:  # drains the parser, which raises on trailing garbage
         raise _ShapeError("data after the top-level object")
 
 
-def _next(events: Events) -> tuple[str, Any]:
-    try:
-        return next(events)
-    except StopIteration:
-        raise _ShapeError("the JSON ends early") from None
-
-
 def _build(events: Events, event: str, value: Any, depth: int) -> Any:
     """The value that starts with ``(event, value)``, built from the following events."""
+    if event in _SCALARS:
+        return value
+    if depth > MAX_DEPTH:
+        raise _ShapeError(f"nested deeper than {MAX_DEPTH} levels")
     if event == "start_map":
-        if depth > MAX_DEPTH:
-            raise _ShapeError(f"nested deeper than {MAX_DEPTH} levels")
         obj: dict[str, Any] = {}
-        while True:
-            event, key = _next(events)
+        for event, key in events:
             if event == "end_map":
                 return obj
-            event, value = _next(events)
-            obj[key] = _build(events, event, value, depth + 1)
-    if event == "start_array":
-        if depth > MAX_DEPTH:
-            raise _ShapeError(f"nested deeper than {MAX_DEPTH} levels")
+            event, value = next(events, _END)
+            obj[key] = value if event in _SCALARS else _build(events, event, value, depth + 1)
+    elif event == "start_array":
         items: list[Any] = []
-        while True:
-            event, value = _next(events)
+        for event, value in events:
             if event == "end_array":
                 return items
-            items.append(_build(events, event, value, depth + 1))
-    return value
+            items.append(value if event in _SCALARS else _build(events, event, value, depth + 1))
+    raise _ShapeError("the JSON ends early")
 
 
 def _one_line(exc: BaseException) -> str:
