@@ -81,6 +81,7 @@ def _update_progress(enabled: bool) -> Iterator[ProgressCallback | None]:
     tasks: dict[str, Any] = {}
     labels = {
         "wait": "waiting for another update of this database",
+        "index": "building the indexes",
         "check": "checking the new database",
         "install": "installing the new database",
     }
@@ -91,7 +92,7 @@ def _update_progress(enabled: bool) -> Iterator[ProgressCallback | None]:
             text = (
                 f"{event.source}: downloading"
                 if event.phase == "download"
-                else f"{event.source}: {event.done:,} records"
+                else f"{event.source}: {event.done:,} rows loaded"
             )
         else:
             text = labels.get(event.phase, event.phase)
