@@ -161,6 +161,19 @@ def test_not_incremental_source_is_given_no_cursor(old_db: Path) -> None:
     assert sources["alpine"].seen_since == [None]
 
 
+def test_stale_files_of_a_database_with_glob_characters_in_its_name(tmp_path: Path) -> None:
+    db = tmp_path / "adv[1].db"
+    update(db, rec.sources(1), None)
+    stale = [tmp_path / "adv[1].db.new-999999", tmp_path / "adv[1].db.download-999999"]
+    stale[0].write_bytes(b"partial")
+    stale[1].mkdir()
+    unrelated = tmp_path / "adv1.db.new-999999"  # what an unescaped [1] would match
+    unrelated.write_bytes(b"not ours")
+    update(db, rec.sources(2), None)
+    assert not any(p.exists() for p in stale)
+    assert unrelated.exists()
+
+
 def test_unknown_source_name(old_db: Path) -> None:
     with pytest.raises(
         DatabaseError, match=r"unknown advisory source redhat \(known: alpine, debian, osv, nvd\)"

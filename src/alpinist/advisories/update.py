@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import hashlib
 import os
 import shutil
@@ -129,7 +130,8 @@ def clean_stale(db_path: Path) -> list[Path]:
     removed: list[Path] = []
     if not db_path.parent.is_dir():
         return removed
-    for pattern in (f"{db_path.name}.new-*", f"{db_path.name}.download-*"):
+    name = glob.escape(db_path.name)
+    for pattern in (f"{name}.new-*", f"{name}.download-*"):
         for stale in db_path.parent.glob(pattern):
             if stale.is_dir() and not stale.is_symlink():
                 shutil.rmtree(stale, ignore_errors=True)
