@@ -343,3 +343,16 @@ def test_split_cpe_honours_escapes() -> None:
         "tool",
         "1.0",
     ]
+
+
+def test_a_cursor_ahead_of_the_clock_asks_for_an_empty_window(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    *_, vulns = run(feed_server, tmp_path, since="2027-01-01T00:00:00+00:00")
+    (request,) = feed_server.requests_to(NVD_PATH)
+    assert (
+        request.param("lastModStartDate")
+        == request.param("lastModEndDate")
+        == "2026-11-26T12:00:00.000+00:00"
+    )
+    assert vulns == []

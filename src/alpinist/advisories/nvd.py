@@ -165,7 +165,8 @@ class NvdSource:
                 start = parse_since(since)
             except ValueError as exc:
                 raise FeedError(self.url, str(exc)) from None
-            spans = windows(start, self.now())
+            end = self.now()
+            spans = windows(min(start, end), end)  # a cursor from a clock ahead of ours: one empty window
         files: list[Path] = []
         self._fetched = [self.url]
         for number, span in enumerate(spans):
