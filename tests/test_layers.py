@@ -613,3 +613,17 @@ def test_sources_sharing_one_file_handle_are_read_one_layer_at_a_time(
     view, _ = build_view(source, resolved, PathSelector(), workers=None)
     assert len(view) == 6
     assert source.most_open == 1 and source.open_now == 0
+
+
+def test_a_failing_progress_callback_stops_the_read() -> None:
+    tars = [tar_bytes(M(f"f{i}", bytes(100_000))) for i in range(4)]
+    memory, resolved = image_of(tars)
+    source = CountingSource(memory.blobs, "memory")
+
+    def progress(done: int, total: int) -> None:
+        if done:
+            raise RuntimeError("display went away")
+
+    with pytest.raises(RuntimeError, match="display went away"):
+        build_view(source, resolved, PathSelector(), progress=progress)
+    assert source.open_now == 0  # every blob stream that was opened is closed again
