@@ -181,8 +181,30 @@ def sbom(
                 render_table(inv, Console(file=fh, width=160))
 
 
+def _register_groups() -> None:
+    from alpinist.cli_db import db
+
+    app.add_command(db)
+
+
+_register_groups()
+
+
+def _setup_logging() -> None:
+    """Warnings from the pipeline (a feed branch missing, a skipped record) go to stderr, one line each."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("alpinist: %(levelname)s: %(message)s"))
+    root = logging.getLogger("alpinist")
+    if not root.handlers:
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the click group without its own exit handling, to keep exit codes stable."""
+    _setup_logging()
     try:
         rv = app.main(args=argv, prog_name="alpinist", standalone_mode=False)
     except click.exceptions.Exit as exc:
