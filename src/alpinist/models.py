@@ -11,6 +11,15 @@ from typing import Literal
 PackageType = Literal["apk", "deb", "python", "binary"]
 
 
+def env_lookup(env: tuple[str, ...], key: str) -> str | None:
+    """The value of ``key`` in a config's ``Env`` list (``KEY=VALUE`` strings), or None."""
+    for item in env:
+        k, sep, v = item.partition("=")
+        if sep and k == key:
+            return v
+    return None
+
+
 @dataclass(frozen=True)
 class Platform:
     os: str = "linux"
@@ -118,11 +127,7 @@ class ImageFacts:
         return user in ("", "root", "0")
 
     def env_value(self, key: str) -> str | None:
-        for item in self.env:
-            k, sep, v = item.partition("=")
-            if sep and k == key:
-                return v
-        return None
+        return env_lookup(self.env, key)
 
 
 @dataclass(frozen=True)

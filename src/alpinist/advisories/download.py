@@ -19,7 +19,6 @@ The sleep is injectable so that the tests of retries and rate limits take no wal
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ import httpx
 
 from alpinist import __version__
 from alpinist.errors import FeedError
+from alpinist.net import parse_retry_after
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -46,22 +46,6 @@ Params = Mapping[str, str | int]
 Headers = Mapping[str, str]
 # progress(bytes received so far, Content-Length or None): called after every chunk
 ProgressCallback = Callable[[int, int | None], None]
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def mirror_url(url: str, mirror: str | None) -> str:

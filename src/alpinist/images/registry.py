@@ -19,7 +19,6 @@ plain http is used only for loopback hosts and hosts the user listed as insecure
 
 from __future__ import annotations
 
-import email.utils
 import io
 import ipaddress
 import os
@@ -53,6 +52,7 @@ from alpinist.images.manifest import (
 )
 from alpinist.images.source import ResolvedImage, digest_of, split_digest, verify_bytes
 from alpinist.models import Descriptor, Platform
+from alpinist.net import parse_retry_after
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
@@ -107,23 +107,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(hostname).is_loopback
     except ValueError:
         return False
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
 
 
 def _tls_failure(exc: BaseException) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from alpinist.images.view import FileView, PathSelector
-from alpinist.models import OSInfo, Package
+from alpinist.models import OSInfo, Package, env_lookup
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,7 @@ class CatalogContext:
         return self.layer_ids[index]
 
     def env_value(self, key: str) -> str | None:
-        for item in self.env:
-            k, sep, v = item.partition("=")
-            if sep and k == key:
-                return v
-        return None
+        return env_lookup(self.env, key)
 
 
 class Cataloger(Protocol):
