@@ -7,6 +7,7 @@ are verified while they stream (``layers.py``).
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import tarfile
@@ -49,10 +50,7 @@ class _LayoutStore:
             member = self._members.get(name)
             if member is None:
                 raise NotFound(f"{self.path}: no {name} in the archive")
-            fh = self._tar.extractfile(member)
-            if fh is None:
-                raise ImageError(f"{self.path}: {name} is not a regular file")
-            return fh
+            return _member_stream(self.path, member)
         target = self.path / name
         if not target.is_file() or target.is_symlink():
             raise NotFound(f"{self.path}: no regular file {name}")
@@ -76,6 +74,41 @@ def _open_tar(path: Path) -> tarfile.TarFile:
         raise ImageError(f"{path}: not a readable tar archive ({exc})") from None
 
 
+class _MemberReader(io.RawIOBase):
+    """One tar member's bytes through a file handle of its own.
+
+    ``TarFile.extractfile`` views share the archive's one handle, so two threads reading two layers
+    would interleave seeks; a handle per blob lets layers of an archive be read in parallel.
+    """
+
+    def __init__(self, path: Path, offset: int, size: int) -> None:
+        super().__init__()
+        self._fh = path.open("rb")
+        self._fh.seek(offset)
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer).cast("B")
+        n = self._fh.readinto(view[: min(len(view), self._left)])
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def _member_stream(path: Path, member: tarfile.TarInfo) -> BinaryIO:
+    if member.sparse is not None:  # a sparse member's bytes are not contiguous in the archive
+        raise ImageError(f"{path}: {member.name} is a sparse member, which is not supported")
+    return cast(BinaryIO, io.BufferedReader(_MemberReader(path, member.offset_data, member.size), 1 << 20))
+
+
 class OCILayoutSource:
     """``oci:DIR[:REF]`` and ``oci-archive:PATH[:REF]``."""
 
@@ -83,6 +116,7 @@ class OCILayoutSource:
         self, path: str, ref: str | None, *, archive: bool, platform: Platform, reference: str
     ) -> None:
         self.transport = "oci-archive" if archive else "oci"
+        self.parallel_blobs = True  # every blob stream has its own file handle
         self.reference = reference
         self._ref = ref
         self._platform = platform
@@ -150,6 +184,7 @@ class DockerArchiveSource:
     """
 
     transport = "docker-archive"
+    parallel_blobs = True  # every blob stream has its own file handle
 
     def __init__(self, path: str, ref: str | None, *, reference: str) -> None:
         self.reference = reference
@@ -240,10 +275,7 @@ class DockerArchiveSource:
         name = self._layer_files.get(descriptor.digest)
         if name is None:
             raise NotFound(f"{self._path}: no layer {descriptor.digest}")
-        fh = self._tar.extractfile(self._members[name])
-        if fh is None:
-            raise ImageError(f"{self._path}: {name} is not a regular file")
-        return cast(BinaryIO, fh)
+        return _member_stream(self._path, self._members[name])
 
     def close(self) -> None:
         self._tar.close()
