@@ -1,0 +1,639 @@
+"""Matching: an inventory against the advisory index -> findings, with each ecosystem's own semantics.
+
+Which packages go to which advisories
+=====================================
+
+==========================  =========================  ==============================  =================
+package                     namespace                  advisory package                version compared
+==========================  =========================  ==============================  =================
+apk                         ``alpine:<major.minor>``   origin (``o:``), else the name  the apk version
+deb                         ``debian:<codename>``      source package, else the name   the source version
+python (not OS-owned)       ``pypi``                   PEP 503 name                    the PEP 440 version
+binary (CPython in /usr/…)  ``cpe``                    ``vendor:product`` of its CPEs  the version
+==========================  =========================  ==============================  =================
+
+- **Alpine**: the branch comes from ``/etc/alpine-release`` (``3.20.3`` -> ``alpine:3.20``; an
+  ``_alpha`` release is edge). A branch the database does not have is reported in ``warnings`` and its
+  packages are not matched: never another branch silently. ``libssl3`` and ``libcrypto3`` both match
+  ``openssl``'s advisories and each binary package is reported (as grype and trivy do: each is a
+  separately installed, separately upgradable file set). secdb rows: installed < fixed version ->
+  affected; ``not-affected`` (secfixes key ``0``) -> never affected, even when the same id also appears
+  under a version; one id under several versions -> the highest decides (installed below it is
+  affected, and it is the version that fixes it for good).
+- **Debian**: the codename comes from os-release (``VERSION_CODENAME``; else 12 -> bookworm, ...). The
+  **source** version is compared (``bash 5.2.15-2+b13`` is a binNMU of source ``5.2.15-2``).
+  ``not-affected`` (and a fixed version ``0``) -> never; ``fixed`` -> affected below the fixed version;
+  ``open``, ``no-dsa``, ``ignored``, ``postponed``, ``unimportant``, ``end-of-life`` -> a finding with
+  that status and no fixed version: reported, not dropped.
+- **PyPI**: affected when the version lies in one of the record's ranges or is one of its listed
+  versions; the fixed version is the end of the range that holds it. A range whose bounds are not PEP
+  440 versions is skipped with a warning. Python packages owned by an OS package (``owner`` set) are
+  left to the OS feed; vendored copies are matched and say so in ``notes``. Withdrawn records never
+  match (checked against ``index.vulnerability``).
+- **CPE (CPython)**: NVD lists one range per release branch. A range ending in the installed version's
+  branch (``< 3.11.9`` for 3.11.2) decides, and its end is the fixed version. When no range ends in that
+  branch, a range that still contains the version (``< 3.13.0``: fixed on another branch first) makes
+  it affected with status ``open`` and no fixed version: 3.13.0 is not a fix for 3.11. The same rule is
+  applied to every ``cpe`` product.
+- **Aliases**: findings of one package whose ids or aliases meet (a GHSA and a PYSEC record of the same
+  CVE) are one finding; its id is the CVE if there is one, else the GHSA, else the PYSEC id, and the
+  other ids are its aliases.
+- **Severity**: ``severity.assess`` with the CVSS of the vulnerability and of its aliases.
+
+A record that cannot be evaluated (a version the scheme rejects) is skipped with a warning, never a
+crash, never a silent miss. Errors of the index itself (a broken database) propagate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol, runtime_checkable
+
+from packaging.utils import canonicalize_name
+
+from alpinist.advisories.model import (
+    AdvisoryIndex,
+    Affected,
+    CvssScore,
+    Severity,
+    Status,
+    VersionRange,
+    Vulnerability,
+)
+from alpinist.models import Inventory, OSInfo, Package
+from alpinist.severity import VENDOR_FEEDS, SeverityChoice, assess, rank
+from alpinist.versions import Scheme, VersionError, compare, in_range, release_branch, sort_key
+
+DEBIAN_CODENAMES: dict[str, str] = {
+    "7": "wheezy",
+    "8": "jessie",
+    "9": "stretch",
+    "10": "buster",
+    "11": "bullseye",
+    "12": "bookworm",
+    "13": "trixie",
+    "14": "forky",
+}
+OS_FEED_SOURCES = frozenset({"alpine", "debian"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str  # preferred id: CVE, else GHSA, else PYSEC/other
+    aliases: tuple[str, ...]
+    package: Package
+    installed_version: str  # the package's own version, as installed
+    fixed_version: str | None
+    status: Status
+    severity: Severity
+    severity_source: str  # "debian", "nvd:cvss3.1", "ghsa:cvss3.1", "ghsa", "none"...
+    namespace: str  # alpine:3.20, debian:bookworm, pypi, cpe
+    source: str  # the feed: alpine, debian, osv, nvd
+    advisory_package: str  # origin / source package / PEP 503 name / vendor:product
+    matched_version: str  # the version compared (Debian: the source version)
+    description: str | None = None
+    cvss_score: float | None = None
+    cvss_vector: str | None = None
+    cvss_version: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def purl(self) -> str:
+        return self.package.purl
+
+    @property
+    def layer(self) -> str | None:
+        return self.package.layer
+
+    @property
+    def vendored(self) -> bool:
+        return self.package.vendored
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    findings: tuple[Finding, ...]
+    warnings: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()  # the advisory namespaces consulted
+
+
+@runtime_checkable
+class NamespaceListing(Protocol):
+    """An index that can say which namespaces it holds (to report a branch missing from the database)."""
+
+    def namespaces(self) -> Collection[str]: ...
+
+
+@runtime_checkable
+class BatchIndex(Protocol):
+    """An index that answers many packages of one namespace at once (the SQLite store does)."""
+
+    def affected_many(self, namespace: str, packages: Iterable[str]) -> Mapping[str, list[Affected]]: ...
+
+
+@runtime_checkable
+class AliasIndex(Protocol):
+    """An index that knows aliases in both directions (an id that others list as their alias)."""
+
+    def aliases_of(self, vuln_id: str) -> list[str]: ...
+
+
+# ---------------------------------------------------------------------------------------------- namespaces
+
+
+def alpine_namespace(os: OSInfo | None) -> str | None:
+    """``alpine:3.20`` for Alpine 3.20.x, ``alpine:edge`` for an edge (``_alpha``) release, else None."""
+    if os is None or os.id != "alpine":
+        return None
+    release = os.version or os.version_id
+    if "_alpha" in release or release.strip() == "edge":
+        return "alpine:edge"
+    found = re.match(r"(\d+)\.(\d+)", release) or re.match(r"(\d+)\.(\d+)", os.version_id)
+    return f"alpine:{found.group(1)}.{found.group(2)}" if found else None
+
+
+def debian_namespace(os: OSInfo | None) -> str | None:
+    """``debian:bookworm`` from the codename, or from the major version when os-release has none."""
+    if os is None or os.id != "debian":
+        return None
+    if os.codename:
+        return f"debian:{os.codename.strip().lower()}"
+    major = (os.version_id or os.version).split(".")[0]
+    codename = DEBIAN_CODENAMES.get(major)
+    return f"debian:{codename}" if codename else None
+
+
+def cpe_products(package: Package) -> list[str]:
+    """``vendor:product`` of a package's CPEs (``cpe:2.3:a:python:python:3.11.2:...`` -> ``python:python``)."""
+    products: dict[str, None] = {}
+    for cpe in package.cpes:
+        if cpe.startswith("cpe:2.3:"):
+            parts = cpe.split(":")
+            if len(parts) > 4 and parts[3] and parts[4]:
+                products[f"{parts[3]}:{parts[4]}".lower()] = None
+        elif cpe.startswith("cpe:/"):
+            parts = cpe[5:].split(":")
+            if len(parts) > 2 and parts[1] and parts[2]:
+                products[f"{parts[1]}:{parts[2]}".lower()] = None
+    if not products and package.type == "binary" and package.name.lower() == "python":
+        products["python:python"] = None
+    return list(products)
+
+
+# ---------------------------------------------------------------------------------------------- verdicts
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    status: Status
+    fixed_version: str | None
+    row: Affected
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Query:
+    package_index: int
+    package: Package
+    namespace: str
+    scheme: Scheme
+    name: str  # advisory package
+    version: str  # compared version
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class _Candidate:
+    query: _Query
+    vuln_id: str
+    verdict: _Verdict
+    ids: frozenset[str] = frozenset()
+
+
+def _fmt_range(rng: VersionRange) -> str:
+    parts = []
+    if rng.start is not None:
+        parts.append(f"{'>=' if rng.start_inclusive else '>'}{rng.start}")
+    if rng.end is not None:
+        parts.append(f"{'<=' if rng.end_inclusive else '<'}{rng.end}")
+    return ",".join(parts) or "all versions"
+
+
+def _not_affected(row: Affected) -> bool:
+    if row.status == "not-affected":
+        return True
+    # Debian's fixed_version "0" (and a secdb key "0") mean "never affected", whatever the status says
+    return row.source in OS_FEED_SOURCES and row.fixed_version == "0" and not row.ranges
+
+
+class _Evaluator:
+    def __init__(self, warn: Callable[[str], None]) -> None:
+        self.warn = warn
+
+    def _where(self, row: Affected) -> str:
+        return f"{row.vuln_id} ({row.namespace} {row.package})"
+
+    def _in_range(self, q: _Query, row: Affected, rng: VersionRange) -> bool | None:
+        try:
+            return in_range(q.scheme, q.version, rng)
+        except VersionError as exc:
+            self.warn(f"{self._where(row)}: range {_fmt_range(rng)} skipped: {exc}")
+            return None
+
+    def _listed(self, q: _Query, row: Affected) -> bool:
+        for listed in row.versions:
+            if listed == q.version:
+                return True
+            try:
+                if compare(q.scheme, q.version, listed) == 0:
+                    return True
+            except VersionError:
+                continue  # a listed legacy version can only match as the same string
+        return False
+
+    def _lowest_fix_above(self, q: _Query, ranges: Iterable[VersionRange]) -> str | None:
+        fixes = []
+        for rng in ranges:
+            if rng.end is None or rng.end_inclusive:
+                continue
+            try:
+                if compare(q.scheme, rng.end, q.version) > 0:
+                    fixes.append((sort_key(q.scheme, rng.end), rng.end))
+            except VersionError:
+                continue
+        return min(fixes)[1] if fixes else None
+
+    def row(self, q: _Query, row: Affected) -> _Verdict | None:
+        if row.ranges or row.versions:
+            hit: VersionRange | None = None
+            for rng in row.ranges:
+                if self._in_range(q, row, rng):
+                    hit = rng
+                    break
+            listed = hit is None and self._listed(q, row)
+            if hit is None and not listed:
+                return None
+            fixed = hit.end if hit is not None and hit.end is not None and not hit.end_inclusive else None
+            if fixed is None and listed:
+                fixed = self._lowest_fix_above(q, row.ranges)
+            status: Status = "fixed" if fixed else ("open" if row.status == "fixed" else row.status)
+            return _Verdict(status, fixed, row)
+        if row.fixed_version:
+            try:
+                if compare(q.scheme, q.version, row.fixed_version) >= 0:
+                    return None
+            except VersionError as exc:
+                self.warn(f"{self._where(row)}: skipped: {exc}")
+                return None
+            return _Verdict(row.status, row.fixed_version, row)
+        if row.status == "fixed":
+            self.warn(f"{self._where(row)}: status 'fixed' without a fixed version; skipped")
+            return None
+        return _Verdict(row.status, None, row)
+
+    def group(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
+        """The verdict of one advisory id for one package, from all its rows."""
+        if any(_not_affected(r) for r in rows):
+            return None
+        if q.namespace == "cpe":
+            return self.branch_rule(q, rows)
+        verdicts = [v for v in (self.row(q, r) for r in rows) if v is not None]
+        if not verdicts:
+            return None
+        with_fix = [v for v in verdicts if v.fixed_version]
+        if not with_fix:
+            return verdicts[0]
+        return max(with_fix, key=lambda v: sort_key(q.scheme, v.fixed_version or ""))
+
+    def branch_rule(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
+        """CPE ranges compared within the installed version's release branch (see module docstring)."""
+        ranges: list[tuple[VersionRange, Affected]] = []
+        for row in rows:
+            ranges.extend((rng, row) for rng in row.ranges)
+            if not row.ranges and row.fixed_version and row.status == "fixed":
+                ranges.append((VersionRange(end=row.fixed_version), row))
+        branch = release_branch(q.scheme, q.version)
+
+        def branch_of(version: str | None) -> tuple[int, int] | None:
+            if version is None:
+                return None
+            try:
+                return release_branch(q.scheme, version)
+            except VersionError:
+                return None
+
+        own = [
+            (rng, row)
+            for rng, row in ranges
+            if branch_of(rng.end) == branch or (rng.end is None and branch_of(rng.start) == branch)
+        ]
+        for rng, row in own:
+            if self._in_range(q, row, rng):
+                fixed = rng.end if rng.end is not None and not rng.end_inclusive else None
+                return _Verdict("fixed" if fixed else "open", fixed, row)
+        listed = next((row for row in rows if self._listed(q, row)), None)
+        if listed is not None:
+            return _Verdict("open", None, listed)
+        if own:
+            return None  # the branch's own range says this version is outside it
+        for rng, row in ranges:
+            if self._in_range(q, row, rng):
+                return _Verdict("open", None, row, (self._cross_branch_note(rng, branch),))
+        return None
+
+    @staticmethod
+    def _cross_branch_note(rng: VersionRange, branch: tuple[int, int] | None) -> str:
+        own = f"the {branch[0]}.{branch[1]} branch" if branch else "this branch"
+        if rng.end is None:
+            return f"the advisory gives no fixed version; no fix known for {own}"
+        try:
+            end_branch = release_branch("generic", rng.end)
+        except VersionError:
+            end_branch = None
+        where = f"the {end_branch[0]}.{end_branch[1]} branch" if end_branch else "another branch"
+        if rng.end_inclusive:
+            return f"affected up to {rng.end} ({where}); no fix known for {own}"
+        return f"fixed in {rng.end} on {where}; no fix known for {own}"
+
+
+# ---------------------------------------------------------------------------------------------- ids
+
+
+_ID_PREFERENCE = ("CVE-", "GHSA-", "PYSEC-")
+
+
+@lru_cache(maxsize=65536)
+def _id_key(vuln_id: str) -> tuple[int, tuple[int, ...], str]:
+    upper = vuln_id.upper()
+    kind = next((i for i, p in enumerate(_ID_PREFERENCE) if upper.startswith(p)), len(_ID_PREFERENCE))
+    numbers = tuple(int(n) for n in re.findall(r"\d+", vuln_id)) if kind in (0, 2) else ()
+    return kind, numbers, vuln_id
+
+
+def _find(parent: list[int], i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+def preferred_id(ids: Iterable[str]) -> str:
+    """CVE if any (the oldest), else GHSA, else PYSEC, else the first in sorted order."""
+    return min(ids, key=_id_key)
+
+
+# ---------------------------------------------------------------------------------------------- matcher
+
+
+class _Matcher:
+    def __init__(self, inventory: Inventory, index: AdvisoryIndex) -> None:
+        self.inventory = inventory
+        self.index = index
+        self._warnings: dict[str, None] = {}
+        self._vulns: dict[str, Vulnerability | None] = {}
+        self._aliases: dict[str, frozenset[str]] = {}
+        self._shared: dict[
+            tuple[str, frozenset[str], Affected], tuple[str, tuple[str, ...], SeverityChoice, str | None]
+        ] = {}
+        self.evaluator = _Evaluator(self.warn)
+        # capabilities checked once: isinstance against a runtime-checkable Protocol is slow
+        self._listing: NamespaceListing | None = index if isinstance(index, NamespaceListing) else None
+        self._batch: BatchIndex | None = index if isinstance(index, BatchIndex) else None
+        self._alias_index: AliasIndex | None = index if isinstance(index, AliasIndex) else None
+
+    def warn(self, message: str) -> None:
+        self._warnings[message] = None
+
+    # --- what to ask
+
+    def queries(self) -> list[_Query]:
+        os = self.inventory.os
+        alpine = alpine_namespace(os)
+        debian = debian_namespace(os)
+        queries: list[_Query] = []
+        unmatched: dict[str, int] = {}
+        for i, pkg in enumerate(self.inventory.packages):
+            if pkg.type == "apk":
+                if alpine is None:
+                    unmatched["apk"] = unmatched.get("apk", 0) + 1
+                    continue
+                queries.append(_Query(i, pkg, alpine, "apk", pkg.origin or pkg.name, pkg.version))
+            elif pkg.type == "deb":
+                if debian is None:
+                    unmatched["deb"] = unmatched.get("deb", 0) + 1
+                    continue
+                queries.append(
+                    _Query(i, pkg, debian, "deb", pkg.origin or pkg.name, pkg.source_version or pkg.version)
+                )
+            elif pkg.type == "python":
+                if pkg.owner:
+                    continue  # the OS package that owns it is matched by the OS feed
+                notes: tuple[str, ...] = ()
+                if pkg.vendored:
+                    notes = ("vendored copy" + (f" in {pkg.locations[0]}" if pkg.locations else ""),)
+                queries.append(
+                    _Query(i, pkg, "pypi", "pep440", canonicalize_name(pkg.name), pkg.version, notes)
+                )
+            elif pkg.type == "binary":
+                for product in cpe_products(pkg):
+                    scheme: Scheme = "pep440" if product == "python:python" else "generic"
+                    try:
+                        sort_key(scheme, pkg.version)
+                    except VersionError:
+                        scheme = "generic"
+                    queries.append(_Query(i, pkg, "cpe", scheme, product, pkg.version))
+        for kind, count in unmatched.items():
+            os_name = f"{os.id} {os.version_id}".strip() if os else "an unknown OS"
+            self.warn(
+                f"{count} {kind} package(s) not matched: no {kind} advisory branch known for {os_name} "
+                "(os-release missing or unsupported)"
+            )
+        return queries
+
+    def valid(self, queries: list[_Query]) -> list[_Query]:
+        kept = []
+        for q in queries:
+            try:
+                sort_key(q.scheme, q.version)
+            except VersionError as exc:
+                self.warn(f"{q.package.type} package {q.package.name} {q.package.version} not matched: {exc}")
+                continue
+            kept.append(q)
+        return kept
+
+    # --- the index
+
+    def rows(self, queries: list[_Query]) -> dict[tuple[str, str], list[Affected]]:
+        by_namespace: dict[str, dict[str, None]] = {}
+        for q in queries:
+            by_namespace.setdefault(q.namespace, {})[q.name] = None
+        known = set(self._listing.namespaces()) if self._listing is not None else None
+        result: dict[tuple[str, str], list[Affected]] = {}
+        for namespace, names in by_namespace.items():
+            if known is not None and namespace not in known:
+                self._missing_namespace(namespace)
+                continue
+            if self._batch is not None:
+                found = self._batch.affected_many(namespace, list(names))
+                for name in names:
+                    result[(namespace, name)] = list(found.get(name, ()))
+            else:
+                for name in names:
+                    result[(namespace, name)] = list(self.index.affected(namespace, name))
+            if (
+                known is None
+                and namespace.split(":")[0] in OS_FEED_SOURCES
+                and not any(result[(namespace, name)] for name in names)
+            ):
+                self._missing_namespace(namespace)
+        return result
+
+    def _missing_namespace(self, namespace: str) -> None:
+        what = {"alpine": "Alpine secdb branch", "debian": "Debian release", "pypi": "PyPI advisories"}.get(
+            namespace.split(":")[0], "advisories"
+        )
+        self.warn(
+            f"the advisory database has no {what} {namespace!r}: packages of that namespace were not "
+            "matched (update the database with that source/branch)"
+        )
+
+    def vulnerability(self, vuln_id: str) -> Vulnerability | None:
+        if vuln_id not in self._vulns:
+            self._vulns[vuln_id] = self.index.vulnerability(vuln_id)
+        return self._vulns[vuln_id]
+
+    def ids_of(self, vuln_id: str) -> frozenset[str]:
+        if vuln_id not in self._aliases:
+            ids = {vuln_id}
+            vuln = self.vulnerability(vuln_id)
+            if vuln is not None:
+                ids.update(vuln.aliases)
+            if self._alias_index is not None:
+                ids.update(self._alias_index.aliases_of(vuln_id))
+            self._aliases[vuln_id] = frozenset(ids)
+        return self._aliases[vuln_id]
+
+    # --- the work
+
+    def run(self) -> MatchResult:
+        queries = self.valid(self.queries())
+        rows = self.rows(queries)
+        candidates: list[_Candidate] = []
+        for q in queries:
+            grouped: dict[str, list[Affected]] = {}
+            for row in rows.get((q.namespace, q.name), ()):
+                grouped.setdefault(row.vuln_id, []).append(row)
+            for vuln_id, group in grouped.items():
+                verdict = self.evaluator.group(q, group)
+                if verdict is None:
+                    continue
+                vuln = self.vulnerability(vuln_id)
+                if vuln is not None and vuln.withdrawn:
+                    continue
+                candidates.append(_Candidate(q, vuln_id, verdict))
+        findings = [self.finding(group) for group in self.merge(candidates)]
+        findings.sort(key=lambda f: (-rank(f.severity), f.package.name, f.package.version, f.id))
+        namespaces = tuple(dict.fromkeys(q.namespace for q in queries))
+        return MatchResult(tuple(findings), tuple(self._warnings), namespaces)
+
+    def merge(self, candidates: list[_Candidate]) -> list[list[_Candidate]]:
+        """Candidates of one package whose ids/aliases meet, as groups (union-find)."""
+        by_package: dict[int, list[_Candidate]] = {}
+        for c in candidates:
+            c.ids = self.ids_of(c.vuln_id)
+            by_package.setdefault(c.query.package_index, []).append(c)
+        groups: list[list[_Candidate]] = []
+        for members in by_package.values():
+            parent = list(range(len(members)))
+            owner: dict[str, int] = {}
+            for i, c in enumerate(members):
+                for vid in c.ids:
+                    if vid in owner:
+                        parent[_find(parent, i)] = _find(parent, owner[vid])
+                    else:
+                        owner[vid] = i
+            clusters: dict[int, list[_Candidate]] = {}
+            for i, c in enumerate(members):
+                clusters.setdefault(_find(parent, i), []).append(c)
+            groups.extend(clusters.values())
+        return groups
+
+    def finding(self, group: list[_Candidate]) -> Finding:
+        first = group[0]
+        q = first.query
+        chosen = first
+        if len(group) == 1:
+            all_ids = first.ids
+            severity_row = first.verdict.row
+        else:
+            all_ids = frozenset().union(*(c.ids for c in group))
+            fixed = [c for c in group if c.verdict.fixed_version]
+            if fixed:
+                try:
+                    chosen = max(fixed, key=lambda c: sort_key(c.query.scheme, c.verdict.fixed_version or ""))
+                except VersionError:
+                    chosen = fixed[0]
+            severity_row = next(
+                (
+                    c.verdict.row
+                    for c in group
+                    if c.verdict.row.source in VENDOR_FEEDS and c.verdict.row.severity
+                ),
+                next((c.verdict.row for c in group if c.verdict.row.severity), chosen.verdict.row),
+            )
+        key = (chosen.vuln_id, all_ids, severity_row)
+        shared = self._shared.get(key)
+        if shared is None:
+            shared = self._describe(chosen.vuln_id, all_ids, severity_row, [c.vuln_id for c in group])
+            self._shared[key] = shared
+        best_id, aliases, choice, description = shared
+        notes: tuple[str, ...] = ()
+        if first.query.notes or any(c.verdict.notes for c in group):
+            notes = tuple(dict.fromkeys(n for c in group for n in (*c.query.notes, *c.verdict.notes)))
+        return Finding(
+            id=best_id,
+            aliases=aliases,
+            package=q.package,
+            installed_version=q.package.version,
+            fixed_version=chosen.verdict.fixed_version,
+            status=chosen.verdict.status,
+            severity=choice.severity,
+            severity_source=choice.source,
+            namespace=q.namespace,
+            source=chosen.verdict.row.source,
+            advisory_package=q.name,
+            matched_version=q.version,
+            description=description,
+            cvss_score=choice.cvss.base_score if choice.cvss else None,
+            cvss_vector=choice.cvss.vector if choice.cvss else None,
+            cvss_version=choice.cvss.version if choice.cvss else None,
+            notes=notes,
+        )
+
+    def _describe(
+        self, vuln_id: str, all_ids: frozenset[str], severity_row: Affected, member_ids: list[str]
+    ) -> tuple[str, tuple[str, ...], SeverityChoice, str | None]:
+        """Id, aliases, severity and description of one advisory (shared by the binary packages of a source)."""
+        best_id = preferred_id(all_ids)
+        alias_cvss: list[CvssScore] = []
+        for other in sorted(all_ids - {vuln_id}):
+            alias = self.vulnerability(other)
+            if alias is not None:
+                alias_cvss.extend(alias.cvss)
+        choice = assess(severity_row, self.vulnerability(vuln_id), alias_cvss)
+        described = self.vulnerability(best_id)
+        description = (described.summary if described else None) or next(
+            (v.summary for v in map(self.vulnerability, member_ids) if v is not None and v.summary), None
+        )
+        aliases = tuple(sorted(all_ids - {best_id}, key=_id_key))
+        return best_id, aliases, choice, description
+
+
+def match(inventory: Inventory, index: AdvisoryIndex) -> MatchResult:
+    """Every finding of ``inventory`` in ``index`` (sorted: severity, worst first; package; id), and the
+    warnings met on the way (branch missing from the database, records that could not be evaluated).
+    """
+    return _Matcher(inventory, index).run()
