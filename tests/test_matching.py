@@ -267,6 +267,9 @@ def test_alpine_one_id_under_several_versions_the_highest_decides() -> None:
     assert summary(between) == {("busybox", "CVE-2023-42366", "1.36.1-r31", "fixed")}
     above = match(inventory(ALPINE_320, apk("busybox", "1.36.1-r31", "busybox")), MemoryIndex(rows))
     assert above.findings == ()
+    # below both: one finding, and the version to upgrade to is the one that fixes it for good
+    below = match(inventory(ALPINE_320, apk("busybox", "1.36.1-r20", "busybox")), MemoryIndex(rows))
+    assert summary(below) == {("busybox", "CVE-2023-42366", "1.36.1-r31", "fixed")}
 
 
 def test_alpine_uses_the_image_branch_own_fixed_version() -> None:
@@ -484,6 +487,7 @@ def test_pypi_ranges_fixed_version_is_the_end_of_the_range_that_holds_the_versio
         ("urllib3", "CVE-2023-43804", "1.26.17", "fixed"),  # the 1.x range, not 2.0.6
         # PYSEC-2021-59 [1.26.0, 1.26.4): 1.26.4 is the fix; PYSEC-2015-17 [2.1.0, 2.6.0): above it
     }
+    assert len(result.findings) == 3
 
 
 def test_pypi_names_are_pep503_normalized() -> None:
