@@ -78,6 +78,12 @@ def test_no_vendor_rating_falls_back_to_nvd_primary_v31() -> None:
         "HIGH",
         "nvd:cvss3.1",
     )
+    # CVE-2025-4802 (glibc): only CISA-ADP scored it, 9.8; NVD names that scorer by UUID
+    adp = Vulnerability(
+        "CVE-2025-4802",
+        cvss=(nvd("3.1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8, "CRITICAL", CISA_ADP),),
+    )
+    assert choose_severity(debian_row("CVE-2025-4802", None), adp, ()) == ("CRITICAL", "nvd:cvss3.1:cisa-adp")
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ Precedence (DESIGN.md "Severity"), first that applies wins:
 2. **NVD** CVSS, from the NVD record of the CVE (the vulnerability itself or one of its aliases): v3.1,
    then v4.0, then v3.0, then v2.0; within a version NVD's own (primary, ``nvd@nist.gov``) score before
    a CNA's or ADP's (secondary) one. Source: ``"nvd:cvss3.1"``, or ``"nvd:cvss3.1:<scorer>"`` for a
-   secondary score (``"nvd:cvss3.1:secalert@redhat.com"``).
+   secondary score (``"nvd:cvss3.1:secalert@redhat.com"``, ``"nvd:cvss3.1:cisa-adp"``).
 3. **Other CVSS**: the vectors of OSV records (GitHub advisories, PyPA), same version order. Source:
    ``"ghsa:cvss3.1"``, ``"osv:cvss3.1"``.
 4. GitHub's own rating of an advisory (OSV ``database_specific.severity``). Source: ``"ghsa"``.
@@ -101,6 +101,10 @@ def _best(scores: Iterable[CvssScore]) -> CvssScore | None:
     return ordered[0] if ordered else None
 
 
+# NVD names some scorers by UUID only
+_SCORER_NAMES = {"134c704f-9b21-4f2e-91b3-4a467353bcc0": "cisa-adp"}
+
+
 def _label(score: CvssScore) -> str:
     version = score.version.strip()
     if _is_osv(score):
@@ -108,7 +112,7 @@ def _label(score: CvssScore) -> str:
         return f"{feed}:cvss{version}"
     if score.primary or score.source == "nvd@nist.gov":
         return f"nvd:cvss{version}"
-    return f"nvd:cvss{version}:{score.source}"
+    return f"nvd:cvss{version}:{_SCORER_NAMES.get(score.source, score.source)}"
 
 
 def _guessed(affected: Affected) -> bool:
