@@ -541,3 +541,28 @@ def test_build_view_refuses_a_config_whose_diff_ids_do_not_match(jail: Jail) -> 
     wrong = ResolvedImage(**{**resolved.__dict__, "config": {"rootfs": {"diff_ids": [sha(b"nope")]}}})
     with pytest.raises(DigestMismatch, match="diff_id"):
         build_view(MemorySource({desc(blob).digest: blob}), wrong, EVERYTHING)
+
+
+def test_uncompressed_blob_that_is_its_own_diff_id_is_still_verified() -> None:
+    """docker-archive layers are plain tars whose blob digest is the diff_id: hashed once, still checked."""
+    import hashlib
+    import io as _io
+
+    from alpinist.errors import DigestMismatch as _Mismatch
+    from alpinist.images.layers import Limits as _Limits
+    from alpinist.images.layers import read_layer as _read_layer
+    from alpinist.images.view import PathSelector as _Selector
+    from alpinist.models import Descriptor as _Descriptor
+
+    from .imagebuild import Member, tar_bytes
+
+    tar = tar_bytes([Member("etc/os-release", b"ID=alpine\n")])
+    digest = "sha256:" + hashlib.sha256(tar).hexdigest()
+    desc = _Descriptor("application/vnd.docker.image.rootfs.diff.tar", digest, len(tar))
+    selector = _Selector(exact=frozenset({"/etc/os-release"})).compile()
+    good = _read_layer(_io.BytesIO(tar), desc, 0, selector, _Limits(), digest)
+    assert good.diff_id == digest and good.entries["/etc/os-release"].content == b"ID=alpine\n"
+    bad = bytearray(tar)
+    bad[512] ^= 0x01  # inside the file's data: the tar still parses
+    with pytest.raises(_Mismatch, match=digest):
+        _read_layer(_io.BytesIO(bytes(bad)), desc, 0, selector, _Limits(), digest)

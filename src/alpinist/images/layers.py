@@ -217,13 +217,14 @@ class _Producer:
         limits: Limits,
         diff_algorithm: str,
         cancel: threading.Event | None,
+        blob_is_diff: bool = False,
     ) -> None:
         self._verifying = verifying
         self._digest = descriptor.digest
         self._index = index
         self._limits = limits
         self._cancel = cancel
-        self.hash = hashlib.new(diff_algorithm)
+        self.hash: Any = hashlib.new(diff_algorithm)
         self.total = 0
         self._walker: _ZstdFrameWalker | None = None
         head = b""
@@ -253,6 +254,10 @@ class _Producer:
         else:
             # Docker archives carry uncompressed layers whatever the media type says.
             self._read = buffered.read
+            if blob_is_diff:
+                # The blob digest is the diff_id and VerifyingReader already hashes these very bytes:
+                # hashing them a second time would only double the cost of an uncompressed layer.
+                self.hash = None
 
     def next_chunk(self) -> bytes:
         if self._cancel is not None and self._cancel.is_set():
@@ -275,7 +280,8 @@ class _Producer:
             if self._walker is not None and not (self._walker.at_boundary and self._walker.frames):
                 raise CorruptLayer(self._digest, f"layer {self._index}: zstd stream is truncated")
             return b""
-        self.hash.update(chunk)
+        if self.hash is not None:
+            self.hash.update(chunk)
         self.total += len(chunk)
         limits = self._limits
         if self.total > limits.max_layer_bytes:
@@ -485,7 +491,9 @@ def _read_layer(
                 digest, f"layer {index}: the config's diff_id {expected_diff_id!r} is malformed"
             ) from None
     verifying = VerifyingReader(raw, digest, descriptor.size)
-    producer = _Producer(verifying, descriptor, index, limits, algorithm, cancel)
+    producer = _Producer(
+        verifying, descriptor, index, limits, algorithm, cancel, blob_is_diff=expected_diff_id == digest
+    )
     stream = _TarStream(producer, digest, index)
 
     def unsafe(reason: str) -> UnsafeLayer:
@@ -532,7 +540,8 @@ def _read_layer(
         # the blob (bounded by its descriptor's size) shows it.
         verifying.verify_rest()
         raise exc from None
-    diff_id = f"{algorithm}:{producer.hash.hexdigest()}"
+    # without a hash of its own, the tar is the blob, whose digest verify_rest has just checked
+    diff_id = digest if producer.hash is None else f"{algorithm}:{producer.hash.hexdigest()}"
     if expected_diff_id is not None and diff_id != expected_diff_id:
         raise DigestMismatch(
             digest,
