@@ -273,7 +273,9 @@ def test_same_inventory_behind_htpasswd(
     assert {p["name"] for p in doc["packages"]} >= {"musl", "requests", "python"}
 
 
-def test_corrupted_cached_blob_is_dropped_and_refetched(fresh_registry: RunningRegistry, tmp_path: Path) -> None:
+def test_corrupted_cached_blob_is_dropped_and_refetched(
+    fresh_registry: RunningRegistry, tmp_path: Path
+) -> None:
     from alpinist.errors import DigestMismatch
 
     ref = f"{fresh_registry.host}/library/alpine:3.20.3"
@@ -288,3 +290,34 @@ def test_corrupted_cached_blob_is_dropped_and_refetched(fresh_registry: RunningR
         build_inventory(ref, options, use_cache=False)
     assert not cached.exists()
     assert build_inventory(ref, options, use_cache=False) == first
+
+
+def test_progress_bar_on_a_terminal_only(registry: RunningRegistry, tmp_path: Path) -> None:
+    """Pulling shows a progress bar when stderr is a terminal, and nothing when it is not."""
+    import os
+    import pty
+    import sys
+
+    ref = f"{registry.host}/library/alpine:3.20.3"
+    cmd = [sys.executable, "-m", "alpinist.cli", "sbom", ref, "--format", "json"]
+    env = dict(os.environ, ALPINIST_CACHE_DIR=str(tmp_path / "tty-cache"), TERM="xterm", COLUMNS="100")
+    master, slave = pty.openpty()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=slave, env=env, timeout=120, check=False)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"pull" in b"".join(chunks)
+    json.loads(proc.stdout)
+
+    env["ALPINIST_CACHE_DIR"] = str(tmp_path / "pipe-cache")
+    piped = subprocess.run(cmd, capture_output=True, env=env, timeout=120, check=False)
+    assert piped.returncode == 0 and piped.stderr == b""
