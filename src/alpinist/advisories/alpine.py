@@ -30,11 +30,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from univers.versions import AlpineLinuxVersion
-
 from alpinist.advisories.model import Affected
 from alpinist.advisories.sources import DEFAULT_ALPINE_BRANCHES, Batcher, FeedBatch, ParseStats
 from alpinist.errors import FeedError
+from alpinist.versions import VersionError, compare
 
 if TYPE_CHECKING:
     from alpinist.advisories.download import Fetcher
@@ -176,8 +175,8 @@ def _first_fix(a: str, b: str) -> str:
     if a == "0" or b == "0":
         return b if a == "0" else a
     try:
-        return a if AlpineLinuxVersion(a) <= AlpineLinuxVersion(b) else b
-    except Exception:  # univers raises assorted errors on a bad version: keep the first one seen
+        return a if compare("apk", a, b) <= 0 else b
+    except VersionError:
         log.warning("secdb: cannot compare versions %r and %r; keeping %r", a, b, a)
         return a
 
