@@ -238,3 +238,31 @@ def test_default_db_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     monkeypatch.delenv("ALPINIST_DB")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert default_db_path() == tmp_path / "data" / "alpinist" / "advisories.db"
+
+
+def test_namespaces_lists_every_namespace_once(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from alpinist.advisories.model import Affected
+    from alpinist.advisories.store import Store, StoreWriter
+
+    db = tmp_path / "ns.db"
+    writer = StoreWriter(db)
+    by_source = {
+        "alpine": [
+            Affected("CVE-2024-1", "alpine", "alpine:3.20", "openssl", "fixed", fixed_version="3.3.2-r0"),
+            Affected("CVE-2024-1", "alpine", "alpine:3.18", "openssl", "fixed", fixed_version="3.1.7-r0"),
+        ],
+        "debian": [
+            Affected("CVE-2024-2", "debian", "debian:bookworm", "glibc", "open"),
+            Affected("CVE-2024-3", "debian", "debian:bookworm", "curl", "open"),
+        ],
+        "osv": [Affected("GHSA-x", "osv", "pypi", "jinja2", "open")],
+    }
+    for name, rows in by_source.items():
+        writer.begin_source(name, False)
+        writer.add(rows, [])
+        writer.finish_source([], None, datetime.now(UTC))
+    writer.close()
+    with Store.open(db) as store:
+        assert store.namespaces() == ["alpine:3.18", "alpine:3.20", "debian:bookworm", "pypi"]

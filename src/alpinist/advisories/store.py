@@ -248,6 +248,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        self._namespaces: list[str] | None = None
 
     @classmethod
     def open(cls, path: Path | str) -> Store:
@@ -381,6 +382,19 @@ class Store:
             (vuln_id, vuln_id),
         )
         return sorted({r[0] for r in rows} - {vuln_id})
+
+    def namespaces(self) -> list[str]:
+        """Every namespace the database holds rows for (alpine:3.20, debian:bookworm, pypi, cpe...)."""
+        if self._namespaces is None:
+            # a skip-scan over the (namespace, package) index: one seek per namespace, not a full scan
+            rows = self._query(
+                "WITH RECURSIVE ns(n) AS (SELECT MIN(namespace) FROM affected UNION ALL "
+                "SELECT (SELECT MIN(namespace) FROM affected WHERE namespace > ns.n) FROM ns WHERE n IS NOT NULL) "
+                "SELECT n FROM ns WHERE n IS NOT NULL",
+                (),
+            )
+            self._namespaces = [r[0] for r in rows]
+        return list(self._namespaces)
 
     def meta(self) -> dict[str, str]:
         return dict(cast(list[tuple[str, str]], self._query("SELECT key, value FROM meta")))
