@@ -492,6 +492,12 @@ class _Matcher:
         return result
 
     def _missing_namespace(self, namespace: str) -> None:
+        if namespace == "cpe":
+            self.warn(
+                "the advisory database has no NVD CPE configurations: binaries without a package "
+                "database (CPython in /usr/local) were not matched (run `alpinist db update --source nvd`)"
+            )
+            return
         what = {"alpine": "Alpine secdb branch", "debian": "Debian release", "pypi": "PyPI advisories"}.get(
             namespace.split(":")[0], "advisories"
         )
