@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the session fixtures imported from tests.scan_fixtures are parameters here)
 """Scan reports: our JSON against our schema, SARIF against the official 2.1.0 schema, CycloneDX 1.6
 with vulnerabilities against its schema, Markdown and the table; counts and order.
 
@@ -51,14 +52,14 @@ def scan(inv: Inventory, db: Path, policy: Policy | None = None) -> ScanResult:
 
 
 @pytest.fixture(scope="module")
-def debian_scan(scan_db: Path, inventories: dict[str, Inventory]) -> ScanResult:  # noqa: F811
+def debian_scan(scan_db: Path, inventories: dict[str, Inventory]) -> ScanResult:
     return scan(inventories["python-app:debian"], scan_db)
 
 
 @pytest.fixture(scope="module")
 def alpine_scan_suppressed(
-    scan_db: Path,  # noqa: F811
-    inventories: dict[str, Inventory],  # noqa: F811
+    scan_db: Path,
+    inventories: dict[str, Inventory],
     tmp_path_factory: Any,
 ) -> ScanResult:
     """alpine:3.20.3 with CVE-2025-9230 suppressed by VEX on libssl3 and by an ignore rule on busybox."""
