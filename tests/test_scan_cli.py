@@ -467,6 +467,7 @@ def test_first_scan_builds_the_database_through_the_mirror(
         in err
     )
     assert db.is_file()
+    assert "\x1b" not in err and "rows loaded" not in err  # stderr is not a terminal: no progress display
     assert feed_server.requests_to("/secdb.alpinelinux.org/v3.20/main.json")
     assert feed_server.requests_to("/security-tracker.debian.org/tracker/data/json")
     doc = json.loads(out)
