@@ -331,57 +331,100 @@ class Store:
         withdrawn from any feed; references, aliases (the ones the feeds record for this id) and
         CVSS scores are the union over feeds, in feed-preference order.
         """
-        rows = self._query(
-            "SELECT feed, summary, published, modified, withdrawn, references_json FROM vulnerabilities WHERE id = ?",
-            (vuln_id,),
-        )
-        if not rows:
-            return None
+        return self.vulnerabilities_many((vuln_id,)).get(vuln_id)
+
+    def vulnerabilities_many(self, vuln_ids: Iterable[str]) -> dict[str, Vulnerability]:
+        """Many ids at once, each merged exactly as :meth:`vulnerability` merges it: three statements per
+        chunk of ids (vulnerabilities, aliases, cvss, each by its primary key or unique index) instead of
+        three per id. An id that no feed describes is not a key of the result.
+        """
+        wanted = list(dict.fromkeys(vuln_ids))
+        result: dict[str, Vulnerability] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            result.update(self._vulnerabilities_chunk(wanted[start : start + _IN_CHUNK]))
+        return result
+
+    def _vulnerabilities_chunk(self, chunk: list[str]) -> dict[str, Vulnerability]:
         rank = {name: i for i, name in enumerate(FEED_PREFERENCE)}
-        rows.sort(key=lambda r: (rank.get(r[0], len(rank)), r[0]))
-
-        def first(index: int) -> str | None:
-            return next((r[index] for r in rows if r[index]), None)
-
-        references: dict[str, None] = {}
-        for r in rows:
-            references.update(dict.fromkeys(_decode_list(r[5])))
-        alias_rows = self._query(
-            "SELECT alias, feed FROM aliases WHERE vuln_id = ? ORDER BY rowid", (vuln_id,)
-        )
-        alias_rows.sort(key=lambda r: (rank.get(r[1], len(rank)), r[1]))
-        aliases = tuple(dict.fromkeys(a for a, _ in alias_rows if a != vuln_id))
-        cvss_rows = self._query(
-            'SELECT version, vector, base_score, severity, source, "primary", feed FROM cvss WHERE vuln_id = ?',
-            (vuln_id,),
-        )
-        cvss_rows.sort(key=lambda r: (rank.get(r[6], len(rank)), r[6], not r[5], r[0], r[4]))
-        scores: dict[tuple[str, str, str], CvssScore] = {}
-        for version, vector, score, severity, source, primary, _feed in cvss_rows:
-            scores.setdefault(
-                (version, vector, source),
-                CvssScore(version, vector, float(score), cast(Severity, severity), source, bool(primary)),
+        marks = ",".join("?" * len(chunk))
+        by_id: dict[str, list[tuple[Any, ...]]] = {}
+        for row in self._query(
+            "SELECT id, feed, summary, published, modified, withdrawn, references_json FROM vulnerabilities "
+            f"WHERE id IN ({marks})",
+            chunk,
+        ):
+            by_id.setdefault(row[0], []).append(row)
+        if not by_id:
+            return {}
+        found = [vuln_id for vuln_id in chunk if vuln_id in by_id]
+        marks = ",".join("?" * len(found))
+        aliases: dict[str, list[tuple[str, str]]] = {}
+        # rowid order keeps each feed's own order of a record's aliases
+        for vuln_id, alias, feed in self._query(
+            f"SELECT vuln_id, alias, feed FROM aliases WHERE vuln_id IN ({marks}) ORDER BY rowid", found
+        ):
+            aliases.setdefault(vuln_id, []).append((alias, feed))
+        scores: dict[str, list[tuple[Any, ...]]] = {}
+        # primary-key order, so that scores differing only by vector keep one order whatever the query plan
+        for row in self._query(
+            'SELECT vuln_id, version, vector, base_score, severity, source, "primary", feed FROM cvss '
+            f"WHERE vuln_id IN ({marks}) ORDER BY vuln_id, feed, version, vector, source",
+            found,
+        ):
+            scores.setdefault(row[0], []).append(row[1:])
+        result: dict[str, Vulnerability] = {}
+        for vuln_id in found:
+            rows = by_id[vuln_id]
+            rows.sort(key=lambda r: (rank.get(r[1], len(rank)), r[1]))
+            references: dict[str, None] = {}
+            for r in rows:
+                references.update(dict.fromkeys(_decode_list(r[6])))
+            alias_rows = aliases.get(vuln_id, [])
+            alias_rows.sort(key=lambda r: (rank.get(r[1], len(rank)), r[1]))
+            cvss_rows = scores.get(vuln_id, [])
+            cvss_rows.sort(key=lambda r: (rank.get(r[6], len(rank)), r[6], not r[5], r[0], r[4]))
+            cvss: dict[tuple[str, str, str], CvssScore] = {}
+            for version, vector, score, severity, source, primary, _feed in cvss_rows:
+                cvss.setdefault(
+                    (version, vector, source),
+                    CvssScore(version, vector, float(score), cast(Severity, severity), source, bool(primary)),
+                )
+            result[vuln_id] = Vulnerability(
+                id=vuln_id,
+                aliases=tuple(dict.fromkeys(a for a, _ in alias_rows if a != vuln_id)),
+                summary=next((r[2] for r in rows if r[2]), None),
+                published=next((r[3] for r in rows if r[3]), None),
+                modified=next((r[4] for r in rows if r[4]), None),
+                withdrawn=next((r[5] for r in rows if r[5]), None),
+                references=tuple(references),
+                cvss=tuple(cvss.values()),
             )
-        return Vulnerability(
-            id=vuln_id,
-            aliases=aliases,
-            summary=first(1),
-            published=first(2),
-            modified=first(3),
-            withdrawn=first(4),
-            references=tuple(references),
-            cvss=tuple(scores.values()),
-        )
+        return result
 
     # --- more than matching needs
 
     def aliases_of(self, vuln_id: str) -> list[str]:
         """Every id linked to ``vuln_id`` by any feed, in either direction (sorted, without itself)."""
-        rows = self._query(
-            "SELECT alias FROM aliases WHERE vuln_id = ? UNION SELECT vuln_id FROM aliases WHERE alias = ?",
-            (vuln_id, vuln_id),
-        )
-        return sorted({r[0] for r in rows} - {vuln_id})
+        return self.aliases_many((vuln_id,))[vuln_id]
+
+    def aliases_many(self, vuln_ids: Iterable[str]) -> dict[str, list[str]]:
+        """:meth:`aliases_of` for many ids: two statements per chunk of ids (one per direction, through the
+        unique ``(vuln_id, alias, feed)`` index and ``aliases_by_alias``). Every requested id is a key (an
+        empty list when nothing links it)."""
+        wanted = list(dict.fromkeys(vuln_ids))
+        linked: dict[str, set[str]] = {vuln_id: set() for vuln_id in wanted}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for vuln_id, alias in self._query(
+                f"SELECT DISTINCT vuln_id, alias FROM aliases WHERE vuln_id IN ({marks})", chunk
+            ):
+                linked[vuln_id].add(alias)
+            for alias, vuln_id in self._query(
+                f"SELECT DISTINCT alias, vuln_id FROM aliases WHERE alias IN ({marks})", chunk
+            ):
+                linked[alias].add(vuln_id)
+        return {vuln_id: sorted(ids - {vuln_id}) for vuln_id, ids in linked.items()}
 
     def namespaces(self) -> list[str]:
         """Every namespace the database holds rows for (alpine:3.20, debian:bookworm, pypi, cpe...)."""
