@@ -1,0 +1,159 @@
+"""``alpinist lint DOCKERFILE``: check a Dockerfile against alpinist's hardening rules (docs/lint-rules.md).
+
+Registered on the main group by ``cli.py`` (``app.add_command(lint)``). The parser, the rules and the
+formatters are imported in the command body.
+
+Exit codes (``errors.py``): 0 success (also with findings below ``--fail-on``), 1 error (unreadable
+file, parse error naming the line), 2 a finding at or above ``--fail-on`` remains, 64 usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+import click
+
+from alpinist.errors import EXIT_OK, EXIT_POLICY
+
+if TYPE_CHECKING:
+    from alpinist.dockerfile.rules import Severity
+
+LINT_FORMATS = ("table", "json", "sarif")
+LINT_SEVERITIES = ("error", "warning", "info")
+
+
+def _rule_list(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    from alpinist.dockerfile.rules import get_rule
+
+    ids: list[str] = []
+    for item in value:
+        for part in item.split(","):
+            rule_id = part.strip().upper()
+            if not rule_id:
+                continue
+            if get_rule(rule_id) is None:
+                raise click.BadParameter(f"unknown rule {part.strip()!r} (see `alpinist lint --list-rules`)")
+            ids.append(rule_id)
+    return tuple(ids)
+
+
+def _list_rules(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from alpinist.dockerfile.rules import RULES
+
+    for rule in RULES:
+        click.echo(f"{rule.id}  {rule.severity:<7}  {rule.name:<28}  {rule.doc}")
+    ctx.exit(EXIT_OK)
+
+
+@click.command("lint")
+@click.argument("dockerfile", metavar="DOCKERFILE", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("-f", "--format", "fmt", type=click.Choice(LINT_FORMATS), default="table", show_default=True)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(LINT_SEVERITIES, case_sensitive=False),
+    metavar="SEVERITY",
+    help="Exit 2 when a finding at or above SEVERITY (error, warning, info) remains after ignore comments.",
+)
+@click.option(
+    "--select",
+    multiple=True,
+    metavar="RULES",
+    callback=_rule_list,
+    help="Run only these rules (comma-separated, repeatable).",
+)
+@click.option(
+    "--ignore",
+    "ignored",
+    multiple=True,
+    metavar="RULES",
+    callback=_rule_list,
+    help="Skip these rules (comma-separated, repeatable).",
+)
+@click.option(
+    "--build-arg",
+    "build_args",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override an ARG default, as `docker build --build-arg` would (affects FROM resolution).",
+)
+@click.option(
+    "--list-rules",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_list_rules,
+    help="Print every rule (id, severity, name, doc) and exit.",
+)
+def lint(
+    dockerfile: Path,
+    fmt: str,
+    output: Path | None,
+    fail_on: str | None,
+    select: tuple[str, ...],
+    ignored: tuple[str, ...],
+    build_args: tuple[str, ...],
+) -> int:
+    """Check DOCKERFILE (a file, a directory holding one, or - for stdin) for hardening problems:
+    root user, caches left, healthcheck tools missing, unpinned bases, builder/runtime Python mismatch,
+    remote ADD, secrets in ENV/ARG, sudo, curl | sh, TLS verification off, and more (--list-rules).
+
+    Silence a rule on the next instruction with `# alpinist ignore=ALP001[,ALP002]`, or on the whole
+    file with `# alpinist ignore-file=ALP017`. Exit codes: 0 success, 1 error, 2 --fail-on failed,
+    64 usage.
+    """
+    from alpinist.cli import _emit
+    from alpinist.dockerfile.lint import lint as run_lint
+    from alpinist.dockerfile.parse import MAX_DOCKERFILE_BYTES, parse_dockerfile, read_dockerfile
+
+    overrides: dict[str, str] = {}
+    for item in build_args:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--build-arg")
+        overrides[name] = value
+
+    if str(dockerfile) == "-":
+        data = sys.stdin.buffer.read(MAX_DOCKERFILE_BYTES + 1)
+        from alpinist.dockerfile.model import DockerfileError
+
+        if len(data) > MAX_DOCKERFILE_BYTES:
+            raise DockerfileError(f"<stdin>: larger than {MAX_DOCKERFILE_BYTES} bytes, refused")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DockerfileError(f"<stdin>: not UTF-8 text (byte {exc.start})") from None
+        df = parse_dockerfile(text, "Dockerfile", build_args=overrides)
+    else:
+        target = dockerfile / "Dockerfile" if dockerfile.is_dir() else dockerfile
+        df = read_dockerfile(target, build_args=overrides)
+
+    result = run_lint(df, select=select or None, ignore=ignored)
+
+    if fmt == "json":
+        from alpinist.reports.lint_json import render_lint_json
+
+        _emit(render_lint_json(result), output)
+    elif fmt == "sarif":
+        from alpinist.reports.lint_sarif import render_lint_sarif
+
+        _emit(render_lint_sarif(result), output)
+    else:
+        from rich.console import Console
+
+        from alpinist.reports.lint_table import render_lint_table
+
+        if output is None:
+            render_lint_table(result, Console(width=None if sys.stdout.isatty() else 160))
+        else:
+            with output.open("w", encoding="utf-8") as fh:
+                render_lint_table(result, Console(file=fh, width=160))
+
+    severity = cast("Severity", fail_on.lower()) if fail_on else None
+    return EXIT_POLICY if result.fails(severity) else EXIT_OK
