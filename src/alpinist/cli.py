@@ -183,8 +183,10 @@ def sbom(
 
 def _register_groups() -> None:
     from alpinist.cli_db import db
+    from alpinist.cli_scan import scan
 
     app.add_command(db)
+    app.add_command(scan)
 
 
 _register_groups()

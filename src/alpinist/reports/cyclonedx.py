@@ -84,7 +84,7 @@ def build_bom(
     """The cyclonedx-python-lib model of the inventory (for callers that add to it, e.g. VEX)."""
     image = _image_component(inv.image)
     os_component = _os_component(inv.os) if inv.os is not None else None
-    refs = _package_refs(inv.packages)
+    refs = package_refs(inv.packages)
     packages = [_package_component(p, ref) for p, ref in zip(inv.packages, refs, strict=True)]
 
     components: list[Component] = ([os_component] if os_component else []) + packages
@@ -181,7 +181,7 @@ def _os_component(os_info: OSInfo) -> Component:
 # --------------------------------------------------------------------------------------- the packages
 
 
-def _package_refs(packages: Sequence[Package]) -> list[str]:
+def package_refs(packages: Sequence[Package]) -> list[str]:
     """One unique bom-ref per package: its purl, qualified with a package-id only where needed."""
     bases = [p.purl if valid_purl(p.purl) else f"alpinist:{p.type}:{p.name}@{p.version}" for p in packages]
     counts = Counter(bases)

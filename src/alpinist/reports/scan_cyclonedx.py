@@ -51,7 +51,7 @@ from cyclonedx.output.json import JsonV1Dot6
 from alpinist.matching import Finding
 from alpinist.models import Package
 from alpinist.policy import Suppression
-from alpinist.reports.cyclonedx import _package_refs, build_bom
+from alpinist.reports.cyclonedx import package_refs, build_bom
 from alpinist.scanning import ScanResult, advisory_url
 
 NS = "alpinist"
@@ -105,7 +105,7 @@ def render_scan_cyclonedx(
 
 
 def _refs(packages: tuple[Package, ...]) -> dict[int, str]:
-    return {id(p): ref for p, ref in zip(packages, _package_refs(packages), strict=True)}
+    return {id(p): ref for p, ref in zip(packages, package_refs(packages), strict=True)}
 
 
 def _ref_of(pkg: Package, refs: dict[int, str], packages: tuple[Package, ...]) -> str:
