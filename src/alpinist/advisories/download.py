@@ -4,6 +4,10 @@
   ``https://mirror.example/feeds/HOST/PATH`` (query string kept) - the layout of an internal mirror for
   air-gapped sites, and of the test corpus' ``advisories/feeds``. The CLI reads ``ALPINIST_MIRROR``; this
   module reads no environment.
+- Directory mirrors: ``mirror="/srv/feeds"`` (or ``file:///srv/feeds``) reads ``/srv/feeds/HOST/PATH``
+  from disk: the same layout, for a mirror synced onto an air-gapped machine (and for the bundled
+  corpus). The query string is ignored there; where ``HOST/PATH`` is a directory (an API endpoint such
+  as NVD's ``rest/json/cves/2.0``), its ``all.json`` holds the endpoint's complete answer.
 - Retries: transport failures (connection refused or reset, timeouts, a body cut short) and the statuses
   of ``retry_statuses`` (429 and 5xx by default; NVD adds 403, its rate-limit answer) are retried with
   exponential backoff; a ``Retry-After`` header is honoured, and one asking for more than ``max_delay``
@@ -22,6 +26,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -59,6 +64,17 @@ def mirror_url(url: str, mirror: str | None) -> str:
     return f"{rewritten}?{parts.query}" if parts.query else rewritten
 
 
+def _local_root(mirror: str | None) -> Path | None:
+    """The directory of a directory mirror (a path or a ``file://`` URL), else None."""
+    if not mirror:
+        return None
+    if mirror.startswith("file://"):
+        return Path(urlsplit(mirror).path)
+    if "://" not in mirror:
+        return Path(mirror)
+    return None
+
+
 class _Retry(Exception):
     """An attempt failed in a way worth retrying."""
 
@@ -88,6 +104,7 @@ class Fetcher:
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
         self.mirror = mirror.rstrip("/") if mirror else None
+        self.local_root = _local_root(self.mirror)
         self.attempts = attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -113,7 +130,32 @@ class Fetcher:
 
     def url_for(self, url: str) -> str:
         """The URL actually requested for ``url`` (the mirror applied)."""
+        if self.local_root is not None:
+            return str(self._local_file(url))
         return mirror_url(url, self.mirror)
+
+    def _local_file(self, url: str) -> Path:
+        """The file of a directory mirror that stands for ``url`` (never outside the mirror)."""
+        assert self.local_root is not None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise FeedError(url, "not an absolute http(s) URL, cannot be read from a mirror directory")
+        root = self.local_root.resolve()
+        target = (root / parts.netloc / parts.path.lstrip("/")).resolve()
+        if not target.is_relative_to(root):
+            raise FeedError(url, f"resolves outside the mirror directory {root}")
+        if target.is_dir():
+            target = target / "all.json"
+        return target
+
+    def _read_local(self, url: str, limit: int) -> tuple[Path, str]:
+        path = self._local_file(url)
+        where = str(path)
+        if not path.is_file():
+            raise FeedError(where, "not in the mirror directory", status=404)
+        if path.stat().st_size > limit:
+            raise FeedError(where, f"larger than the {limit}-byte limit")
+        return path, where
 
     # -- public API --------------------------------------------------------------------------------
     def get_to_file(
@@ -128,10 +170,25 @@ class Fetcher:
         retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES,
     ) -> Path:
         """Stream ``url`` into ``dest`` (atomically: temporary file, then rename) and return ``dest``."""
-        target = self.url_for(url)
-        where = self._describe(target, params)
         limit = self.max_bytes if max_bytes is None else max_bytes
         dest.parent.mkdir(parents=True, exist_ok=True)
+        if self.local_root is not None:
+            source, _ = self._read_local(url, limit)
+            fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+            os.close(fd)
+            try:
+                shutil.copyfile(source, tmp_name)
+                os.replace(tmp_name, dest)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp_name)
+                raise
+            if progress is not None:
+                size = dest.stat().st_size
+                progress(size, size)
+            return dest
+        target = self.url_for(url)
+        where = self._describe(target, params)
 
         def attempt() -> Path:
             with self._client.stream("GET", target, params=params, headers=headers) as response:
@@ -164,9 +221,15 @@ class Fetcher:
         retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES,
     ) -> Any:
         """GET ``url`` and decode its JSON body (bounded in size)."""
+        limit = self.max_bytes if max_bytes is None else max_bytes
+        if self.local_root is not None:
+            source, where = self._read_local(url, limit)
+            try:
+                return json.loads(source.read_bytes())
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise FeedError(where, f"not valid JSON: {exc}") from None
         target = self.url_for(url)
         where = self._describe(target, params)
-        limit = self.max_bytes if max_bytes is None else max_bytes
 
         def attempt() -> bytes:
             with self._client.stream("GET", target, params=params, headers=headers) as response:
