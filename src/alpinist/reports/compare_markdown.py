@@ -1,0 +1,145 @@
+"""The comparison as Markdown for a pull-request comment: rows = metrics, columns = images, a verdict.
+
+Layout (GitHub-flavoured Markdown)::
+
+    ### alpinist compare: before · after
+
+    | | before | after | Better |
+    |---|---|---|---|
+    | Image | `python-app:debian` | `python-app:alpine` | |
+    | Vulnerabilities | 158 | 56 (-102) | after |
+    ...
+
+    after vs before: better on 14 lines, worse on 0, the same on 3
+
+    <details><summary>CVE diff: after vs before ...</summary> tables of removed and added ids </details>
+
+Numeric cells of the second and later images carry their difference to the first in parentheses
+(``-102``; sizes in percent). An image that could not be read gets ``—`` in its cells and its error on
+the ``Error`` line. Cells are escaped as in the scan report (``scan_markdown``): nothing from an image
+or a feed can break the table or inject markup. GitHub refuses comments over 65,536 characters: the
+diff tables stop before ``max_chars`` and say how many rows they left out.
+"""
+
+from __future__ import annotations
+
+from alpinist.comparing import Comparison, CveDiff, PackageIds, tally_text
+from alpinist.reports.scan_markdown import _cell
+from alpinist.scanning import advisory_url
+
+DEFAULT_MAX_CHARS = 60_000
+MISSING = "—"
+
+
+def _id_link(vuln_id: str) -> str:
+    url = advisory_url(vuln_id)
+    return f"[{_cell(vuln_id)}]({url})" if url else _cell(vuln_id)
+
+
+def _code(text: str) -> str:
+    return f"`{text.replace('`', '')}`" if text else ""
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def table_lines(comparison: Comparison) -> list[str]:
+    """The comparison table alone (header, separator, one line per metric)."""
+    cols = comparison.columns
+    lines = [
+        _row(["", *(f"**{_cell(c.label)}**" for c in cols), "Better"]),
+        "|---|" + "---|" * len(cols) + "---|",
+        _row(["Image", *(_code(c.title) for c in cols), ""]),
+    ]
+    if any(c.short_digest for c in cols):
+        lines.append(_row(["Digest", *(_code(c.short_digest) for c in cols), ""]))
+    if any(not c.ok for c in cols):
+        lines.append(_row(["Error", *(_cell(c.error) if c.error else "" for c in cols), ""]))
+    for m in comparison.metrics:
+        cells = []
+        for i, c in enumerate(cols):
+            if not c.ok:
+                cells.append(MISSING)
+                continue
+            text = _cell(m.texts[i])
+            delta = m.delta(i) if comparison.columns[0].ok else ""
+            cells.append(f"{text} ({delta})" if delta else text)
+        label = f"**{m.label}**" if m.key == "vulnerabilities" else m.label
+        lines.append(_row([label, *cells, _cell(comparison.verdict_text(m))]))
+    return lines
+
+
+def _group_row(group: PackageIds) -> str:
+    ids = ", ".join(f"{_id_link(d.id)} ({d.severity})" for d in group.ids)
+    return _row([_cell(group.package), group.type, _cell(", ".join(group.installed)), ids])
+
+
+def _diff_lines(comparison: Comparison, diff: CveDiff, budget: int) -> tuple[list[str], int]:
+    """The diff of one image as a <details> block; returns the lines and how many group rows were cut."""
+    a = comparison.columns[diff.image].label
+    b = comparison.columns[diff.against].label
+    summary = (
+        f"CVE diff: {_cell(a)} vs {_cell(b)}: removes {diff.removed_ids} ids in {len(diff.removed)} packages, "
+        f"adds {diff.added_ids} in {len(diff.added)}, keeps {diff.unchanged}"
+    )
+    lines = [f"<details><summary>{summary}</summary>", ""]
+    used = sum(len(x) + 1 for x in lines) + 20
+    cut = 0
+    for title, groups, count in (
+        ("Removed", diff.removed, diff.removed_ids),
+        ("Added", diff.added, diff.added_ids),
+    ):
+        if not groups:
+            lines += [f"**{title}**: none", ""]
+            continue
+        head = [
+            f"**{title}** ({count} ids in {len(groups)} packages)",
+            "",
+            "| Package | Type | Installed | IDs |",
+            "|---|---|---|---|",
+        ]
+        lines += head
+        used += sum(len(x) + 1 for x in head)
+        for group in groups:
+            row = _group_row(group)
+            if used + len(row) + 1 > budget:
+                cut += 1
+                continue
+            lines.append(row)
+            used += len(row) + 1
+        lines.append("")
+    lines.append("</details>")
+    return lines, cut
+
+
+def render_compare_markdown(comparison: Comparison, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    labels = " · ".join(_cell(c.label) for c in comparison.columns)
+    lines = [f"### alpinist compare: {labels}", ""]
+    lines += table_lines(comparison)
+    lines.append("")
+    tallies = [tally_text(comparison, t) for t in comparison.tallies()]
+    if tallies:
+        lines += [" \\\n".join(_cell(t) for t in tallies), ""]
+    lines += [
+        "<sub>Vulnerabilities are findings (package × advisory) after the policy, counted as "
+        "`alpinist scan` counts them; *Better* names the image(s) with the best value on the line "
+        "(`=`: all the same).</sub>",
+        "",
+    ]
+    for error in comparison.errors:
+        lines += [f"> **Error** {_cell(error)}", ""]
+    budget = max_chars - sum(len(x) + 1 for x in lines) - 400
+    cut = 0
+    for diff in comparison.diffs:
+        block, n = _diff_lines(comparison, diff, budget)
+        budget -= sum(len(x) + 1 for x in block)
+        cut += n
+        lines += [*block, ""]
+    if cut:
+        lines += [f"… {cut} package rows of the CVE diff not shown here (see `--format json` for all).", ""]
+    if comparison.warnings:
+        lines += ["<details><summary>Warnings</summary>", ""]
+        lines += [f"- {_cell(w)}" for w in comparison.warnings]
+        lines += ["", "</details>"]
+    return "\n".join(lines).rstrip("\n")
