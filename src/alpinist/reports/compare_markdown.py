@@ -75,42 +75,32 @@ def _group_row(group: PackageIds) -> str:
     return _row([_cell(group.package), group.type, _cell(", ".join(group.installed)), ids])
 
 
-def _diff_lines(comparison: Comparison, diff: CveDiff, budget: int) -> tuple[list[str], int]:
-    """The diff of one image as a <details> block; returns the lines and how many group rows were cut."""
+def _diff_block(comparison: Comparison, diff: CveDiff) -> list[tuple[bool, str]]:
+    """The diff of one image as a <details> block: (is a package row that may be cut, line)."""
     a = comparison.columns[diff.image].label
     b = comparison.columns[diff.against].label
     summary = (
         f"CVE diff: {_cell(a)} vs {_cell(b)}: removes {diff.removed_ids} ids in {len(diff.removed)} packages, "
         f"adds {diff.added_ids} in {len(diff.added)}, keeps {diff.unchanged}"
     )
-    lines = [f"<details><summary>{summary}</summary>", ""]
-    used = sum(len(x) + 1 for x in lines) + 20
-    cut = 0
+    out = [(False, f"<details><summary>{summary}</summary>"), (False, "")]
     for title, groups, count in (
         ("Removed", diff.removed, diff.removed_ids),
         ("Added", diff.added, diff.added_ids),
     ):
         if not groups:
-            lines += [f"**{title}**: none", ""]
+            out += [(False, f"**{title}**: none"), (False, "")]
             continue
-        head = [
-            f"**{title}** ({count} ids in {len(groups)} packages)",
-            "",
-            "| Package | Type | Installed | IDs |",
-            "|---|---|---|---|",
+        out += [
+            (False, f"**{title}** ({count} ids in {len(groups)} packages)"),
+            (False, ""),
+            (False, "| Package | Type | Installed | IDs |"),
+            (False, "|---|---|---|---|"),
         ]
-        lines += head
-        used += sum(len(x) + 1 for x in head)
-        for group in groups:
-            row = _group_row(group)
-            if used + len(row) + 1 > budget:
-                cut += 1
-                continue
-            lines.append(row)
-            used += len(row) + 1
-        lines.append("")
-    lines.append("</details>")
-    return lines, cut
+        out += [(True, _group_row(group)) for group in groups]
+        out.append((False, ""))
+    out += [(False, "</details>"), (False, "")]
+    return out
 
 
 def render_compare_markdown(comparison: Comparison, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
@@ -129,17 +119,24 @@ def render_compare_markdown(comparison: Comparison, *, max_chars: int = DEFAULT_
     ]
     for error in comparison.errors:
         lines += [f"> **Error** {_cell(error)}", ""]
-    budget = max_chars - sum(len(x) + 1 for x in lines) - 400
+    tail: list[str] = []
+    if comparison.warnings:
+        tail += ["<details><summary>Warnings</summary>", ""]
+        tail += [f"- {_cell(w)}" for w in comparison.warnings]
+        tail += ["", "</details>"]
+    blocks = [part for diff in comparison.diffs for part in _diff_block(comparison, diff)]
+    # the table, the block skeletons and the warnings always fit; package rows fill what is left
+    budget = max_chars - sum(len(x) + 1 for x in [*lines, *tail]) - 120
+    budget -= sum(len(text) + 1 for row, text in blocks if not row)
     cut = 0
-    for diff in comparison.diffs:
-        block, n = _diff_lines(comparison, diff, budget)
-        budget -= sum(len(x) + 1 for x in block)
-        cut += n
-        lines += [*block, ""]
+    for is_row, text in blocks:
+        if is_row:
+            if cut or len(text) + 1 > budget:  # the first row that does not fit ends the listing
+                cut += 1
+                continue
+            budget -= len(text) + 1
+        lines.append(text)
     if cut:
         lines += [f"… {cut} package rows of the CVE diff not shown here (see `--format json` for all).", ""]
-    if comparison.warnings:
-        lines += ["<details><summary>Warnings</summary>", ""]
-        lines += [f"- {_cell(w)}" for w in comparison.warnings]
-        lines += ["", "</details>"]
+    lines += tail
     return "\n".join(lines).rstrip("\n")
