@@ -50,11 +50,12 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from packaging.utils import canonicalize_name
 
 from alpinist.advisories.model import (
+    SEVERITIES,
     AdvisoryIndex,
     Affected,
     CvssScore,
@@ -65,7 +66,7 @@ from alpinist.advisories.model import (
 )
 from alpinist.models import Inventory, OSInfo, Package
 from alpinist.severity import VENDOR_FEEDS, SeverityChoice, assess, rank
-from alpinist.versions import Scheme, VersionError, compare, in_range, release_branch, sort_key
+from alpinist.versions import Scheme, VersionError, release_branch, sort_key
 
 DEBIAN_CODENAMES: dict[str, str] = {
     "7": "wheezy",
@@ -141,6 +142,23 @@ class AliasIndex(Protocol):
     def aliases_of(self, vuln_id: str) -> list[str]: ...
 
 
+@runtime_checkable
+class VulnerabilityBatchIndex(Protocol):
+    """An index that describes many ids at once (the SQLite store does: a few statements, not a few per id).
+
+    ``vulnerabilities_many(ids)[id]`` must equal ``vulnerability(id)``; an id it does not describe is absent.
+    """
+
+    def vulnerabilities_many(self, vuln_ids: Iterable[str]) -> Mapping[str, Vulnerability]: ...
+
+
+@runtime_checkable
+class AliasBatchIndex(Protocol):
+    """:class:`AliasIndex` for many ids at once: ``aliases_many(ids)[id]`` equals ``aliases_of(id)``."""
+
+    def aliases_many(self, vuln_ids: Iterable[str]) -> Mapping[str, list[str]]: ...
+
+
 # ---------------------------------------------------------------------------------------------- namespaces
 
 
@@ -186,16 +204,56 @@ def cpe_products(package: Package) -> list[str]:
 # ---------------------------------------------------------------------------------------------- verdicts
 
 
-@dataclass(frozen=True)
-class _Verdict:
+class _Verdict(NamedTuple):  # a tuple: built for every affecting row, so it must be cheap to make
     status: Status
     fixed_version: str | None
     row: Affected
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class _Query:
+class _Keys:
+    """The sort keys of one scheme's version strings, each string parsed once per ``match()``.
+
+    ``versions.sort_key`` is cached too, but reaching its cache costs a call and a dispatch on the scheme;
+    matching looks up tens of thousands of versions (every bound of every row, every listed version of an
+    OSV record), so after the first time a version costs one dict lookup here. An invalid string is
+    remembered with its reason and raises the same :class:`VersionError` every time.
+    """
+
+    __slots__ = ("_reasons", "known", "scheme")
+
+    def __init__(self, scheme: Scheme) -> None:
+        self.scheme: Scheme = scheme
+        self.known: dict[str, Any] = {}  # version -> key (never None)
+        self._reasons: dict[str, str] = {}
+
+    def of(self, version: str) -> Any:
+        """The key of ``version``; :class:`VersionError` when the scheme rejects it."""
+        key = self.known.get(version)
+        if key is None:
+            reason = self._reasons.get(version)
+            if reason is not None:
+                raise VersionError(self.scheme, version, reason)
+            try:
+                key = sort_key(self.scheme, version)
+            except VersionError as exc:
+                self._reasons[version] = exc.reason
+                raise
+            self.known[version] = key
+        return key
+
+    def maybe(self, version: str) -> Any:
+        """The key of ``version``, or None when the scheme rejects it."""
+        key = self.known.get(version)
+        if key is not None:
+            return key
+        try:
+            return self.of(version)
+        except VersionError:
+            return None
+
+
+class _Query(NamedTuple):
     package_index: int
     package: Package
     namespace: str
@@ -203,14 +261,20 @@ class _Query:
     name: str  # advisory package
     version: str  # compared version
     notes: tuple[str, ...] = ()
+    key: Any = None  # sort key of ``version`` (set once the version is known to be valid)
+    # PEP 440: the key of the public version when ``version`` has a local label (2.0.0+cu118 -> 2.0.0),
+    # compared against bounds without a local label (as ``versions.satisfies`` does); else None
+    public_key: Any = None
 
 
-@dataclass
 class _Candidate:
-    query: _Query
-    vuln_id: str
-    verdict: _Verdict
-    ids: frozenset[str] = frozenset()
+    __slots__ = ("ids", "query", "verdict", "vuln_id")
+
+    def __init__(self, query: _Query, vuln_id: str, verdict: _Verdict) -> None:
+        self.query = query
+        self.vuln_id = vuln_id
+        self.verdict = verdict
+        self.ids: frozenset[str] = frozenset()
 
 
 def _fmt_range(rng: VersionRange) -> str:
@@ -230,40 +294,66 @@ def _not_affected(row: Affected) -> bool:
 
 
 class _Evaluator:
+    """Verdicts of advisory rows for one query, on sort keys: the semantics of ``versions.compare``,
+    ``versions.in_range`` and ``versions.satisfies`` (including PEP 440's local-label rule), with every
+    version string parsed once per match."""
+
     def __init__(self, warn: Callable[[str], None]) -> None:
         self.warn = warn
+        self._keys: dict[str, _Keys] = {}
+
+    def keys(self, scheme: Scheme) -> _Keys:
+        keys = self._keys.get(scheme)
+        if keys is None:
+            keys = self._keys[scheme] = _Keys(scheme)
+        return keys
 
     def _where(self, row: Affected) -> str:
         return f"{row.vuln_id} ({row.namespace} {row.package})"
 
     def _in_range(self, q: _Query, row: Affected, rng: VersionRange) -> bool | None:
+        """``versions.in_range`` (the start first: a version below it is out whatever the end says)."""
+        keys = self.keys(q.scheme)
         try:
-            return in_range(q.scheme, q.version, rng)
+            if rng.start is not None:
+                bound = keys.of(rng.start)
+                version = q.public_key if q.public_key is not None and bound.local is None else q.key
+                if not (version >= bound if rng.start_inclusive else version > bound):
+                    return False
+            if rng.end is None:
+                return True
+            bound = keys.of(rng.end)
         except VersionError as exc:
             self.warn(f"{self._where(row)}: range {_fmt_range(rng)} skipped: {exc}")
             return None
+        version = q.public_key if q.public_key is not None and bound.local is None else q.key
+        return bool(version <= bound if rng.end_inclusive else version < bound)
 
     def _listed(self, q: _Query, row: Affected) -> bool:
-        for listed in row.versions:
-            if listed == q.version:
+        versions = row.versions
+        if not versions:
+            return False
+        if q.version in versions:
+            return True
+        keys = self.keys(q.scheme)
+        known, key = keys.known, q.key
+        for listed in versions:
+            other = known.get(listed)
+            if other is None:
+                other = keys.maybe(listed)  # a listed legacy version can only match as the same string
+            if other == key:
                 return True
-            try:
-                if compare(q.scheme, q.version, listed) == 0:
-                    return True
-            except VersionError:
-                continue  # a listed legacy version can only match as the same string
         return False
 
     def _lowest_fix_above(self, q: _Query, ranges: Iterable[VersionRange]) -> str | None:
+        keys = self.keys(q.scheme)
         fixes = []
         for rng in ranges:
             if rng.end is None or rng.end_inclusive:
                 continue
-            try:
-                if compare(q.scheme, rng.end, q.version) > 0:
-                    fixes.append((sort_key(q.scheme, rng.end), rng.end))
-            except VersionError:
-                continue
+            end = keys.maybe(rng.end)
+            if end is not None and end > q.key:
+                fixes.append((end, rng.end))
         return min(fixes)[1] if fixes else None
 
     def row(self, q: _Query, row: Affected) -> _Verdict | None:
@@ -283,7 +373,7 @@ class _Evaluator:
             return _Verdict(status, fixed, row)
         if row.fixed_version:
             try:
-                if compare(q.scheme, q.version, row.fixed_version) >= 0:
+                if not q.key < self.keys(q.scheme).of(row.fixed_version):
                     return None
             except VersionError as exc:
                 self.warn(f"{self._where(row)}: skipped: {exc}")
@@ -296,6 +386,10 @@ class _Evaluator:
 
     def group(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
         """The verdict of one advisory id for one package, from all its rows."""
+        if len(rows) == 1:  # the common case: one row per id
+            if _not_affected(rows[0]):
+                return None
+            return self.branch_rule(q, rows) if q.namespace == "cpe" else self.row(q, rows[0])
         if any(_not_affected(r) for r in rows):
             return None
         if q.namespace == "cpe":
@@ -306,7 +400,8 @@ class _Evaluator:
         with_fix = [v for v in verdicts if v.fixed_version]
         if not with_fix:
             return verdicts[0]
-        return max(with_fix, key=lambda v: sort_key(q.scheme, v.fixed_version or ""))
+        keys = self.keys(q.scheme)
+        return max(with_fix, key=lambda v: keys.of(v.fixed_version or ""))
 
     def branch_rule(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
         """CPE ranges compared within the installed version's release branch (see module docstring)."""
@@ -388,21 +483,35 @@ def preferred_id(ids: Iterable[str]) -> str:
 # ---------------------------------------------------------------------------------------------- matcher
 
 
+_SEVERITY_ORDER: dict[str, int] = {s: -rank(s) for s in SEVERITIES}
+
+# (namespace, scheme, advisory package, compared version): every query with the same key gets the same
+# verdicts (the binary packages of one Debian source, libssl3 and libcrypto3 of openssl)
+_VerdictKey = tuple[str, str, str, str]
+
+
 class _Matcher:
     def __init__(self, inventory: Inventory, index: AdvisoryIndex) -> None:
         self.inventory = inventory
         self.index = index
         self._warnings: dict[str, None] = {}
         self._vulns: dict[str, Vulnerability | None] = {}
+        self._links: dict[str, list[str]] = {}  # aliases_many answers, when the index has it
         self._aliases: dict[str, frozenset[str]] = {}
+        # keyed by the severity row's identity: the rows live as long as the match, and hashing an Affected
+        # hashes every listed version of it
         self._shared: dict[
-            tuple[str, frozenset[str], Affected], tuple[str, tuple[str, ...], SeverityChoice, str | None]
+            tuple[str, frozenset[str], int], tuple[str, tuple[str, ...], SeverityChoice, str | None]
         ] = {}
         self.evaluator = _Evaluator(self.warn)
         # capabilities checked once: isinstance against a runtime-checkable Protocol is slow
         self._listing: NamespaceListing | None = index if isinstance(index, NamespaceListing) else None
         self._batch: BatchIndex | None = index if isinstance(index, BatchIndex) else None
         self._alias_index: AliasIndex | None = index if isinstance(index, AliasIndex) else None
+        self._vuln_batch: VulnerabilityBatchIndex | None = (
+            index if isinstance(index, VulnerabilityBatchIndex) else None
+        )
+        self._alias_batch: AliasBatchIndex | None = index if isinstance(index, AliasBatchIndex) else None
 
     def warn(self, message: str) -> None:
         self._warnings[message] = None
@@ -440,9 +549,7 @@ class _Matcher:
             elif pkg.type == "binary":
                 for product in cpe_products(pkg):
                     scheme: Scheme = "pep440" if product == "python:python" else "generic"
-                    try:
-                        sort_key(scheme, pkg.version)
-                    except VersionError:
+                    if self.evaluator.keys(scheme).maybe(pkg.version) is None:
                         scheme = "generic"
                     queries.append(_Query(i, pkg, "cpe", scheme, product, pkg.version))
         for kind, count in unmatched.items():
@@ -454,14 +561,18 @@ class _Matcher:
         return queries
 
     def valid(self, queries: list[_Query]) -> list[_Query]:
+        """The queries whose version the scheme accepts, each with its sort key."""
         kept = []
         for q in queries:
             try:
-                sort_key(q.scheme, q.version)
+                key = self.evaluator.keys(q.scheme).of(q.version)
             except VersionError as exc:
                 self.warn(f"{q.package.type} package {q.package.name} {q.package.version} not matched: {exc}")
                 continue
-            kept.append(q)
+            public = None
+            if q.scheme == "pep440" and key.local is not None:
+                public = self.evaluator.keys("pep440").of(key.public)
+            kept.append(q._replace(key=key, public_key=public))
         return kept
 
     # --- the index
@@ -506,6 +617,23 @@ class _Matcher:
             "matched (update the database with that source/branch)"
         )
 
+    def prefetch(self, vuln_ids: Iterable[str], *, links: bool = False) -> None:
+        """Read the ids not read yet in one batch, when the index can (else vulnerability() reads them one
+        by one, as before); with ``links``, also the ids linked to them (aliases_many)."""
+        wanted = list(dict.fromkeys(vuln_ids))
+        if self._vuln_batch is not None:
+            missing = [i for i in wanted if i not in self._vulns]
+            if missing:
+                found = self._vuln_batch.vulnerabilities_many(missing)
+                for vuln_id in missing:
+                    self._vulns[vuln_id] = found.get(vuln_id)
+        if links and self._alias_batch is not None:
+            missing = [i for i in wanted if i not in self._links]
+            if missing:
+                linked = self._alias_batch.aliases_many(missing)
+                for vuln_id in missing:
+                    self._links[vuln_id] = list(linked.get(vuln_id, ()))
+
     def vulnerability(self, vuln_id: str) -> Vulnerability | None:
         if vuln_id not in self._vulns:
             self._vulns[vuln_id] = self.index.vulnerability(vuln_id)
@@ -517,31 +645,64 @@ class _Matcher:
             vuln = self.vulnerability(vuln_id)
             if vuln is not None:
                 ids.update(vuln.aliases)
-            if self._alias_index is not None:
+            linked = self._links.get(vuln_id)
+            if linked is not None:
+                ids.update(linked)
+            elif self._alias_index is not None:
                 ids.update(self._alias_index.aliases_of(vuln_id))
             self._aliases[vuln_id] = frozenset(ids)
         return self._aliases[vuln_id]
 
     # --- the work
 
+    def verdicts(
+        self, queries: list[_Query], rows: dict[tuple[str, str], list[Affected]]
+    ) -> dict[_VerdictKey, list[tuple[str, _Verdict]]]:
+        """``(vuln_id, verdict)`` of every advisory affecting each distinct query, rows grouped by id once
+        per advisory package."""
+        grouped: dict[tuple[str, str], dict[str, list[Affected]]] = {}
+        out: dict[_VerdictKey, list[tuple[str, _Verdict]]] = {}
+        evaluate = self.evaluator.group
+        for q in queries:
+            key = (q.namespace, q.scheme, q.name, q.version)
+            if key in out:
+                continue
+            by_id = grouped.get((q.namespace, q.name))
+            if by_id is None:
+                by_id = {}
+                for row in rows.get((q.namespace, q.name), ()):
+                    group = by_id.get(row.vuln_id)
+                    if group is None:
+                        by_id[row.vuln_id] = [row]
+                    else:
+                        group.append(row)
+                grouped[(q.namespace, q.name)] = by_id
+            found: list[tuple[str, _Verdict]] = []
+            for vuln_id, group in by_id.items():
+                verdict = evaluate(q, group)
+                if verdict is not None:
+                    found.append((vuln_id, verdict))
+            out[key] = found
+        return out
+
     def run(self) -> MatchResult:
         queries = self.valid(self.queries())
         rows = self.rows(queries)
+        verdicts = self.verdicts(queries, rows)
+        self.prefetch((vuln_id for found in verdicts.values() for vuln_id, _ in found), links=True)
         candidates: list[_Candidate] = []
         for q in queries:
-            grouped: dict[str, list[Affected]] = {}
-            for row in rows.get((q.namespace, q.name), ()):
-                grouped.setdefault(row.vuln_id, []).append(row)
-            for vuln_id, group in grouped.items():
-                verdict = self.evaluator.group(q, group)
-                if verdict is None:
-                    continue
+            for vuln_id, verdict in verdicts[(q.namespace, q.scheme, q.name, q.version)]:
                 vuln = self.vulnerability(vuln_id)
                 if vuln is not None and vuln.withdrawn:
                     continue
                 candidates.append(_Candidate(q, vuln_id, verdict))
-        findings = [self.finding(group) for group in self.merge(candidates)]
-        findings.sort(key=lambda f: (-rank(f.severity), f.package.name, f.package.version, f.id))
+        groups = self.merge(candidates)
+        # the aliases' own records give their CVSS scores and descriptions: read them in one batch too
+        self.prefetch(vuln_id for group in groups for c in group for vuln_id in c.ids)
+        findings = [self.finding(group) for group in groups]
+        order = _SEVERITY_ORDER
+        findings.sort(key=lambda f: (order[f.severity], f.package.name, f.package.version, f.id))
         namespaces = tuple(dict.fromkeys(q.namespace for q in queries))
         return MatchResult(tuple(findings), tuple(self._warnings), namespaces)
 
@@ -553,6 +714,9 @@ class _Matcher:
             by_package.setdefault(c.query.package_index, []).append(c)
         groups: list[list[_Candidate]] = []
         for members in by_package.values():
+            if len(members) == 1:
+                groups.append(members)
+                continue
             parent = list(range(len(members)))
             owner: dict[str, int] = {}
             for i, c in enumerate(members):
@@ -590,7 +754,7 @@ class _Matcher:
                 ),
                 next((c.verdict.row for c in group if c.verdict.row.severity), chosen.verdict.row),
             )
-        key = (chosen.vuln_id, all_ids, severity_row)
+        key = (chosen.vuln_id, all_ids, id(severity_row))
         shared = self._shared.get(key)
         if shared is None:
             shared = self._describe(chosen.vuln_id, all_ids, severity_row, [c.vuln_id for c in group])
