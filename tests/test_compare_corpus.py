@@ -496,3 +496,33 @@ def test_an_unreadable_base_image_is_an_error_too(scan_db: Path) -> None:
     assert result.failed and result.errors[0].startswith("--base oci:/nonexistent:base: ")
     # the compared alpine:3.20.3 is still found as python-app:alpine's base
     assert result.columns[1].base is not None and result.columns[1].base.name == "alpine:3.20.3"
+
+
+# ---------------------------------------------------------------------------------------------- the docs
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "compare.md"
+
+
+def _documented_fields(section: str) -> set[str]:
+    """The backquoted names in the first column of the table under ``### {section}`` in docs/compare.md."""
+    text = DOCS.read_text(encoding="utf-8")
+    body = text.split(f"### {section}\n", 1)[1].split("\n#", 1)[0]
+    names: set[str] = set()
+    for line in body.splitlines():
+        if line.startswith("| `"):
+            names |= set(re.findall(r"`([^`]+)`", line.split("|")[1]))
+    return names
+
+
+def test_the_docs_describe_every_json_field(comparison: Comparison) -> None:
+    doc = comparison_to_dict(comparison)
+    assert _documented_fields("Top level") == set(doc)
+    assert _documented_fields("`images[]`") == set(doc["images"][0])
+    assert _documented_fields("`metrics[]`") == set(doc["metrics"][0])
+    assert _documented_fields("`diff[]`") == set(doc["diff"][0])
+    text = DOCS.read_text(encoding="utf-8")
+    key_row = next(line for line in text.splitlines() if line.startswith("| `key` |"))
+    listed = re.findall(r"`([a-z_.]+)`", key_row.split("|")[3])
+    expanded = {k for k in listed if k != "severity.critical" and k != "severity.unknown"}
+    expanded |= {f"severity.{s.lower()}" for s in SEVERITIES}
+    assert expanded == {m.key for m in comparison.metrics}
