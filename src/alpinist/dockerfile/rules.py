@@ -231,7 +231,8 @@ def check_package_cache(df: Dockerfile) -> Iterator[Hit]:
     for stage in _final_lineage(df):
         for ins in stage.runs:
             ops = package_operations(ins)
-            apt = [o for o in ops if o.manager == "apt" and o.action in ("install", "update", "upgrade")]
+            # an index update alone is ALP022's finding
+            apt = [o for o in ops if o.manager == "apt" and o.action in ("install", "upgrade")]
             if (
                 apt
                 and not _removes(ins, "/var/lib/apt/lists")
@@ -243,7 +244,7 @@ def check_package_cache(df: Dockerfile) -> Iterator[Hit]:
                     stage,
                     f"apt-get {verb} leaves /var/lib/apt/lists in this layer (no `rm -rf /var/lib/apt/lists/*` in the same RUN)",
                 )
-            apk = [o for o in ops if o.manager == "apk" and o.action in ("install", "update", "upgrade")]
+            apk = [o for o in ops if o.manager == "apk" and o.action in ("install", "upgrade")]
             apk_bad = [o for o in apk if not o.has_option("--no-cache")]
             if (
                 apk_bad
@@ -643,7 +644,15 @@ def _secret_name(name: str) -> bool:
 )
 def check_secrets(df: Dockerfile) -> Iterator[Hit]:
     for stage, ins in df.instructions():
-        if ins.cmd == "ENV":
+        if ins.cmd == "RUN":
+            cmds = _commands(ins)
+            if any(command_name(c.words) == "chpasswd" for c in cmds):
+                yield _hit(
+                    ins,
+                    stage,
+                    "chpasswd sets a password in a RUN: it stays in the layer and the image history",
+                )
+        elif ins.cmd == "ENV":
             pairs = [(ins.words[i], ins.words[i + 1]) for i in range(0, len(ins.words) - 1, 2)]
             for name, value in pairs:
                 if _secret_name(name) and value.strip("\"'"):
@@ -741,6 +750,7 @@ _TLS_OFF_ENV: dict[str, tuple[str, ...] | None] = {
     "NODE_TLS_REJECT_UNAUTHORIZED": ("0",),
     "GIT_SSL_NO_VERIFY": None,  # any non-empty value
     "PIP_TRUSTED_HOST": None,
+    "NPM_CONFIG_STRICT_SSL": ("false", "0"),
 }
 
 
@@ -770,6 +780,14 @@ def _tls_off(cmd: ShellCommand) -> str | None:
         return "pip --trusted-host"
     if name in ("npm", "yarn") and "strict-ssl" in " ".join(args) and "false" in args:
         return f"{name} strict-ssl false"
+    if name in ("yum", "dnf", "microdnf", "tdnf") and any(
+        w == "--nogpgcheck"
+        or w.replace(" ", "").lower() in ("--setopt=sslverify=false", "--setopt=sslverify=0")
+        for w in args
+    ):
+        return f"{name} --nogpgcheck/sslverify=false"
+    if name == "rpm" and any(w in ("--nosignature", "--nodigest") for w in args):
+        return "rpm --nosignature"
     return None
 
 
@@ -814,7 +832,7 @@ def _env_disables_tls(key: str, val: str) -> bool:
     bad = _TLS_OFF_ENV[key]
     if bad is None:
         return bool(val) and val.lower() not in ("0", "false", "no")
-    return val in bad
+    return val.lower() in bad
 
 
 # ------------------------------------------------------------------------------------------ ALP011
@@ -1047,6 +1065,78 @@ def check_multiple_cmd(df: Dockerfile) -> Iterator[Hit]:
             yield _hit(
                 ins, final, f"{cmd} at line {ins.line} is overridden by the {cmd} at line {found[-1].line}"
             )
+
+
+# ------------------------------------------------------------------------------------------ ALP021
+
+
+@_rule(
+    "ALP021",
+    "user-not-numeric",
+    "info",
+    "The final USER is a name, not a uid: Kubernetes `runAsNonRoot` cannot verify a name and refuses to start the pod.",
+    "Use the numeric ids: `USER 65532:65532` (after creating the user with that uid).",
+    peers=("hadolint DL3066",),
+)
+def check_user_numeric(df: Dockerfile) -> Iterator[Hit]:
+    user, ins = df.effective_user(df.final_stage)
+    if ins is None or not user:
+        return
+    name = user.split(":", 1)[0]
+    if name.isdigit() or _ROOT_RE.match(user.strip()):
+        return
+    owner = df.stages[_stage_of(df, ins)]
+    yield _hit(ins, owner, f"USER {user} is not numeric; `runAsNonRoot: true` needs a uid to check")
+
+
+# ------------------------------------------------------------------------------------------ ALP022
+
+
+@_rule(
+    "ALP022",
+    "package-index-update-alone",
+    "warning",
+    "`apt-get update` (or `apk update`, `dnf makecache`) in a RUN without an install: a cached layer keeps stale lists for later installs.",
+    "Update and install in the same RUN: `apt-get update && apt-get install -y … && rm -rf /var/lib/apt/lists/*`.",
+    peers=("checkov CKV_DOCKER_5",),
+)
+def check_update_alone(df: Dockerfile) -> Iterator[Hit]:
+    for stage in df.stages:
+        for ins in stage.runs:
+            ops = package_operations(ins)
+            for op in ops:
+                if op.action != "update":
+                    continue
+                if not any(o.manager == op.manager and o.action in ("install", "upgrade") for o in ops):
+                    yield _hit(ins, stage, f"{' '.join(op.command[:2])} without an install in the same RUN")
+                    break
+
+
+# ------------------------------------------------------------------------------------------ ALP023
+
+
+@_rule(
+    "ALP023",
+    "shell-form-entrypoint",
+    "warning",
+    "CMD or ENTRYPOINT in shell form: /bin/sh is PID 1, so SIGTERM from `docker stop`/Kubernetes does not reach the app.",
+    'Use exec form: `CMD ["python3", "-m", "app"]` (or `exec` the app from an entrypoint script).',
+    peers=("hadolint DL3025",),
+)
+def check_shell_form_entrypoint(df: Dockerfile) -> Iterator[Hit]:
+    final = df.final_stage
+    if base_facts(df.root_base(final)).has_shell is False:
+        return  # ALP011 reports these as errors
+    for kind in ("ENTRYPOINT", "CMD"):
+        for st in df.lineage(final):
+            found = st.of(kind)
+            if found:
+                last = found[-1]
+                if isinstance(last.args, str) and last.args and not last.args.lstrip().startswith("exec "):
+                    yield _hit(
+                        last, st, f"shell-form {kind}: the app runs as a child of /bin/sh and misses SIGTERM"
+                    )
+                break
 
 
 RULES: tuple[Rule, ...] = tuple(sorted(_REGISTRY, key=lambda r: r.id))
