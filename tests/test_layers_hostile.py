@@ -304,6 +304,52 @@ def test_well_formed_pax_headers_are_read(jail: Jail) -> None:
     assert result.entries["/" + long_name].content == b"ok"
 
 
+def test_gnu_sparse_members_are_refused(jail: Jail) -> None:
+    header = bytearray(member("var/lib/dpkg/status")[0].tobuf(tarfile.GNU_FORMAT, "utf-8", "strict"))
+    header[156:157] = tarfile.GNUTYPE_SPARSE
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\0 " % sum(header)
+    refused(CorruptLayer, gzip.compress(bytes(header) + b"\0" * 1024), "var/lib/dpkg/status", "sparse")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("etc/os-release")
+        info.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.realsize": "9"}
+        tar.addfile(info)
+    refused(CorruptLayer, gzip.compress(buf.getvalue()), "pax header", "sparse")
+
+
+def test_global_pax_header_renames_nothing(jail: Jail) -> None:
+    """containerd and Docker ignore global headers; tarfile would rename every member to this path."""
+    buf = io.BytesIO()
+    with tarfile.open(
+        fileobj=buf, mode="w", format=tarfile.PAX_FORMAT, pax_headers={"path": "etc/os-release"}
+    ) as tar:
+        for name, data in (("usr/lib/os-release", b"ID=real\n"), ("tmp/decoy", b"ID=decoy\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    entries = read_blob(gzip.compress(buf.getvalue())).entries
+    assert set(entries) == {"/usr/lib/os-release", "/tmp/decoy"}
+    assert entries["/usr/lib/os-release"].content == b"ID=real\n"
+
+
+def test_unknown_member_type_at_a_selected_path_is_never_read(jail: Jail) -> None:
+    tar = raw_tar(member("var/lib/dpkg/status", b"Package: smuggled\n", type=b"Z"), member("after", b"a"))
+    selector = PathSelector(exact=frozenset({"/var/lib/dpkg/status", "/after"}))
+    entries = read_blob(gzip.compress(tar), selector).entries
+    status = entries["/var/lib/dpkg/status"]
+    assert status.kind == "file" and status.content is None and status.size == 18
+    assert entries["/after"].content == b"a"
+
+
+def test_gnu_long_name_beyond_the_path_limit_is_refused_before_it_is_read(jail: Jail) -> None:
+    long_name = tarfile.TarInfo("././@LongLink")
+    long_name.type = tarfile.GNUTYPE_LONGNAME
+    long_name.size = 3 * 1024**3  # never allocated: refused on the header
+    tar = long_name.tobuf(tarfile.GNU_FORMAT, "utf-8", "strict") + b"x" * 1000
+    refused(UnsafeLayer, gzip.compress(tar), "GNU long name", str(3 * 1024**3), "longer than 4096")
+
+
 def with_size_field(header: bytes, field: bytes) -> bytes:
     """A header whose size field is replaced and whose checksum is made right again."""
     out = bytearray(header)
