@@ -17,9 +17,11 @@ Expected values come from the corpus, not from alpinist:
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
+import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,13 +29,16 @@ from typing import Any
 
 import pytest
 from packaging.utils import canonicalize_name
+from rich.console import Console
 
 from alpinist.advisories.store import Store
-from alpinist.comparing import Comparison, compare_images
+from alpinist.comparing import Comparison, build_comparison, compare_images
 from alpinist.models import Inventory
 from alpinist.policy import IgnoreRule, Policy
+from alpinist.reports.compare_html import cve_chart, layer_chart, render_compare_html
 from alpinist.reports.compare_json import SCHEMA_ID, comparison_to_dict, render_compare_json
 from alpinist.reports.compare_markdown import render_compare_markdown
+from alpinist.reports.compare_table import render_compare_table
 from alpinist.scanning import ScanResult, scan_inventory
 from tests.conftest import OCI_LAYOUT, expected_dir, oci_ref, read_tsv
 from tests.scan_fixtures import inventories, scan_db  # noqa: F401  (fixtures)
@@ -526,3 +531,71 @@ def test_the_docs_describe_every_json_field(comparison: Comparison) -> None:
     expanded = {k for k in listed if k != "severity.critical" and k != "severity.unknown"}
     expanded |= {f"severity.{s.lower()}" for s in SEVERITIES}
     assert expanded == {m.key for m in comparison.metrics}
+
+
+# ---------------------------------------------------------------------------------------------- HTML and table
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def test_a_layer_shared_between_compared_images_has_one_colour(comparison: Comparison) -> None:
+    """alpine:3.20.3's only layer is python-app:alpine's bottom layer (layers.tsv: the same diff_id)."""
+    shared_id = read_tsv(expected_dir("alpine:3.20.3") / "layers.tsv")[0]["diff_id"]
+    root = ET.fromstring(layer_chart(comparison))
+    rects = [r for r in root.iter(f"{SVG_NS}rect") if "layer" in (r.get("class") or "").split()]
+    assert len(rects) == 6 + 5 + 1
+    shared = [r for r in rects if "shared" in (r.get("class") or "").split()]
+    assert [(r.get("data-image"), r.get("data-layer"), r.get("data-diff-id")) for r in shared] == [
+        ("after", "0", shared_id),
+        ("java", "0", shared_id),
+    ]
+    assert len({r.get("fill") for r in shared}) == 1
+    others = {r.get("fill") for r in rects if r not in shared}
+    assert (
+        shared[0].get("fill") not in others or len(others) >= 10
+    )  # the palette only repeats after 10 layers
+
+
+def test_html_escapes_labels_and_marks_an_unreadable_image(comparison: Comparison) -> None:
+    """Labels come from the command line and errors from the image: both are text in the page, never markup."""
+    first = comparison.columns[0].result
+    assert first is not None
+    evil = '<script>alert("x")</script>'
+    result = build_comparison(
+        ["ref-a", "ref-b"],
+        [first, f"blob sha256:00: {evil}"],
+        labels=[f"a{evil}", "b"],
+    )
+    html = render_compare_html(result)
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    bars = [
+        g for g in ET.fromstring(cve_chart(result)).iter(f"{SVG_NS}g") if "cve-bar" in (g.get("class") or "")
+    ]
+    assert [(g.get("data-image"), g.get("class")) for g in bars] == [
+        (f"a{evil}", "bar cve-bar"),
+        ("b", "bar cve-bar error"),
+    ]
+    assert list(bars[1].iter(f"{SVG_NS}rect")) == []
+
+
+def test_table_report(comparison: Comparison) -> None:
+    buffer = io.StringIO()
+    render_compare_table(comparison, Console(file=buffer, width=200, color_system=None))
+    lines = buffer.getvalue().splitlines()
+    assert lines[0].split() == ["before", "after", "java", "Better"]
+    rows = {line.split("  ")[0].strip(): line for line in lines[2:] if line.strip()}
+    assert rows["Vulnerabilities"].split()[1:] == ["158", "56", "(-102)", "56", "(-102)", "after,", "java"]
+    assert rows["Healthcheck"].split()[1:] == [
+        "curl",
+        "(shell",
+        "form)",
+        "python",
+        "(shell",
+        "form)",
+        "none",
+        "after",
+    ]
+    assert "after vs before: better on 12 lines, worse on 1, the same on 3" in lines
+    assert "CVE diff: after vs before: removes 83 ids in 33 packages, adds 26 in 3, keeps 1" in lines
+    assert any(line.startswith("    glibc (deb: libc-bin ") for line in lines)
