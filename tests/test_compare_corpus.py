@@ -599,3 +599,19 @@ def test_table_report(comparison: Comparison) -> None:
     assert "after vs before: better on 12 lines, worse on 1, the same on 3" in lines
     assert "CVE diff: after vs before: removes 83 ids in 33 packages, adds 26 in 3, keeps 1" in lines
     assert any(line.startswith("    glibc (deb: libc-bin ") for line in lines)
+
+
+def test_markdown_cells_cannot_break_the_table(comparison: Comparison) -> None:
+    first = comparison.columns[0].result
+    assert first is not None
+    result = build_comparison(
+        [oci_ref("python-app:debian"), "dir:/tmp/a|b`c"],
+        [first, "bad | image\nsecond line <b>"],
+        labels=["be|fore", "af*ter"],
+    )
+    table = [ln for ln in render_compare_markdown(result).splitlines() if ln.startswith("|")]
+    for row in table[: 4 + len(result.metrics)]:
+        assert len(re.split(r"(?<!\\)\|", row)) == 6, row  # the line, 2 images, Better, and the two borders
+    text = "\n".join(table)
+    assert "`dir:/tmp/a\\|bc`" in text and "**be\\|fore**" in text and "**af\\*ter**" in text
+    assert "bad \\| image second line &lt;b&gt;" in text

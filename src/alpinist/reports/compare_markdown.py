@@ -37,7 +37,9 @@ def _id_link(vuln_id: str) -> str:
 
 
 def _code(text: str) -> str:
-    return f"`{text.replace('`', '')}`" if text else ""
+    """A code span in a table cell: no backquote, no line break; ``|`` escaped (GFM reads it first as a cell end)."""
+    clean = " ".join(text.replace("`", "").split()).replace("|", "\\|")
+    return f"`{clean}`" if clean else ""
 
 
 def _row(cells: list[str]) -> str:
