@@ -717,6 +717,10 @@ class _Matcher:
             if len(members) == 1:
                 groups.append(members)
                 continue
+            # no id shared by two members (the common case): each is its own group, in the same order
+            if len(frozenset().union(*[c.ids for c in members])) == sum(len(c.ids) for c in members):
+                groups.extend([c] for c in members)
+                continue
             parent = list(range(len(members)))
             owner: dict[str, int] = {}
             for i, c in enumerate(members):
@@ -735,9 +739,12 @@ class _Matcher:
         first = group[0]
         q = first.query
         chosen = first
-        if len(group) == 1:
+        if len(group) == 1:  # the common case: no alias met another finding of the package
             all_ids = first.ids
             severity_row = first.verdict.row
+            notes = first.verdict.notes
+            if q.notes or notes:
+                notes = tuple(dict.fromkeys((*q.notes, *notes)))
         else:
             all_ids = frozenset().union(*(c.ids for c in group))
             fixed = [c for c in group if c.verdict.fixed_version]
@@ -754,32 +761,33 @@ class _Matcher:
                 ),
                 next((c.verdict.row for c in group if c.verdict.row.severity), chosen.verdict.row),
             )
+            notes = ()
+            if q.notes or any(c.verdict.notes for c in group):
+                notes = tuple(dict.fromkeys(n for c in group for n in (*c.query.notes, *c.verdict.notes)))
         key = (chosen.vuln_id, all_ids, id(severity_row))
         shared = self._shared.get(key)
         if shared is None:
             shared = self._describe(chosen.vuln_id, all_ids, severity_row, [c.vuln_id for c in group])
             self._shared[key] = shared
         best_id, aliases, choice, description = shared
-        notes: tuple[str, ...] = ()
-        if first.query.notes or any(c.verdict.notes for c in group):
-            notes = tuple(dict.fromkeys(n for c in group for n in (*c.query.notes, *c.verdict.notes)))
+        verdict, cvss = chosen.verdict, choice.cvss
         return Finding(
             id=best_id,
             aliases=aliases,
             package=q.package,
             installed_version=q.package.version,
-            fixed_version=chosen.verdict.fixed_version,
-            status=chosen.verdict.status,
+            fixed_version=verdict.fixed_version,
+            status=verdict.status,
             severity=choice.severity,
             severity_source=choice.source,
             namespace=q.namespace,
-            source=chosen.verdict.row.source,
+            source=verdict.row.source,
             advisory_package=q.name,
             matched_version=q.version,
             description=description,
-            cvss_score=choice.cvss.base_score if choice.cvss else None,
-            cvss_vector=choice.cvss.vector if choice.cvss else None,
-            cvss_version=choice.cvss.version if choice.cvss else None,
+            cvss_score=cvss.base_score if cvss else None,
+            cvss_vector=cvss.vector if cvss else None,
+            cvss_version=cvss.version if cvss else None,
             notes=notes,
         )
 

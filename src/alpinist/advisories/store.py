@@ -297,6 +297,10 @@ class Store:
         """
         wanted = list(dict.fromkeys(packages))
         result: dict[str, list[Affected]] = {name: [] for name in wanted}
+        # The records of one issue (a PYSEC and a GHSA id) often carry the same ranges and the same list of
+        # hundreds of versions: each distinct text is decoded once, and the rows share the tuple.
+        ranges_of: dict[str, tuple[VersionRange, ...]] = {}
+        versions_of: dict[str, tuple[str, ...]] = {}
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
@@ -308,6 +312,16 @@ class Store:
             # The hot loop of a scan (one row per advisory touching an installed package): no helper calls
             # for the common case of rows without ranges or explicit versions.
             for vuln_id, source, package, status, fixed, ranges, versions, severity, note in rows:
+                decoded_ranges: tuple[VersionRange, ...] = ()
+                if ranges:
+                    decoded_ranges = ranges_of.get(ranges) or ranges_of.setdefault(
+                        ranges, _decode_ranges(ranges)
+                    )
+                decoded_versions: tuple[str, ...] = ()
+                if versions:
+                    decoded_versions = versions_of.get(versions) or versions_of.setdefault(
+                        versions, _decode_list(versions)
+                    )
                 result[package].append(
                     Affected(
                         vuln_id,
@@ -316,8 +330,8 @@ class Store:
                         package,
                         status,
                         fixed,
-                        _decode_ranges(ranges) if ranges else (),
-                        _decode_list(versions) if versions else (),
+                        decoded_ranges,
+                        decoded_versions,
                         severity,
                         note,
                     )
@@ -373,16 +387,22 @@ class Store:
         ):
             scores.setdefault(row[0], []).append(row[1:])
         result: dict[str, Vulnerability] = {}
+        no_rows: list[Any] = []
         for vuln_id in found:
+            # (sorting a list of one is skipped: most ids have one feed, no aliases and a score or two)
             rows = by_id[vuln_id]
-            rows.sort(key=lambda r: (rank.get(r[1], len(rank)), r[1]))
+            if len(rows) > 1:
+                rows.sort(key=lambda r: (rank.get(r[1], len(rank)), r[1]))
             references: dict[str, None] = {}
             for r in rows:
-                references.update(dict.fromkeys(_decode_list(r[6])))
-            alias_rows = aliases.get(vuln_id, [])
-            alias_rows.sort(key=lambda r: (rank.get(r[1], len(rank)), r[1]))
-            cvss_rows = scores.get(vuln_id, [])
-            cvss_rows.sort(key=lambda r: (rank.get(r[6], len(rank)), r[6], not r[5], r[0], r[4]))
+                if r[6]:
+                    references.update(dict.fromkeys(_decode_list(r[6])))
+            alias_rows = aliases.get(vuln_id, no_rows)
+            if len(alias_rows) > 1:
+                alias_rows.sort(key=lambda r: (rank.get(r[1], len(rank)), r[1]))
+            cvss_rows = scores.get(vuln_id, no_rows)
+            if len(cvss_rows) > 1:
+                cvss_rows.sort(key=lambda r: (rank.get(r[6], len(rank)), r[6], not r[5], r[0], r[4]))
             cvss: dict[tuple[str, str, str], CvssScore] = {}
             for version, vector, score, severity, source, primary, _feed in cvss_rows:
                 cvss.setdefault(
