@@ -71,7 +71,6 @@ _KINDS: dict[bytes, EntryKind] = {
 }
 _REGULAR = frozenset({b"0", b"\0", b"7"})
 _HEADER_ONLY = frozenset({b"1", b"2", b"3", b"4", b"5", b"6"})
-_PAX_LOCAL = frozenset({b"x", b"X"})
 _META = frozenset({b"x", b"X", b"g", b"L", b"K", b"S"})
 _SIGNED = struct.Struct("148b8x356b")
 # No legitimate pax record holds a run of 65 digits; the previous, tarfile-based reader refused them
