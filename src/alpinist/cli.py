@@ -182,11 +182,13 @@ def sbom(
 
 
 def _register_groups() -> None:
+    from alpinist.cli_compare import compare
     from alpinist.cli_db import db
     from alpinist.cli_scan import scan
 
     app.add_command(db)
     app.add_command(scan)
+    app.add_command(compare)
 
 
 _register_groups()

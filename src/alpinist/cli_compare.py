@@ -18,22 +18,19 @@ the failed image's column holding its error; 64 usage.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from alpinist.cli_scan import open_database, policy_from_options
 from alpinist.cli_scan import scan as _scan
 from alpinist.errors import EXIT_ERROR, EXIT_OK
 
 if TYPE_CHECKING:
     from alpinist.advisories.model import Severity
-    from alpinist.advisories.store import Store
     from alpinist.comparing import Comparison
-    from alpinist.policy import Policy
 
 COMPARE_FORMATS = ("table", "markdown", "json", "html")
 
@@ -52,59 +49,6 @@ SHARED_SCAN_OPTIONS = (
     "creds",
     "no_cache",
 )
-
-
-def policy_from_options(
-    only_fixed: bool,
-    severities: frozenset[Severity] | None,
-    ignore_file: Path | None,
-    vex_files: tuple[Path, ...],
-    fail_on: Severity | None = None,
-) -> Policy:
-    """The policy of ``--only-fixed``, ``--severity``, ``--ignore-file``, ``--vex`` (and ``--fail-on``).
-
-    Same steps as ``scan`` (candidate to move into ``cli_scan.py`` for both verbs).
-    """
-    from alpinist.policy import Policy, load_ignore_file, load_vex
-
-    rules = load_ignore_file(ignore_file) if ignore_file is not None else ()
-    statements: list[Any] = []
-    for vex_file in vex_files:
-        statements.extend(load_vex(vex_file, start=len(statements)))
-    return Policy(
-        only_fixed=only_fixed,
-        severities=severities,
-        fail_on=fail_on,
-        ignore_rules=tuple(rules),
-        vex=tuple(statements),
-    )
-
-
-@contextmanager
-def open_database(
-    db_path: Path | None, offline: bool, mirror: str | None, max_db_age: timedelta
-) -> Iterator[Store]:
-    """The advisory store as ``scan`` opens it: built first when missing (``--mirror``), an error under
-    ``--offline`` when missing or stale. Same steps as ``scan`` (candidate to move into ``cli_scan.py``).
-    """
-    from alpinist.advisories.store import Store
-    from alpinist.cli_db import _db_path
-    from alpinist.cli_scan import _first_update
-    from alpinist.errors import DatabaseError
-    from alpinist.scanning import require_fresh_database
-
-    path = _db_path(db_path)
-    if not path.exists():
-        if offline:
-            raise DatabaseError(
-                f"{path}: advisory database does not exist, and --offline does not download it: "
-                "run `alpinist db update` (or `alpinist db import FILE`) first"
-            )
-        _first_update(path, mirror)
-    with Store.open(path) as store:
-        if offline:
-            require_fresh_database(path, store.status(), max_db_age)
-        yield store
 
 
 def parse_labels(text: str | None, count: int) -> list[str] | None:

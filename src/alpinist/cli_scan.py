@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +37,8 @@ from alpinist.errors import EXIT_OK, EXIT_POLICY
 
 if TYPE_CHECKING:
     from alpinist.advisories.model import Severity
+    from alpinist.advisories.store import Store
+    from alpinist.policy import Policy
     from alpinist.scanning import ScanResult
 
 SCAN_FORMATS = ("table", "json", "sarif", "cyclonedx", "markdown")
@@ -199,9 +203,7 @@ def scan(
     failed, 64 usage.
     """
     from alpinist.cli import _emit, _progress, _pull_options, _stderr_is_terminal
-    from alpinist.cli_db import _db_path
     from alpinist.images.reference import parse_reference
-    from alpinist.policy import Policy, load_ignore_file, load_vex
 
     ref = parse_reference(image)
     if offline and ref.transport == "registry":
@@ -211,11 +213,50 @@ def scan(
         )
     options = _pull_options(platform, insecure, creds)
 
+    policy = policy_from_options(only_fixed, severities, ignore_file, vex_files, fail_on)
+    from alpinist.scanning import scan_image
+
+    with (
+        open_database(db_path, offline, mirror, max_db_age) as store,
+        _progress(_stderr_is_terminal()) as (on_blob, on_layer),
+    ):
+        if on_blob is not None:
+            import dataclasses
+
+            options = dataclasses.replace(options, progress=on_blob)
+        result = scan_image(
+            image,
+            options,
+            store,
+            policy,
+            use_cache=not no_cache,
+            layer_progress=on_layer,
+            max_db_age=max_db_age,
+        )
+    for warning in result.warnings:
+        click.echo(f"alpinist: WARNING: {warning}", err=True)
+    _write_report(result, fmt, output, _emit)
+    return EXIT_POLICY if result.failed else EXIT_OK
+
+
+def policy_from_options(
+    only_fixed: bool,
+    severities: frozenset[Severity] | None,
+    ignore_file: Path | None,
+    vex_files: tuple[Path, ...],
+    fail_on: Severity | None = None,
+) -> Policy:
+    """The policy of ``--only-fixed``, ``--severity``, ``--ignore-file``, ``--vex`` (and ``--fail-on``).
+
+    Shared by ``scan`` and ``compare``.
+    """
+    from alpinist.policy import Policy, load_ignore_file, load_vex
+
     rules = load_ignore_file(ignore_file) if ignore_file is not None else ()
     statements: list[Any] = []
     for vex_file in vex_files:
         statements.extend(load_vex(vex_file, start=len(statements)))
-    policy = Policy(
+    return Policy(
         only_fixed=only_fixed,
         severities=severities,
         fail_on=fail_on,
@@ -223,41 +264,31 @@ def scan(
         vex=tuple(statements),
     )
 
+
+@contextmanager
+def open_database(
+    db_path: Path | None, offline: bool, mirror: str | None, max_db_age: timedelta
+) -> Iterator[Store]:
+    """The advisory store: built first when missing (``--mirror``), an error under ``--offline`` when
+    missing or stale. Shared by ``scan`` and ``compare``.
+    """
+    from alpinist.advisories.store import Store
+    from alpinist.cli_db import _db_path
+    from alpinist.errors import DatabaseError
+    from alpinist.scanning import require_fresh_database
+
     path = _db_path(db_path)
     if not path.exists():
         if offline:
-            from alpinist.errors import DatabaseError
-
             raise DatabaseError(
                 f"{path}: advisory database does not exist, and --offline does not download it: "
                 "run `alpinist db update` (or `alpinist db import FILE`) first"
             )
         _first_update(path, mirror)
-
-    from alpinist.advisories.store import Store
-    from alpinist.scanning import require_fresh_database, scan_image
-
     with Store.open(path) as store:
         if offline:
             require_fresh_database(path, store.status(), max_db_age)
-        with _progress(_stderr_is_terminal()) as (on_blob, on_layer):
-            if on_blob is not None:
-                import dataclasses
-
-                options = dataclasses.replace(options, progress=on_blob)
-            result = scan_image(
-                image,
-                options,
-                store,
-                policy,
-                use_cache=not no_cache,
-                layer_progress=on_layer,
-                max_db_age=max_db_age,
-            )
-    for warning in result.warnings:
-        click.echo(f"alpinist: WARNING: {warning}", err=True)
-    _write_report(result, fmt, output, _emit)
-    return EXIT_POLICY if result.failed else EXIT_OK
+        yield store
 
 
 def _first_update(path: Path, mirror: str | None) -> None:
