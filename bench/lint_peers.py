@@ -22,6 +22,7 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_RECIPES = Path("/work/shared/corpus/images/recipes")
@@ -240,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     files = args.files or default_files()
     hadolint, checkov = args.peers / "hadolint", args.peers / "checkov"
-    report = []
+    report: list[dict[str, Any]] = []
+    covered: set[str] = set()
     problems = 0
     for path in files:
         h = run_hadolint(hadolint, path) if hadolint.exists() else []
@@ -259,12 +261,13 @@ def main(argv: list[str] | None = None) -> int:
             if verdict not in ("ok", "ignored"):
                 print(f"   {verdict:<20} {code}@{line}")
             problems += verdict in ("GAP", "UNMAPPED")
+            if verdict == "ok":
+                covered.add(code)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         report.append(
             {"file": name, "sha256": digest, "hadolint": h, "checkov": c, "alpinist": a, "verdicts": verdicts}
         )
-    only_peers = sorted({code for r in report for code, _, v in r["verdicts"] if v == "ok"})
-    print(f"\npeer rules alpinist also covers on these files: {', '.join(only_peers) or '-'}")
+    print(f"\npeer rules alpinist also covers on these files: {', '.join(sorted(covered)) or '-'}")
     print(f"GAP/UNMAPPED: {problems}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

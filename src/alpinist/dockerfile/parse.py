@@ -286,7 +286,11 @@ def _stage(
     exp = expand_word(raw_image, global_args)
     base_resolved = base if exp.missing or not exp.value else parse_image_name(exp.value)
     platform_flag = frm.flag("platform")
-    platform = expand_word(platform_flag, global_args).value if platform_flag else None
+    platform = None
+    if platform_flag:
+        # $BUILDPLATFORM/$TARGETPLATFORM are set by the builder, not the file: keep them as written
+        expanded = expand_word(platform_flag, global_args)
+        platform = platform_flag if expanded.missing else expanded.value
 
     parent = None
     if base_resolved.registry is None and not base_resolved.tag and not base_resolved.digest:
