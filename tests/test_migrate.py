@@ -1,0 +1,534 @@
+"""``alpinist migrate``: the story's Dockerfile and its variants, judged through the parser and lint.
+
+Expected values are written by hand from the fixtures (tests/migrate_fixtures) and the mapping table;
+the migrated files are read back with alpinist's own parser and judged by ``alpinist lint`` and its
+``stage_python`` (a separate module with its own knowledge of base images).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from alpinist.dockerfile import apt_to_apk, wheels
+from alpinist.dockerfile.lint import lint_text
+from alpinist.dockerfile.migrate import (
+    AlpineTarget,
+    Migration,
+    MigrationOptions,
+    Note,
+    _healthcheck_url,
+    _segments,
+    _translate_useradd,
+    migrate_text,
+    parse_target,
+)
+from alpinist.dockerfile.model import Dockerfile, Stage
+from alpinist.dockerfile.parse import parse_dockerfile
+from alpinist.dockerfile.rules import stage_python
+from alpinist.dockerfile.shell import split_commands, stage_package_operations
+from alpinist.dockerfile.wheels import WheelStatus
+
+if TYPE_CHECKING:
+    from tests.index_server import IndexServer
+
+pytest_plugins = ["tests.index_server"]  # the wheel_files and index_server fixtures
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "migrate_fixtures"
+STORY = FIXTURES / "story"
+HANDWRITTEN_ALPINE = Path(__file__).resolve().parent / "dockerfiles" / "story-alpine-handwritten.Dockerfile"
+OFFLINE = MigrationOptions(offline=True)
+
+
+def migrate_file(path: Path, options: MigrationOptions = OFFLINE) -> Migration:
+    return migrate_text(path.read_text(encoding="utf-8"), str(path), options)
+
+
+def apk_packages(stage: Stage) -> list[str]:
+    return sorted(
+        name for op in stage_package_operations(stage, manager="apk", action="install") for name in op.names
+    )
+
+
+def parsed(result: Migration) -> Dockerfile:
+    return parse_dockerfile(result.text, "migrated")
+
+
+# ------------------------------------------------------------------------------------------- the story
+
+
+def test_story_offline_is_the_hand_written_expectation() -> None:
+    result = migrate_file(STORY / "Dockerfile")
+    assert result.text == (STORY / "expected-offline.Dockerfile").read_text(encoding="utf-8")
+
+
+def test_story_structure() -> None:
+    result = migrate_file(STORY / "Dockerfile")
+    df = parsed(result)
+    builder, runtime = df.stages
+    assert (builder.name, runtime.name) == ("builder", "runtime")
+    assert str(builder.base) == str(runtime.base) == "python:3.11-alpine3.22"
+    # lint's own reading of each stage's Python: equal, and the input's 3.11
+    assert stage_python(df, builder) is not None and stage_python(df, runtime) is not None
+    assert stage_python(df, builder).version == stage_python(df, runtime).version == "3.11"  # type: ignore[union-attr]
+
+    assert apk_packages(builder) == ["build-base", "postgresql-dev"]
+    assert apk_packages(runtime) == ["libpq"]  # no curl, no gcc, no headers in the final image
+    for stage in df.stages:
+        for op in stage_package_operations(stage):
+            if op.manager == "apk":
+                assert op.has_option("--no-cache"), op.command
+            if op.manager == "pip" and op.action == "install":
+                assert op.has_option("--no-cache-dir"), op.command
+            assert op.manager != "apt"
+    assert "apt-get" not in result.text and "/var/lib/apt" not in result.text
+
+    user, _ = df.effective_user(runtime)
+    assert user == "65532:65532"
+    assert "addgroup -g 65532 -S nonroot" in result.text
+    assert "adduser -S -D -H -u 65532 -G nonroot nonroot" in result.text
+    copies = [(ins.flag("from"), ins.words) for ins in runtime.of("COPY")]
+    assert ("builder", ("/opt/venv", "/opt/venv")) in copies
+
+    hc = df.healthcheck(runtime)
+    assert hc is not None and isinstance(hc.args, tuple) and hc.args[:2] == ("python3", "-c")
+    assert "curl" not in hc.original and "http://127.0.0.1:8080/actuator/health" in hc.args[2]
+    assert hc.flags == (("interval", "30s"), ("timeout", "3s"))
+
+    cmd = runtime.of("CMD")[-1]
+    assert cmd.args == ("python", "-m", "app")
+    assert [i.words for i in runtime.of("EXPOSE")] == [("8080",)]
+    assert runtime.env["PYTHONUNBUFFERED"] == "1" and runtime.env["APP_PORT"] == "8080"
+    assert [i.words[0] for i in runtime.of("WORKDIR")] == ["/app"]
+
+
+def test_story_report() -> None:
+    report = migrate_file(STORY / "Dockerfile").report
+    assert report.changed and report.python == "3.11"
+    assert report.builder_base == report.runtime_base == "python:3.11-alpine3.22"
+    assert report.builder_packages == ("build-base", "postgresql-dev")
+    assert report.runtime_packages == ("libpq",)
+    assert report.unmapped == ()
+    changes = [str(n) for n in report.changes]
+    assert (
+        "line 8: apt libpq-dev → apk postgresql-dev (builder), libpq (runtime)"
+    )  # the RUN starts on line 8 in changes
+    assert any("HEALTHCHECK rewritten from curl" in c for c in changes)
+    assert any(c.startswith("curl not installed in the runtime") for c in changes)
+    assert any("curl removed" in str(r) for r in report.risks)
+    assert report.wheels is not None and report.wheels.offline
+    text = report.render_text()
+    assert "not checked: --offline: the package index was not asked" in text
+    doc = json.loads(report.render_json())
+    assert doc["wheels"]["checked"] is False and "--offline" in doc["wheels"]["skipped_reason"]
+    assert doc["packages"] == {"builder": ["build-base", "postgresql-dev"], "runtime": ["libpq"]}
+
+
+class _Health(BaseHTTPRequestHandler):
+    status = 200
+
+    def do_GET(self) -> None:
+        self.send_response(self.status if self.path == "/actuator/health" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def health_server() -> Iterator[Callable[[int], str]]:
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(status: int) -> str:
+        handler = type("H", (_Health,), {"status": status})
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"127.0.0.1:{httpd.server_address[1]}"
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_rewritten_healthcheck_runs(health_server: Callable[[int], str]) -> None:
+    """The exec-form probe, run by a real Python against a real server: 0 when healthy, non-zero when not."""
+    hc = parsed(migrate_file(STORY / "Dockerfile")).healthcheck()
+    assert hc is not None and isinstance(hc.args, tuple)
+    for status, healthy in ((200, True), (503, False)):
+        code = hc.args[2].replace("127.0.0.1:8080", health_server(status))
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30, check=False)
+        assert (done.returncode == 0) is healthy, done.stderr
+
+
+def test_story_lints_clean_and_the_input_does_not() -> None:
+    before = lint_text((STORY / "Dockerfile").read_text(), "before")
+    assert {"ALP001", "ALP002"} <= {f.rule for f in before.findings}  # root; pip's cache left
+    after = lint_text(migrate_file(STORY / "Dockerfile").text, "after")
+    # the only finding left: tags without digests (alpinist cannot resolve digests offline)
+    assert {(f.rule, f.severity) for f in after.findings} == {("ALP004", "info")}
+    assert not after.fails("warning")
+
+
+def test_deterministic_and_idempotent(tmp_path: Path) -> None:
+    first = migrate_file(STORY / "Dockerfile")
+    assert migrate_file(STORY / "Dockerfile").text == first.text
+    assert first.report.render_json() == migrate_file(STORY / "Dockerfile").report.render_json()
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(STORY, copy)
+    assert migrate_file(copy / "Dockerfile").text == first.text  # the header names the file, not its path
+    again = migrate_text(first.text, str(tmp_path / "Dockerfile.alpine"), OFFLINE)
+    assert not again.report.changed and again.text == first.text
+    assert "already on Alpine" in (again.report.unchanged_reason or "")
+
+
+# -------------------------------------------------------------------------------------- other inputs
+
+
+def test_already_alpine_or_distroless_is_left_alone(tmp_path: Path) -> None:
+    text = HANDWRITTEN_ALPINE.read_text()
+    result = migrate_text(text, "Dockerfile", OFFLINE)
+    assert result.text == text and not result.report.changed
+    assert result.report.unchanged_reason is not None and "alpine:3.22.2" in result.report.unchanged_reason
+    distroless = 'FROM gcr.io/distroless/python3-debian12\nCOPY app /app\nCMD ["/app/main.py"]\n'
+    result = migrate_text(distroless, "Dockerfile", OFFLINE)
+    assert result.text == distroless and "distroless" in (result.report.unchanged_reason or "")
+    assert "unchanged: " in result.report.render_text()
+
+
+def test_force_on_the_handwritten_alpine_file_names_the_storys_bug() -> None:
+    result = migrate_text(
+        HANDWRITTEN_ALPINE.read_text(), "Dockerfile", MigrationOptions(offline=True, force=True)
+    )
+    assert result.report.changed
+    risks = " ".join(str(r) for r in result.report.risks)
+    assert "different Pythons" in risks and "builder: 3.11" in risks and "1: 3.12" in risks
+
+
+def test_unmapped_and_pinned_packages_are_reported_not_guessed() -> None:
+    result = migrate_file(FIXTURES / "distro" / "Dockerfile")
+    assert result.report.unmapped == (Note("libfoo3", 4), Note("$EXTRA_PACKAGES", 4))
+    assert "libfoo3" not in result.text and "EXTRA_PACKAGES" not in result.text
+    changes = [str(c) for c in result.report.changes]
+    assert (
+        "line 4: curl=7.88.1-10+deb12u8: Debian version pin dropped (Alpine versions differ); curl mapped unpinned"
+        in changes
+    )
+    assert "Unmapped apt packages" in result.report.render_text()
+
+
+def test_distro_python_input() -> None:
+    result = migrate_file(FIXTURES / "distro" / "Dockerfile")
+    df = parsed(result)
+    builder, runtime = df.stages
+    assert str(builder.base) == str(runtime.base) == "alpine:3.22"
+    assert stage_python(df, builder).version == stage_python(df, runtime).version == "3.12"  # type: ignore[union-attr]
+    assert apk_packages(builder) == ["build-base", "libxml2-dev", "python3", "python3-dev"]
+    assert apk_packages(runtime) == ["libxml2", "python3"]  # py3-pip and curl are not needed any more
+    assert "RUN addgroup -S -g 1000 app && adduser -D -S -u 1000 -G app -s /bin/sh app" in result.text
+    assert df.effective_user(runtime)[0] == "1000:1000"
+    assert runtime.of("CMD")[-1].args == ("python3", "-m", "svc")
+    hc = df.healthcheck(runtime)
+    assert hc is not None and "http://127.0.0.1:9000/health" in hc.args[2]  # $PORT from ENV
+    assert "DEBIAN_FRONTEND" not in result.text
+    pip = [op for op in stage_package_operations(builder, manager="pip")]
+    assert [op.command for op in pip] == [("pip", "install", "--no-cache-dir", "-r", "requirements.txt")]
+    risks = [str(r) for r in result.report.risks]
+    assert any("Python changes from 3.11" in r and "to 3.12" in r for r in risks)
+    lint = lint_text(result.text)
+    assert {f.rule for f in lint.findings} == {"ALP004"}
+
+
+def test_multistage_builder_follows_the_runtime_python() -> None:
+    result = migrate_file(FIXTURES / "multistage" / "Dockerfile")
+    df = parsed(result)
+    build, final = df.stages
+    assert str(build.base) == str(final.base) == "alpine:3.22"
+    assert stage_python(df, final).version == "3.12"  # type: ignore[union-attr]
+    assert "RUN python3 -m venv /venv" in result.text
+    assert apk_packages(build) == ["build-base", "libpq", "postgresql-dev", "python3", "python3-dev"]
+    assert apk_packages(final) == ["libpq", "python3"]
+    assert df.effective_user(final)[0] == "65532:65532"
+    assert "ALP005" not in {f.rule for f in lint_text(result.text).findings}
+    changes = " ".join(str(c) for c in result.report.changes)
+    assert "stage build moved to alpine:3.22" in changes
+    assert "ARG PY was substituted into FROM" in changes
+    risks = " ".join(str(r) for r in result.report.risks)
+    assert "curl option -H cannot be expressed with urllib" in risks  # kept, and said so
+
+
+def test_multistage_builder_without_venv_is_reported(tmp_path: Path) -> None:
+    text = (
+        "FROM python:3.11-slim AS build\nRUN pip install --prefix=/install flask==3.0.3\n"
+        "FROM debian:12-slim\nRUN apt-get update && apt-get install -y python3 && rm -rf /var/lib/apt/lists/*\n"
+        'COPY --from=build /install /usr/local\nUSER 1000\nCMD ["python3", "-m", "app"]\n'
+    )
+    result = migrate_text(text, str(tmp_path / "Dockerfile"), OFFLINE)
+    risks = " ".join(str(r) for r in result.report.risks)
+    # no venv in the builder: pip cannot move to Alpine's python3 (PEP 668), so the mismatch is reported
+    assert "different Pythons" in risks and "build: 3.11" in risks and "1: 3.12" in risks
+
+
+def test_plain_non_python_input(tmp_path: Path) -> None:
+    text = (
+        "FROM ubuntu:24.04\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends curl jq ca-certificates"
+        " && rm -rf /var/lib/apt/lists/*\n"
+        'ENTRYPOINT ["jq"]\n'
+    )
+    result = migrate_text(text, str(tmp_path / "Dockerfile"), OFFLINE)
+    df = parsed(result)
+    assert len(df.stages) == 1 and str(df.final_stage.base) == "alpine:3.22"
+    assert apk_packages(df.final_stage) == ["ca-certificates", "curl", "jq"]
+    assert df.effective_user()[0] == "65532:65532"
+    assert result.report.python is None and result.report.wheels is None
+
+
+def test_heredoc_and_exec_form_runs_are_kept_and_reported(tmp_path: Path) -> None:
+    text = (
+        "FROM python:3.12-slim\n"
+        "RUN <<EOF\napt-get update\napt-get install -y gcc\nEOF\n"
+        'RUN ["pip", "install", "flask==3.0.3"]\n'
+        'CMD ["flask", "run"]\n'
+    )
+    result = migrate_text(text, str(tmp_path / "Dockerfile"), OFFLINE)
+    assert "RUN <<EOF\napt-get update\napt-get install -y gcc\nEOF" in result.text
+    assert 'RUN ["pip", "install", "flask==3.0.3"]' in result.text
+    risks = [str(r) for r in result.report.risks]
+    assert sum("kept as written, not translated" in r for r in risks) == 2
+
+
+def test_to_full_alpine_version_and_default() -> None:
+    assert parse_target("alpine") == AlpineTarget("3.22", "3.22")
+    assert parse_target("alpine:3.21.3") == AlpineTarget("3.21", "3.21.3")
+    for bad in ("debian:12", "alpine:edge", "alpine:latest", "alpine:3"):
+        with pytest.raises(ValueError):
+            parse_target(bad)
+    result = migrate_file(
+        FIXTURES / "distro" / "Dockerfile", MigrationOptions(offline=True, to=parse_target("alpine:3.20.3"))
+    )
+    assert [str(s.base) for s in parsed(result).stages] == ["alpine:3.20.3", "alpine:3.20.3"]
+    story = migrate_file(
+        STORY / "Dockerfile", MigrationOptions(offline=True, to=parse_target("alpine:3.20.3"))
+    )
+    assert [str(s.base) for s in parsed(story).stages] == [
+        "python:3.11-alpine3.20"
+    ] * 2  # python images: A.B tags
+
+
+# ------------------------------------------------------------------------------------ with the index
+
+
+def test_story_against_the_loopback_index(
+    wheel_files: dict[str, list[Path]], index_server: Callable[..., IndexServer]
+) -> None:
+    server = index_server([p for paths in wheel_files.values() for p in paths])
+    result = migrate_file(STORY / "Dockerfile", MigrationOptions(index_url=server.url))
+    report = result.report
+    assert report.wheels is not None and not report.wheels.skipped_reason
+    statuses = {f.pin.name: f.status for f in report.wheels.findings}
+    # CPython 3.11 on musl x86_64: the index holds MarkupSafe's cp312 wheels only, psutil 7.0.0 manylinux only
+    assert statuses == {
+        "idna": WheelStatus.WHEEL,
+        "markupsafe": WheelStatus.SOURCE,
+        "psycopg2": WheelStatus.SOURCE,
+        "bcrypt": WheelStatus.WHEEL,
+        "psutil": WheelStatus.SOURCE,
+        "pywin32": WheelStatus.SKIPPED,
+    }
+    assert report.wheels.files == ("requirements.txt", "requirements-extra.txt")
+    builder, runtime = parsed(result).stages
+    assert apk_packages(builder) == ["build-base", "linux-headers", "postgresql-dev"]
+    assert apk_packages(runtime) == ["libpq"]
+    assert any("markupsafe==3.0.2, psycopg2==2.9.10, psutil==7.0.0" in str(r) for r in report.risks)
+    assert "requirements-extra.txt" in json.loads(report.render_json())["wheels"]["files"]
+
+
+def test_unreachable_index_still_migrates(
+    wheel_files: dict[str, list[Path]], index_server: Callable[..., IndexServer]
+) -> None:
+    server = index_server(wheel_files["idna-any"])
+    url = server.url
+    server.stop()
+    result = migrate_file(STORY / "Dockerfile", MigrationOptions(index_url=url))
+    assert result.text == (STORY / "expected-offline.Dockerfile").read_text()
+    assert report_errors(result) == 5  # every checked pin; pywin32 is skipped by its marker
+
+
+def report_errors(result: Migration) -> int:
+    assert result.report.wheels is not None
+    return sum(f.status is WheelStatus.ERROR for f in result.report.wheels.findings)
+
+
+# ------------------------------------------------------------------------------------------ the parts
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("a && b; c\nd", ["a", "b", "c", "d"]),
+        ("echo 'x && y' && echo \"p; q\"", ["echo 'x && y'", 'echo "p; q"']),
+        ("x=$(cat a && cat b) && y", ["x=$(cat a && cat b)", "y"]),
+        ("curl -fsSL https://x | sh && z", ["curl -fsSL https://x | sh", "z"]),
+        ("a || true && b", ["a || true", "b"]),
+        ("a \\\n && b # comment && c\n", ["a", "b"]),
+        ("echo \\&\\& ok", ["echo \\&\\& ok"]),
+    ],
+)
+def test_segments(script: str, expected: list[str]) -> None:
+    assert [s.text for s in _segments(script)] == expected
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("useradd -r -u 1000 -m app", "addgroup -S -g 1000 app && adduser -D -S -u 1000 -G app app"),
+        (
+            "useradd --uid=10001 --no-create-home svc",
+            "addgroup -g 10001 svc && adduser -D -H -u 10001 -G svc svc",
+        ),
+        (
+            "useradd -g users -G audio,video bob",
+            "adduser -D -G users bob && addgroup bob audio && addgroup bob video",
+        ),
+        ("groupadd -r -g 2000 grp", "addgroup -S -g 2000 grp"),
+        ("addgroup --system --gid 2000 grp", "addgroup -S -g 2000 grp"),
+        (
+            "adduser --system --group --uid 999 svc",
+            "addgroup -S -g 999 svc && adduser -D -S -u 999 -G svc svc",
+        ),
+        ("adduser --system --no-create-home svc", "adduser -D -S -H -G nogroup svc"),
+        ("adduser --disabled-password --gecos '' web", "addgroup web && adduser -D -G web -g '' web"),
+        ("adduser web www-data", "addgroup web www-data"),
+        (
+            "useradd -d /srv/app -s /bin/bash app",
+            "addgroup app && adduser -D -G app -h /srv/app -s /bin/sh app",
+        ),
+    ],
+)
+def test_user_creation_translation(command: str, expected: str) -> None:
+    (cmd,) = split_commands(command)
+    assert _translate_useradd(cmd.words).text == expected
+
+
+def test_user_creation_that_cannot_be_translated() -> None:
+    (cmd,) = split_commands("useradd -p secret app")
+    op = _translate_useradd(cmd.words)
+    assert op.text is None and "-p" in op.problem
+
+
+@pytest.mark.parametrize(
+    ("healthcheck", "env", "url"),
+    [
+        (
+            "CMD curl -f http://localhost:8080/actuator/health || exit 1",
+            {},
+            "http://127.0.0.1:8080/actuator/health",
+        ),
+        ("CMD curl -fsS --max-time 2 http://127.0.0.1:8000/health", {}, "http://127.0.0.1:8000/health"),
+        ("CMD wget -q --spider http://0.0.0.0:9000/ready?deep=1", {}, "http://127.0.0.1:9000/ready?deep=1"),
+        ("CMD wget -qO- localhost:${PORT}/h || exit 1", {"PORT": "7000"}, "http://127.0.0.1:7000/h"),
+        ('CMD ["curl", "-f", "http://svc.local:80/h"]', {}, "http://svc.local:80/h"),
+        ('CMD curl -f "http://localhost:8080/it\'s"', {}, "http://127.0.0.1:8080/it%27s"),
+    ],
+)
+def test_healthcheck_url(healthcheck: str, env: dict[str, str], url: str) -> None:
+    hc = parse_dockerfile(f"FROM python:3.12-slim\nHEALTHCHECK {healthcheck}\n").healthcheck()
+    assert hc is not None
+    assert _healthcheck_url(hc, env) == (url, "")
+
+
+@pytest.mark.parametrize(
+    ("healthcheck", "why"),
+    [
+        ("CMD curl -H 'X: y' http://localhost/h", "option -H"),
+        ("CMD curl http://localhost:$PORT/h", "$PORT"),
+        ("CMD pg_isready -U app", "runs pg_isready"),
+        ("CMD curl http://a/ && curl http://b/", "more than one probe"),
+        ("CMD curl ftp://localhost/h", "not an http(s) URL"),
+    ],
+)
+def test_healthcheck_kept(healthcheck: str, why: str) -> None:
+    hc = parse_dockerfile(f"FROM python:3.12-slim\nHEALTHCHECK {healthcheck}\n").healthcheck()
+    assert hc is not None
+    url, reason = _healthcheck_url(hc, {})
+    assert url is None and why in reason
+
+
+def test_pip_commands_are_normalized(tmp_path: Path) -> None:
+    text = (
+        "FROM python:3.11-slim\n"
+        "RUN pip3.11 install --user -r requirements.txt\n"
+        "RUN python3 -m pip install --no-cache-dir gunicorn==22.0.0\n"
+        'CMD ["gunicorn", "app:app"]\n'
+    )
+    result = migrate_text(text, str(tmp_path / "Dockerfile"), OFFLINE)
+    assert "RUN pip install --no-cache-dir -r requirements.txt" in result.text
+    assert "RUN python -m pip install --no-cache-dir gunicorn==22.0.0" in result.text
+    env_text = "FROM python:3.11-slim\nENV PIP_NO_CACHE_DIR=1\nRUN pip install flask==3.0.3\n"
+    assert "RUN pip install flask==3.0.3\n" in migrate_text(env_text, str(tmp_path / "D"), OFFLINE).text
+
+
+# ------------------------------------------------------------------------------------------ the docs
+
+
+def _doc_rows(path: Path, heading: str) -> list[list[str]]:
+    """Rows of the first Markdown table after ``heading``, cells stripped of backticks."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == heading)
+    rows: list[list[str]] = []
+    for line in lines[start + 1 :]:
+        if line.startswith("|"):
+            cells = [c.strip().replace("`", "") for c in line.strip().strip("|").split("|")]
+            if not set("".join(cells)) <= set("-: "):
+                rows.append(cells)
+        elif rows:
+            break
+    return rows[1:]  # without the header row
+
+
+def test_docs_list_the_whole_apt_table() -> None:
+    rows = _doc_rows(REPO / "docs" / "migrate.md", "## The apt → apk table")
+    documented = {r[0]: (tuple(r[1].split()), tuple(r[2].split())) for r in rows}
+    assert documented == {m.apt: (m.build, m.runtime) for m in apt_to_apk.APT_TO_APK}
+
+
+def test_docs_list_the_whole_build_needs_table() -> None:
+    rows = _doc_rows(REPO / "docs" / "migrate.md", "## Source builds: what the builder needs")
+    documented = {r[0]: (tuple(r[1].split()), tuple(r[2].split())) for r in rows}
+    assert documented == {k: (v.build, v.runtime) for k, v in wheels.BUILD_NEEDS.items()}
+
+
+def test_docstring_tables_agree_with_the_data() -> None:
+    for module, data in (
+        (apt_to_apk, {m.apt: (m.build, m.runtime) for m in apt_to_apk.APT_TO_APK}),
+        (wheels, {k: (v.build, v.runtime) for k, v in wheels.BUILD_NEEDS.items()}),
+    ):
+        doc = module.__doc__ or ""
+        rows = [
+            line
+            for line in doc.splitlines()
+            if re.match(r"^[a-z0-9][\w.+-]*\s{2,}", line) and line.split()[0] not in ("apt", "project")
+        ]
+        assert rows
+        for row in rows:
+            name = row.split()[0]
+            assert name in data, name
+            # fixed-width columns: name, builder from column 30 (apt table) or 20, runtime from column 60
+            start = 30 if module is apt_to_apk else 20
+            build = tuple(row[start:60].split())
+            runtime = tuple(row[60:].split())
+            assert (build, runtime) == data[name], row
