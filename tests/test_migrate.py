@@ -532,3 +532,56 @@ def test_docstring_tables_agree_with_the_data() -> None:
             build = tuple(row[start:60].split())
             runtime = tuple(row[60:].split())
             assert (build, runtime) == data[name], row
+
+
+# ------------------------------------------------------------------------------------- more behaviour
+
+
+def test_requirement_files_are_followed_through_copy_and_workdir(tmp_path: Path) -> None:
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "prod.txt").write_text("idna==3.10\n")
+    (tmp_path / "requirements.txt").write_text("decoy==1.0\n")  # not what the Dockerfile installs
+    text = (
+        "FROM python:3.12-slim\n"
+        "WORKDIR /srv\n"
+        "COPY deps/prod.txt /tmp/req.txt\n"
+        "RUN pip install -r /tmp/req.txt gunicorn==22.0.0 flask\n"
+        'CMD ["gunicorn", "app:app"]\n'
+    )
+    (tmp_path / "Dockerfile").write_text(text)
+    report = migrate_file(tmp_path / "Dockerfile").report
+    assert report.wheels is not None and report.wheels.files == ("deps/prod.txt",)
+    pins = [(f.pin.name, f.pin.version, f.pin.where, f.status) for f in report.wheels.findings]
+    assert pins == [
+        ("gunicorn", "22.0.0", "Dockerfile:4", WheelStatus.SKIPPED),  # --offline
+        ("flask", None, "Dockerfile:4", WheelStatus.SKIPPED),
+        ("idna", "3.10", "deps/prod.txt:1", WheelStatus.SKIPPED),
+    ]
+
+
+def test_bash_platform_low_port_and_heredoc_comments(tmp_path: Path) -> None:
+    text = (
+        "FROM --platform=linux/amd64 python:3.12-slim\n"
+        'SHELL ["/bin/bash", "-o", "pipefail", "-c"]\n'
+        "RUN pip install flask==3.0.3\n"
+        "COPY <<EOF /app/app.py\n# a comment inside the heredoc is data\nprint('hi')\nEOF\n"
+        "EXPOSE 80\n"
+        'CMD ["python", "/app/app.py"]\n'
+    )
+    result = migrate_text(text, str(tmp_path / "Dockerfile"), OFFLINE)
+    df = parsed(result)
+    assert [s.platform for s in df.stages] == ["linux/amd64", "linux/amd64"]
+    assert "bash" in apk_packages(df.stages[0]) and "bash" in apk_packages(df.stages[1])
+    assert (
+        'SHELL ["/bin/bash", "-o", "pipefail", "-c"]'
+        in result.text.split("AS builder")[1].split("AS runtime")[0]
+    )
+    assert "COPY <<EOF /app/app.py\n# a comment inside the heredoc is data\nprint('hi')\nEOF" in result.text
+    assert any(r.line == 8 and "EXPOSE 80" in r.message for r in result.report.risks)
+
+
+def test_python_image_without_a_version(tmp_path: Path) -> None:
+    text = 'FROM python:3-slim\nRUN pip install flask==3.0.3\nCMD ["flask", "run"]\n'
+    result = migrate_text(text, str(tmp_path / "Dockerfile"), OFFLINE)
+    assert [str(s.base) for s in parsed(result).stages] == ["alpine:3.22", "alpine:3.22"]
+    assert any("does not name a Python X.Y" in str(r) for r in result.report.risks)

@@ -25,6 +25,7 @@ The output is a pure function of the input, the options and the index's answers:
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import shlex
 from collections.abc import Iterable, Sequence
@@ -627,7 +628,10 @@ def _classify(ins: Instruction, seg: _Segment, ctx: _Ctx) -> _Piece:
         return _Piece(_Kind.DROP, "", note=f"`{' '.join(op.command[:2])}` dropped")
     if op is not None and op.manager == "pip":
         text, notes = _rewrite_pip(seg.text, op, ctx)
-        return _Piece(_Kind.PIP, text, requirement_files=op.requirement_files, note="; ".join(notes))
+        packages = op.packages if op.action == "install" else ()
+        return _Piece(
+            _Kind.PIP, text, packages=packages, requirement_files=op.requirement_files, note="; ".join(notes)
+        )
     if name in (
         "apt-get",
         "apt",
@@ -813,7 +817,9 @@ def _source_lines(text: str, ins: Instruction) -> str:
     """An instruction exactly as written in the input (continuations, heredoc body), comments excluded."""
     lines = text.splitlines()
     chunk = lines[ins.line - 1 : ins.end_line]
-    kept = [ln for ln in chunk if not re.match(r"^\s*#", ln) or ln is chunk[0]]
+    if ins.heredocs:  # a heredoc body is data: a line starting with # belongs to it
+        return "\n".join(chunk).rstrip()
+    kept = [ln for i, ln in enumerate(chunk) if i == 0 or not re.match(r"^\s*#", ln)]
     return "\n".join(kept).rstrip()
 
 
@@ -1030,7 +1036,12 @@ def _plan_bases(df: Dockerfile, stage: Stage, target: AlpineTarget, c: _Collecto
         return _Plan("image", tag_py, base, base, f"kept from FROM {root}: python:{tag_py} in both stages")
     before = stage_python(df, stage)
     uses_pip = any(op.manager == "pip" for ins in stage.runs for op in package_operations(ins))
-    if before is not None or tag_py or uses_pip:
+    if root.name == "python" and not tag_py:
+        c.risk(
+            f"FROM {root} does not name a Python X.Y: migrated to Alpine {target.release}'s python3; "
+            "pin python:X.Y in the input to keep its version"
+        )
+    if before is not None or tag_py or uses_pip or root.name == "python":
         py = _alpine_python(target, c)
         base = str(target)
         old = before.version if before else tag_py
@@ -1066,7 +1077,8 @@ def _wheel_report(
         return WheelReport(
             target, options.index_url, options.offline, skipped_reason="no build context (give --context)"
         )
-    referenced = [f for r in runs for p in r.pieces for f in p.requirement_files]
+    referenced = _requirement_paths(df, context)
+    referenced += [f for r in runs for p in r.pieces for f in p.requirement_files]
     installs_project = any(
         p.kind is _Kind.PIP and re.search(r"\sinstall\s(.*\s)?\.(\[.*\])?(\s|$)", p.text)
         for r in runs
@@ -1075,9 +1087,99 @@ def _wheel_report(
     files = list(find_requirement_files(context, referenced))
     if not installs_project:
         files = [f for f in files if f.name != "pyproject.toml" or referenced == []]
+    name = Path(df.path).name if df.path else "Dockerfile"
+    inline = [
+        (pkg, f"{name}:{r.ins.line}")
+        for r in runs
+        for p in r.pieces
+        if p.kind is _Kind.PIP
+        for pkg in p.packages
+        if not pkg.startswith((".", "/", "$")) and "://" not in pkg
+    ]
     return check_wheels(
-        files, target, root=context, index_url=options.index_url, offline=options.offline, client=client
+        files,
+        target,
+        root=context,
+        index_url=options.index_url,
+        offline=options.offline,
+        client=client,
+        requirements=inline,
     )
+
+
+def _requirement_paths(df: Dockerfile, context: Path) -> list[str]:
+    """The context files behind each ``pip install -r PATH``, followed through ``WORKDIR`` and ``COPY``.
+
+    ``COPY requirements*.txt ./`` then ``pip install -r requirements.txt`` under ``WORKDIR /app`` names
+    the context's ``requirements.txt``; ``COPY deps/prod.txt /tmp/req.txt`` then ``-r /tmp/req.txt``
+    names ``deps/prod.txt``. Paths are context-relative; ones that cannot be followed are left out.
+    """
+    found: list[str] = []
+    for stage in df.stages:
+        workdir = "/"
+        files: dict[str, str] = {}  # container path -> context-relative path
+        dirs: list[tuple[str, str]] = []  # container dir -> context-relative dir
+        for ins in stage.instructions:
+            if ins.cmd == "WORKDIR" and ins.words:
+                workdir = posixpath.normpath(
+                    posixpath.join(workdir, expand_word(ins.words[0], stage.env).value)
+                )
+            elif (
+                ins.cmd in ("COPY", "ADD")
+                and not ins.flag("from")
+                and len(ins.words) >= 2
+                and not ins.heredocs
+            ):
+                *srcs, dest = ins.words
+                dest_abs = posixpath.normpath(posixpath.join(workdir, dest))
+                into_dir = dest.endswith("/") or dest in (".", "./") or len(srcs) > 1
+                for src in srcs:
+                    rel = posixpath.normpath(src.lstrip("/"))
+                    if rel.startswith(".."):
+                        continue
+                    if any(ch in rel for ch in "*?["):
+                        matches = sorted(
+                            p.relative_to(context).as_posix() for p in context.glob(rel) if p.is_file()
+                        )
+                        into_dir = True
+                    else:
+                        matches = [rel]
+                    for match in matches:
+                        if (context / match).is_dir():
+                            dirs.append((dest_abs, match))
+                        else:
+                            files[
+                                posixpath.join(dest_abs, posixpath.basename(match)) if into_dir else dest_abs
+                            ] = match
+            elif ins.cmd == "RUN":
+                for op in package_operations(ins):
+                    for req in op.requirement_files if op.manager == "pip" else ():
+                        path = posixpath.normpath(posixpath.join(workdir, req))
+                        if path in files:
+                            found.append(files[path])
+                            continue
+                        for container_dir, rel_dir in reversed(dirs):
+                            if path.startswith(container_dir.rstrip("/") + "/"):
+                                found.append(
+                                    posixpath.normpath(
+                                        posixpath.join(rel_dir, path[len(container_dir.rstrip("/")) + 1 :])
+                                    )
+                                )
+                                break
+    return found
+
+
+def _needs_bash(stage: Stage, runs: Iterable[_Run]) -> bool:
+    """Does the stage run bash: a SHELL, a RUN command, a CMD/ENTRYPOINT/HEALTHCHECK that names it?"""
+    for ins in stage.of("SHELL", "CMD", "ENTRYPOINT", "HEALTHCHECK"):
+        words = ins.args if isinstance(ins.args, tuple) else tuple(ins.args.split()[:1])
+        if words and command_name(words[:1]) == "bash":
+            return True
+    for run in runs:
+        for piece in run.kept():
+            if any(command_name(cmd.words) == "bash" for cmd in split_commands(piece.text)):
+                return True
+    return False
 
 
 def _wheel_risks(wheels: WheelReport, c: _Collector) -> None:
@@ -1236,6 +1338,12 @@ def _migrate_single(
             c.risk("no pip install to move into a builder: the build packages stay in the final image")
     if plan.mode == "distro":
         runtime_pkgs.append("python3")
+    if _needs_bash(stage, runs.values()):
+        runtime_pkgs.append("bash")
+        if has_builder:
+            build_pkgs.append("bash")
+        c.change("bash added: the Dockerfile runs bash, and Alpine's /bin/sh is BusyBox ash")
+    from_flags = f"--platform={stage.platform} " if stage.platform else ""
 
     # healthcheck
     hc = df.healthcheck(stage)
@@ -1283,7 +1391,7 @@ def _migrate_single(
     out += _global_args(df, text, c)
     if has_builder:
         assert plan.builder_base is not None
-        out += ["", f"FROM {plan.builder_base} AS builder"]
+        out += ["", f"FROM {from_flags}{plan.builder_base} AS builder"]
         setup = [cmd for cmd in (_apk_add(build_pkgs),) if cmd]
         if own_venv is None:
             setup.append(f"python3 -m venv {venv}")
@@ -1292,7 +1400,7 @@ def _migrate_single(
         if own_venv is None:
             out.append(f'ENV VIRTUAL_ENV={venv} PATH="{venv}/bin:$PATH"')
         for idx, ins in enumerate(ordered[: last_builder + 1]):
-            if ins.cmd in ("ARG", "WORKDIR"):
+            if ins.cmd in ("ARG", "WORKDIR", "SHELL"):
                 out.append(_source_lines(text, ins))
             elif ins.cmd == "ENV":
                 env_line = _env_without_frontend(ins, text, c, note=False)
@@ -1326,7 +1434,7 @@ def _migrate_single(
         )
 
     # ---- runtime
-    out += ["", f"FROM {plan.runtime_base}" + (" AS runtime" if has_builder else "")]
+    out += ["", f"FROM {from_flags}{plan.runtime_base}" + (" AS runtime" if has_builder else "")]
     first: list[str] = []
     add = _apk_add(runtime_pkgs)
     if add:
@@ -1416,8 +1524,18 @@ def _migrate_single(
         else:
             c.change(f"runs as nonroot (uid/gid {NONROOT_UID}) instead of {user}")
         c.risk(
-            f"the service now runs as uid {NONROOT_UID}: it cannot bind ports below 1024 or write files owned by root (the copied application files stay root-owned and read-only)"
+            f"the service now runs as uid {NONROOT_UID}: it cannot write where root owns the files "
+            "(the application files copied in stay root-owned and read-only: use a volume or "
+            f"COPY --chown={NONROOT_UID}:{NONROOT_UID} for what it writes)"
         )
+        for ins in stage.of("EXPOSE"):
+            low = [w for w in ins.words if w.split("/")[0].isdigit() and int(w.split("/")[0]) < 1024]
+            if low:
+                c.risk(
+                    f"EXPOSE {' '.join(low)}: uid {NONROOT_UID} cannot bind a port below 1024 unless the runtime "
+                    "allows it (Docker does by default, Kubernetes does not); listen on a port above 1023",
+                    ins.line,
+                )
         if creates_users:
             c.note(
                 "the input's own user creation is kept (translated) although the image now runs as nonroot"

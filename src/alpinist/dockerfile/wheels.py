@@ -840,14 +840,19 @@ def check_wheels(
     index_url: str = DEFAULT_INDEX_URL,
     offline: bool = False,
     client: httpx.Client | None = None,
+    requirements: Sequence[tuple[str, str]] = (),
 ) -> WheelReport:
     """Read the requirement ``files`` (under ``root``) and check every pin against the index.
 
-    ``offline``: read the files, ask nothing, and say so in the report.
+    ``requirements``: more requirements as ``(text, where)``, such as the packages a Dockerfile names on
+    a ``pip install`` command line. ``offline``: read the files, ask nothing, and say so in the report.
     """
     pins: list[Pin] = []
     problems: list[RequirementsProblem] = []
     read: list[str] = []
+    for text, where in requirements:
+        found_pin = _pin_from_requirement(text, where, target)
+        (pins if isinstance(found_pin, Pin) else problems).append(found_pin)  # type: ignore[arg-type]
     for path in files:
         if path.name == "pyproject.toml":
             found, probs = read_pyproject(path, root=root, target=target)
@@ -872,7 +877,7 @@ def check_wheels(
             tuple(problems),
             "--offline: the package index was not asked",
         )
-    if not files:
+    if not files and not requirements:
         return WheelReport(
             target, index_url, False, (), (), tuple(problems), "no requirements.txt or pyproject.toml found"
         )
