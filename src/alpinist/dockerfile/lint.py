@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,12 +45,15 @@ def _ignores_by_line(df: Dockerfile) -> list[Instruction]:
     return out
 
 
-def _suppressed(finding: LintFinding, instructions: list[Instruction], file_ignores: frozenset[str]) -> bool:
+def _suppressed(
+    finding: LintFinding, instructions: list[Instruction], starts: list[int], file_ignores: frozenset[str]
+) -> bool:
     if finding.rule in file_ignores or "ALL" in file_ignores:
         return True
-    for ins in instructions:
-        if ins.line <= finding.line <= ins.end_line:
-            return finding.rule in ins.ignore or "ALL" in ins.ignore
+    k = bisect.bisect_right(starts, finding.line) - 1
+    if k >= 0 and instructions[k].line <= finding.line <= instructions[k].end_line:
+        ignore = instructions[k].ignore
+        return finding.rule in ignore or "ALL" in ignore
     return False
 
 
@@ -63,6 +67,7 @@ def lint(df: Dockerfile, *, select: Iterable[str] | None = None, ignore: Iterabl
     skipped = {s.upper() for s in ignore}
     rules = tuple(r for r in RULES if (chosen is None or r.id in chosen) and r.id not in skipped)
     instructions = _ignores_by_line(df)
+    starts = [i.line for i in instructions]
     kept: list[LintFinding] = []
     silenced: list[LintFinding] = []
     seen: set[tuple[str, int, str]] = set()
@@ -72,7 +77,7 @@ def lint(df: Dockerfile, *, select: Iterable[str] | None = None, ignore: Iterabl
             if key in seen:
                 continue
             seen.add(key)
-            (silenced if _suppressed(finding, instructions, df.ignore_file) else kept).append(finding)
+            (silenced if _suppressed(finding, instructions, starts, df.ignore_file) else kept).append(finding)
     order = {r.id: i for i, r in enumerate(RULES)}
     kept.sort(key=lambda f: (f.line, order[f.rule]))
     silenced.sort(key=lambda f: (f.line, order[f.rule]))

@@ -9,9 +9,10 @@ into ``FROM``, ``ENV``/``ARG`` values, image-name splitting, unknown-instruction
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -215,17 +216,22 @@ def _escape_char(lines: list[str]) -> str:
 # ---------------------------------------------------------------- ignore comments
 
 
-def _inside_heredoc(instructions: list[Instruction], line_no: int) -> bool:
-    return any(i.heredocs and i.line < line_no <= i.end_line for i in instructions)
-
-
 def _comment_ignores(
     lines: list[str], instructions: list[Instruction]
 ) -> list[tuple[int, bool, frozenset[str]]]:
+    """``(line, whole_file, ids)`` of every ignore comment outside heredoc bodies."""
+    # heredoc bodies as sorted, disjoint (first, last) line ranges: a comment there is data
+    bodies = [(i.line + 1, i.end_line) for i in instructions if i.heredocs]
+    starts = [b[0] for b in bodies]
     found = []
     for n, line in enumerate(lines, 1):
+        if "alpinist" not in line.lower():
+            continue
         m = _IGNORE_RE.match(line)
-        if not m or _inside_heredoc(instructions, n):
+        if not m:
+            continue
+        k = bisect.bisect_right(starts, n) - 1
+        if k >= 0 and bodies[k][0] <= n <= bodies[k][1]:
             continue
         ids = frozenset(r.strip().upper() for r in m.group(2).split(",") if r.strip())
         found.append((n, m.group(1) is not None, ids))
@@ -235,17 +241,15 @@ def _comment_ignores(
 def _attach_ignores(instructions: list[Instruction], lines: list[str]) -> list[Instruction]:
     """``# alpinist ignore=…`` applies to the next instruction (or the one whose continuation holds it)."""
     extra: dict[int, set[str]] = {}
+    ends = [i.end_line for i in instructions]  # increasing: instructions are in file order
     for line_no, whole_file, ids in _comment_ignores(lines, instructions):
         if whole_file:
             continue
-        for pos, ins in enumerate(instructions):
-            if ins.end_line >= line_no:
-                extra.setdefault(pos, set()).update(ids)
-                break
+        pos = bisect.bisect_left(ends, line_no)
+        if pos < len(instructions):
+            extra.setdefault(pos, set()).update(ids)
     if not extra:
         return instructions
-    from dataclasses import replace
-
     return [
         replace(ins, ignore=ins.ignore | frozenset(extra[pos])) if pos in extra else ins
         for pos, ins in enumerate(instructions)

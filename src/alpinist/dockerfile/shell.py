@@ -9,6 +9,7 @@ on whitespace.
 
 from __future__ import annotations
 
+import functools
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,8 +43,10 @@ class ShellCommand:
         return command_name(self.words)
 
 
+@functools.lru_cache(maxsize=65536)
 def split_commands(script: str) -> tuple[ShellCommand, ...]:
-    """Split a shell script into simple commands (see module doc for the limits)."""
+    """Split a shell script into simple commands (see module doc for the limits). Cached: every rule
+    reads the same RUNs."""
     script = script.replace("\\\r\n", " ").replace("\\\n", " ")
     try:
         lex = shlex.shlex(script, posix=True, punctuation_chars=";&|<>()\n")
@@ -312,6 +315,7 @@ def _parse_operation(
     return action, tuple(packages), tuple(options), tuple(reqs)
 
 
+@functools.lru_cache(maxsize=65536)
 def package_operations(ins: Instruction) -> tuple[PackageOperation, ...]:
     """Package operations in a ``RUN`` (shell form, ``sh -c`` exec form, or heredoc script)."""
     if ins.cmd != "RUN":
