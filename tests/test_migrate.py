@@ -585,3 +585,111 @@ def test_python_image_without_a_version(tmp_path: Path) -> None:
     result = migrate_text(text, str(tmp_path / "Dockerfile"), OFFLINE)
     assert [str(s.base) for s in parsed(result).stages] == ["alpine:3.22", "alpine:3.22"]
     assert any("does not name a Python X.Y" in str(r) for r in result.report.risks)
+
+
+# ------------------------------------------------------------------------------------------ property
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_BASES = (
+    "python:3.11.9-slim",
+    "python:3.12",
+    "debian:12-slim",
+    "ubuntu:24.04",
+    "python:3.13-slim-bookworm",
+    "node:20",
+    "python:3-slim",
+)
+_LINES = (
+    "RUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev curl && rm -rf /var/lib/apt/lists/*",
+    "RUN apt-get update && apt-get install -y python3 python3-venv python3-pip",
+    "RUN apt-get install -y build-essential libssl-dev libffi-dev unknown-pkg",
+    "RUN useradd -m -u 1001 app",
+    "RUN groupadd -r web && useradd -r -g web web",
+    "RUN pip install -r requirements.txt",
+    "RUN pip3 install --user gunicorn==22.0.0",
+    "RUN python -m pip install --upgrade pip && pip install flask==3.0.3",
+    "COPY requirements.txt .",
+    "COPY . /app",
+    "WORKDIR /app",
+    "ENV PYTHONUNBUFFERED=1 DEBIAN_FRONTEND=noninteractive",
+    "ARG VERSION=1",
+    "EXPOSE 8080",
+    "USER app",
+    "USER root",
+    "RUN mkdir -p /data && chown 1001 /data",
+    "HEALTHCHECK CMD curl -f http://localhost:8080/health || exit 1",
+    "HEALTHCHECK --interval=10s CMD wget -q --spider http://127.0.0.1:8080/ready",
+    'CMD ["python", "-m", "app"]',
+    "CMD python -m app --port 8080",
+    "ENTRYPOINT python -m app",
+    "RUN pip install git+https://github.com/pallets/flask@3.0.3",
+    "RUN curl -fsSL https://example.com/x.sh | sh",
+    "HEALTHCHECK CMD curl -f -H 'Host: svc' http://localhost/ || exit 1",
+    "RUN python3 -m venv /venv && /venv/bin/pip install flask==3.0.3",
+    'SHELL ["/bin/bash", "-c"]',
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(base=st.sampled_from(_BASES), lines=st.lists(st.sampled_from(_LINES), max_size=10))
+def test_any_single_stage_input_gives_a_parsable_hardened_file(base: str, lines: list[str]) -> None:
+    text = "\n".join([f"FROM {base}", *lines]) + "\n"
+    result = migrate_text(text, "/nonexistent/Dockerfile", OFFLINE)
+    df = parse_dockerfile(result.text, "out")  # always a valid Dockerfile
+    assert migrate_text(text, "/nonexistent/Dockerfile", OFFLINE).text == result.text  # deterministic
+    final = df.final_stage
+    user, _ = df.effective_user(final)
+    assert user is not None and not re.match(r"^(root|0)(:|$)", user)
+    for stage in df.stages:
+        for op in stage_package_operations(stage):
+            assert op.manager != "apt"
+            if op.manager == "apk" and op.action == "install":
+                assert op.has_option("--no-cache")
+            if op.manager == "pip" and op.action == "install":
+                assert op.has_option("--no-cache-dir")
+    pythons = {p.version for s in df.stages if (p := stage_python(df, s)) is not None}
+    assert len(pythons) <= 1  # the builder's Python is the runtime's
+    hc = df.healthcheck(final)
+    if hc is not None and not hc.original.endswith("NONE"):
+        rewritten = isinstance(hc.args, tuple) and hc.args[0] in ("python3", "wget")
+        kept = any("HEALTHCHECK kept as written" in str(r) for r in result.report.risks)
+        assert rewritten != kept
+        if rewritten and result.report.python is not None:
+            assert isinstance(hc.args, tuple) and hc.args[0] == "python3"
+    assert not {f.rule for f in lint_text(result.text).findings} & {"ALP001", "ALP002", "ALP003", "ALP005"}
+    if not (
+        any(line.startswith("ENTRYPOINT python") for line in lines)
+        and any(line.startswith("CMD") for line in lines)
+    ):
+        assert "ALP023" not in {f.rule for f in lint_text(result.text).findings}
+
+
+def test_tools_the_kept_commands_need_are_installed(tmp_path: Path) -> None:
+    text = (
+        "FROM python:3.12\n"  # the full image has curl and git; Alpine's has neither
+        "RUN pip install git+https://github.com/pallets/flask@3.0.3\n"
+        "RUN curl -fsSL https://example.com/setup.sh | sh\n"
+        "HEALTHCHECK CMD curl -f -H 'Host: svc' http://localhost:8080/ || exit 1\n"
+        "ENTRYPOINT python -m app\n"
+        "CMD --port 8080\n"
+    )
+    result = migrate_text(text, str(tmp_path / "Dockerfile"), OFFLINE)
+    builder, runtime = parsed(result).stages
+    assert apk_packages(builder) == ["build-base", "git"]
+    assert apk_packages(runtime) == ["curl"]
+    rules = {f.rule for f in lint_text(result.text).findings}
+    assert "ALP003" not in rules  # the kept curl healthcheck has its curl
+    risks = [str(r) for r in result.report.risks]
+    assert any(r.startswith("line 5: shell-form ENTRYPOINT kept: with a CMD beside it") for r in risks)
+
+
+def test_language_images_keep_their_language(tmp_path: Path) -> None:
+    text = 'FROM node:20-bookworm-slim\nRUN apt-get update && apt-get install -y tini\nCMD ["node", "server.js"]\n'
+    result = migrate_text(text, str(tmp_path / "Dockerfile"), OFFLINE)
+    assert str(parsed(result).final_stage.base) == "node:20-alpine3.22"
+    assert any("check that the official node image publishes this tag" in str(r) for r in result.report.risks)
+    other = migrate_text('FROM mcr.microsoft.com/dotnet/aspnet:8.0\nCMD ["dotnet", "a.dll"]\n', "D", OFFLINE)
+    assert str(parsed(other).final_stage.base) == "alpine:3.22"
+    assert any("pick an Alpine variant of it by hand" in str(r) for r in other.report.risks)

@@ -39,7 +39,7 @@ import httpx
 
 from alpinist.dockerfile.apt_to_apk import map_packages
 from alpinist.dockerfile.knowledge import distro_python, image_distro, image_python
-from alpinist.dockerfile.model import Dockerfile, Instruction, Stage
+from alpinist.dockerfile.model import Dockerfile, ImageName, Instruction, Stage
 from alpinist.dockerfile.parse import expand_word, parse_dockerfile, parse_image_name
 from alpinist.dockerfile.rules import stage_python
 from alpinist.dockerfile.shell import (
@@ -400,7 +400,7 @@ def _rewrite_pip(text: str, op: PackageOperation, ctx: _Ctx) -> tuple[str, list[
         text
         if not ctx.venv
         else re.sub(
-            r"^((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*)(?:\S*/)?(?:pip3?(?:\.\d+)?|python3?(?:\.\d+)?\s+-m\s*pip)(?=\s|$)",
+            r"^((?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*)(?:/usr(?:/local)?/bin/)?(?:pip3?(?:\.\d+)?|python3?(?:\.\d+)?\s+-m\s*pip)(?=\s|$)",
             lambda m: m.group(1) + ("python -m pip" if "-m" in m.group(0) else "pip"),
             text,
             count=1,
@@ -417,6 +417,23 @@ def _rewrite_pip(text: str, op: PackageOperation, ctx: _Ctx) -> tuple[str, list[
         new = re.sub(r"(\binstall)(?=\s|$)", r"\1 --no-cache-dir", new, count=1)
         notes.append("--no-cache-dir added")
     return new, notes
+
+
+_SAFE_WORD = re.compile(r"[\w@%+=:,./-]+")
+
+
+def _sh_join(words: Sequence[str]) -> str:
+    """Words back into a command line: plain words as they are, ``$VAR`` words in double quotes (so the
+    shell still expands them), anything else single-quoted (``shlex.quote``)."""
+    out = []
+    for w in words:
+        if _SAFE_WORD.fullmatch(w):
+            out.append(w)
+        elif "$" in w:
+            out.append('"' + re.sub(r'(["\\`])', r"\\\1", w) + '"')
+        else:
+            out.append(shlex.quote(w))
+    return " ".join(out)
 
 
 @dataclass(frozen=True)
@@ -466,7 +483,7 @@ def _translate_groupadd(name: str, args: list[str]) -> _UserOp:
         i += 1
     if target is None:
         return _UserOp(None, f"{name} without a group name")
-    return _UserOp(shlex.join([*out, target]), group=target, gid=gid)
+    return _UserOp(_sh_join([*out, target]), group=target, gid=gid)
 
 
 _USERADD_VALUE = {
@@ -539,7 +556,7 @@ def _translate_useradd(words: tuple[str, ...]) -> _UserOp:
         elif user is None:
             user = a
         elif name == "adduser" and "group" not in values:
-            return _UserOp(shlex.join(["addgroup", user, a]))  # Debian ``adduser USER GROUP``
+            return _UserOp(_sh_join(["addgroup", user, a]))  # Debian ``adduser USER GROUP``
         else:
             return _UserOp(None, f"{name}: unexpected argument {a}")
         i += 1
@@ -568,7 +585,7 @@ def _translate_useradd(words: tuple[str, ...]) -> _UserOp:
     cmd += ["-g", values["gecos"]] if "gecos" in values else []
     parts.append([*cmd, user])
     parts.extend(["addgroup", user, g] for g in extra_groups)
-    text = " && ".join(shlex.join(p) for p in parts)
+    text = " && ".join(_sh_join(p) for p in parts)
     return _UserOp(text, user=user, uid=uid, group=group, gid=gid, note=note)
 
 
@@ -604,11 +621,17 @@ def _classify(ins: Instruction, seg: _Segment, ctx: _Ctx) -> _Piece:
     if seg.compound:
         names = {command_name(c.words) for c in commands}
         ops = [op for c in commands if (op := _operation(ins, shlex.join(c.words))) is not None]
-        if any(op.manager in ("apt", "pip", "apk") for op in ops):
+        if any(op.manager in ("apt", "apk") for op in ops):
             return _Piece(
                 _Kind.OTHER,
                 seg.text,
                 risk=f"`{seg.text}` mixes a package manager with |, || or &: kept as written",
+            )
+        if any(op.manager == "pip" for op in ops):
+            return _Piece(
+                _Kind.BUILD_TOOL,
+                seg.text,
+                risk=f"`{seg.text}` combines pip with |, || or &: kept as written (no --no-cache-dir added)",
             )
         if names & _BUILD_TOOLS:
             return _Piece(_Kind.BUILD_TOOL, seg.text)
@@ -800,6 +823,19 @@ def _healthcheck_url(hc: Instruction, env: dict[str, str]) -> tuple[str | None, 
     return safe_url, ""
 
 
+def _healthcheck_tool(hc: Instruction) -> str:
+    script = hc.args if isinstance(hc.args, str) else (hc.shell_script or shlex.join(hc.args))
+    commands = split_commands(script)
+    return command_name(commands[0].words) if commands else ""
+
+
+def _healthcheck_wget(hc: Instruction, url: str) -> str:
+    """The probe for an image without Python: BusyBox ``wget --spider`` (in every Alpine image)."""
+    flags = " ".join(f"--{k}={v}" if v else f"--{k}" for k, v in hc.flags)
+    argv = ", ".join(json.dumps(a) for a in ("wget", "-q", "--spider", "-T", "3", url))
+    return f"HEALTHCHECK {flags + ' ' if flags else ''}CMD [{argv}]"
+
+
 def _healthcheck_exec(hc: Instruction, url: str) -> str:
     code = (
         "import urllib.request,sys; "
@@ -969,7 +1005,14 @@ def _convert_entrypoints(stage: Stage, c: _Collector) -> dict[int, str]:
     out: dict[int, str] = {}
     cmds, entries = stage.of("CMD"), stage.of("ENTRYPOINT")
     for found, other in ((cmds, entries), (entries, cmds)):
-        if not found or other:
+        if found and other and isinstance(found[-1].args, str):
+            c.risk(
+                f"shell-form {found[-1].cmd} kept: with a {other[-1].cmd} beside it, exec form would change "
+                "the arguments the app gets",
+                found[-1].line,
+            )
+            continue
+        if not found:
             continue
         last = found[-1]
         if not isinstance(last.args, str):
@@ -1026,6 +1069,28 @@ class _Plan:
     origin: str | None
 
 
+_LANGUAGE_IMAGES = frozenset({"node", "ruby", "golang", "php", "perl"})
+
+
+def _family_base(image: ImageName, target: AlpineTarget, c: _Collector, line: int | None = None) -> str:
+    """The Alpine image to use instead of a non-Python base: an official language image keeps its
+    language (``node:20-bookworm`` → ``node:20-alpine3.22``), Debian/Ubuntu become ``alpine:A.B``."""
+    if image.name in _LANGUAGE_IMAGES and image.registry in (None, "docker.io"):
+        first = (image.tag or "").split("-")[0]
+        keep = first if first and (first[0].isdigit() or first in ("lts", "current")) else ""
+        new = f"{image.repository}:{keep + '-' if keep else ''}alpine{target.release}"
+        c.risk(f"FROM {image} → {new}: check that the official {image.name} image publishes this tag", line)
+        return new
+    distro = image_distro(image)
+    if distro is None or distro[0] not in ("debian", "ubuntu"):
+        c.risk(
+            f"FROM {image} is replaced by {target}: software that image adds beyond its distribution is gone; "
+            "pick an Alpine variant of it by hand",
+            line,
+        )
+    return str(target)
+
+
 def _plan_bases(df: Dockerfile, stage: Stage, target: AlpineTarget, c: _Collector) -> _Plan:
     root = df.root_base(stage)
     tag_py = image_python(root)
@@ -1043,7 +1108,7 @@ def _plan_bases(df: Dockerfile, stage: Stage, target: AlpineTarget, c: _Collecto
         )
     if before is not None or tag_py or uses_pip or root.name == "python":
         py = _alpine_python(target, c)
-        base = str(target)
+        base = str(target) if root.name == "python" else _family_base(root, target, c, stage.start_line)
         old = before.version if before else tag_py
         if py and old and old != py:
             c.risk(
@@ -1052,7 +1117,7 @@ def _plan_bases(df: Dockerfile, stage: Stage, target: AlpineTarget, c: _Collecto
             )
         origin = f"Alpine {target.release}'s python3 package in both stages"
         return _Plan("distro", py, base, base, origin)
-    return _Plan("plain", None, None, str(target), None)
+    return _Plan("plain", None, None, _family_base(root, target, c, stage.start_line), None)
 
 
 def _wheel_report(
@@ -1289,8 +1354,6 @@ def migrate_dockerfile(
         return Migration(text, MigrationReport(source, str(target), False, reason, input_base=str(root)))
     c = _Collector()
     c.note(_MUSL_NOTE)
-    if distro is None and not root.is_scratch:
-        c.risk(f"FROM {root}: alpinist does not know this base image's distribution; treated as Debian-like")
     if len(df.stages) == 1:
         return _migrate_single(df, text, options, c, client)
     return _migrate_stages(df, text, options, c, client)
@@ -1349,18 +1412,20 @@ def _migrate_single(
     hc = df.healthcheck(stage)
     hc_text: str | None = None
     if hc is not None and not (hc.words and hc.words[0].upper() == "NONE"):
-        if plan.python is not None:
-            url, why = _healthcheck_url(hc, dict(stage.env))
-            if url is not None:
-                hc_text = _healthcheck_exec(hc, url)
-                c.change(
-                    f"HEALTHCHECK rewritten from {command_name(split_commands(hc.args if isinstance(hc.args, str) else '')[0].words) if isinstance(hc.args, str) else 'exec form'} to Python urllib in exec form (probes {url})",
-                    hc.line,
-                )
-            else:
-                c.risk(f"HEALTHCHECK kept as written: it {why}", hc.line)
+        url, why = _healthcheck_url(hc, dict(stage.env))
+        tool = _healthcheck_tool(hc)
+        if url is not None and plan.python is not None:
+            hc_text = _healthcheck_exec(hc, url)
+            c.change(
+                f"HEALTHCHECK rewritten from {tool} to Python urllib in exec form (probes {url})", hc.line
+            )
+        elif url is not None:
+            hc_text = _healthcheck_wget(hc, url)
+            c.change(
+                f"HEALTHCHECK rewritten from {tool} to BusyBox wget in exec form (probes {url})", hc.line
+            )
         else:
-            c.risk("HEALTHCHECK kept as written: no Python in the image to rewrite it with", hc.line)
+            c.risk(f"HEALTHCHECK kept as written: it {why}", hc.line)
 
     # tools only the old healthcheck used
     kept_texts = [p.text for r in runs.values() for p in r.kept()]
@@ -1374,6 +1439,25 @@ def _migrate_single(
             c.risk(
                 f"{tool} removed from the image: add it back to the runtime stage if the service itself runs {tool}"
             )
+    # tools the kept commands run that Alpine does not ship (BusyBox has wget and nc, not curl or git)
+    runtime_texts = [p.text for r in runs.values() if not (r.builder and has_builder) for p in r.kept()]
+    runtime_texts += [ins.value for ins in ordered if ins.cmd in ("CMD", "ENTRYPOINT")]
+    if hc is not None and hc_text is None:
+        runtime_texts.append(hc.value)
+    builder_texts = [p.text for r in runs.values() if r.builder and has_builder for p in r.kept()]
+    for tool in ("curl", "git"):
+        if tool not in runtime_pkgs and _uses_tool(runtime_texts, tool):
+            runtime_pkgs.append(tool)
+            c.change(f"{tool} added to the runtime: a command kept there runs it")
+        if (
+            has_builder
+            and tool not in build_pkgs
+            and (
+                _uses_tool(builder_texts, tool) or (tool == "git" and any("git+" in t for t in builder_texts))
+            )
+        ):
+            build_pkgs.append(tool)
+            c.change(f"{tool} added to the builder: a command there runs it")
     runtime_pkgs = list(dict.fromkeys(runtime_pkgs))
     if has_builder and "py3-pip" in runtime_pkgs:
         runtime_pkgs.remove("py3-pip")
@@ -1601,12 +1685,9 @@ def _map_base(stage: Stage, target: AlpineTarget, c: _Collector) -> str | None:
         return _python_image(py, target)
     if distro is not None and distro[0] == "distroless" and py:
         return _python_image(py, target)
-    if distro is not None and distro[0] in ("debian", "ubuntu"):
-        return str(target)
-    if distro is not None and distro[0] == "alpine":
+    if distro is not None and distro[0] in ("alpine", "wolfi", "busybox", "scratch", "distroless"):
         return None
-    c.risk(f"FROM {base}: no Alpine counterpart known, kept", stage.start_line)
-    return None
+    return _family_base(base, target, c, stage.start_line)
 
 
 def _align_builders(
