@@ -142,3 +142,16 @@ def test_missing_and_broken_dockerfiles(capsys: pytest.CaptureFixture[str], tmp_
     code, out, err = run(capsys, str(broken), "--offline")
     assert code == 1 and out == ""
     assert err.startswith("alpinist: error: ") and str(broken) in err and len(err.strip().splitlines()) == 1
+
+
+def test_migrated_file_passes_alpinist_lint(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The two verbs together, as a user runs them: lint fails the story's file, passes the migrated one."""
+    target = tmp_path / "Dockerfile.alpine"
+    assert run(capsys, str(STORY / "Dockerfile"), "--offline", "-o", str(target))[0] == 0
+    for path, expected in ((STORY / "Dockerfile", 2), (target, 0)):
+        with pytest.raises(SystemExit) as stopped:
+            main(["lint", str(path), "--fail-on", "warning", "-f", "json"])
+        out = capsys.readouterr().out
+        assert stopped.value.code == expected, out
+    findings = json.loads(out)["findings"]
+    assert {(f["rule"], f["severity"]) for f in findings} == {("ALP004", "info")}
