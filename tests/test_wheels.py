@@ -374,12 +374,17 @@ def test_requirements_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 def test_pyproject_dependencies(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "svc"\nversion = "1"\n'
-        'dependencies = ["idna==3.10", "psycopg2 == 2.9.10", "flask>=3", "colorama==0.4.6; os_name == \'nt\'"]\n'
+        'dependencies = ["idna==3.10", "psycopg2 == 2.9.10", "flask>=3", "colorama==0.4.6; os_name == \'nt\'",'
+        " \"uvloop==0.21.0; platform_release >= '5'\"]\n"  # the kernel release is unknown: checked, not dropped
     )
     pins, problems = read_pyproject(
         tmp_path / "pyproject.toml", root=tmp_path, target=Target.from_platform("3.12")
     )
-    assert [(p.name, p.version) for p in pins if not p.skip] == [("idna", "3.10"), ("psycopg2", "2.9.10")]
+    assert [(p.name, p.version) for p in pins if not p.skip] == [
+        ("idna", "3.10"),
+        ("psycopg2", "2.9.10"),
+        ("uvloop", "0.21.0"),
+    ]
     assert [p.name for p in pins if p.skip] == ["flask", "colorama"]
     assert problems == ()
 

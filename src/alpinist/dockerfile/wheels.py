@@ -46,6 +46,7 @@ from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import httpx
+from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags
@@ -219,6 +220,18 @@ def _pinned_version(req: Requirement) -> str | None:
     return specs[0].version
 
 
+def _marker_holds(marker: Marker, target: Target) -> bool:
+    """Evaluate a marker on the target; one that needs the kernel's release/version (unknown here) or
+    that cannot be evaluated counts as true, so the requirement is checked rather than dropped."""
+    text = str(marker)
+    if "platform_release" in text or "platform_version" in text:
+        return True
+    try:
+        return marker.evaluate(target.marker_environment())
+    except Exception:  # packaging raises several types for odd comparisons; the pin is then checked
+        return True
+
+
 def _pin_from_requirement(text: str, where: str, target: Target | None) -> Pin | RequirementsProblem:
     try:
         req = Requirement(text)
@@ -227,7 +240,7 @@ def _pin_from_requirement(text: str, where: str, target: Target | None) -> Pin |
     name = canonicalize_name(req.name)
     if req.url:
         return Pin(name, text, where, skip="installed from a URL, not from the index")
-    if req.marker is not None and target is not None and not req.marker.evaluate(target.marker_environment()):
+    if req.marker is not None and target is not None and not _marker_holds(req.marker, target):
         return Pin(name, text, where, skip=f"marker {req.marker} is false on {target.describe()}")
     version = _pinned_version(req)
     if version is None:
