@@ -693,3 +693,21 @@ def test_language_images_keep_their_language(tmp_path: Path) -> None:
     other = migrate_text('FROM mcr.microsoft.com/dotnet/aspnet:8.0\nCMD ["dotnet", "a.dll"]\n', "D", OFFLINE)
     assert str(parsed(other).final_stage.base) == "alpine:3.22"
     assert any("pick an Alpine variant of it by hand" in str(r) for r in other.report.risks)
+
+
+def test_which_requirement_files_are_read(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("idna==3.10\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "svc"\nversion = "1"\ndependencies = ["attrs==23.2.0"]\n'
+    )
+
+    def files(run: str) -> tuple[str, ...]:
+        (tmp_path / "Dockerfile").write_text(f"FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN {run}\n")
+        wheels_report = migrate_file(tmp_path / "Dockerfile").report.wheels
+        assert wheels_report is not None
+        return wheels_report.files
+
+    assert files("pip install -r requirements.txt && pip install .") == ("requirements.txt", "pyproject.toml")
+    assert files("pip install -r requirements.txt") == ("requirements.txt",)
+    assert files("pip install flask==3.0.3") == ()  # only the command line's pins
+    assert files("pip install .") == ("requirements.txt", "pyproject.toml")

@@ -1149,9 +1149,6 @@ def _wheel_report(
         for r in runs
         for p in r.pieces
     )
-    files = list(find_requirement_files(context, referenced))
-    if not installs_project:
-        files = [f for f in files if f.name != "pyproject.toml" or referenced == []]
     name = Path(df.path).name if df.path else "Dockerfile"
     inline = [
         (pkg, f"{name}:{r.ins.line}")
@@ -1161,6 +1158,14 @@ def _wheel_report(
         for pkg in p.packages
         if not pkg.startswith((".", "/", "$")) and "://" not in pkg
     ]
+    files: list[Path] = []
+    if referenced or not inline:
+        # the files pip -r names; when none can be found (or pip is run in a form alpinist does not read),
+        # requirements.txt and pyproject.toml at the context root
+        files = list(find_requirement_files(context, referenced))
+    pyproject = context / "pyproject.toml"
+    if installs_project and pyproject.is_file() and pyproject not in files:
+        files.append(pyproject)
     return check_wheels(
         files,
         target,
