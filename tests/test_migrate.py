@@ -443,6 +443,8 @@ def test_user_creation_that_cannot_be_translated() -> None:
         ("CMD wget -qO- localhost:${PORT}/h || exit 1", {"PORT": "7000"}, "http://127.0.0.1:7000/h"),
         ('CMD ["curl", "-f", "http://svc.local:80/h"]', {}, "http://svc.local:80/h"),
         ('CMD curl -f "http://localhost:8080/it\'s"', {}, "http://127.0.0.1:8080/it%27s"),
+        ("CMD curl -fsSL http://[::1]:8080/h", {}, "http://[::1]:8080/h"),
+        ("CMD wget -qO /dev/null http://localhost:8080/h", {}, "http://127.0.0.1:8080/h"),
     ],
 )
 def test_healthcheck_url(healthcheck: str, env: dict[str, str], url: str) -> None:
@@ -459,6 +461,8 @@ def test_healthcheck_url(healthcheck: str, env: dict[str, str], url: str) -> Non
         ("CMD pg_isready -U app", "runs pg_isready"),
         ("CMD curl http://a/ && curl http://b/", "more than one probe"),
         ("CMD curl ftp://localhost/h", "not an http(s) URL"),
+        ("CMD curl -k https://localhost/h", "option -k"),
+        ("CMD curl -X POST http://localhost/h", "option -X"),
     ],
 )
 def test_healthcheck_kept(healthcheck: str, why: str) -> None:

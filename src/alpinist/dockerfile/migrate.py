@@ -730,44 +730,35 @@ def _split_run(ins: Instruction, ctx: _Ctx) -> _Run:
 
 # --------------------------------------------------------------------------------------- healthcheck
 
-_CURL_FLAGS = frozenset(
-    {
-        "-f",
-        "--fail",
-        "-s",
-        "--silent",
-        "-S",
-        "--show-error",
-        "-L",
-        "--location",
-        "-q",
-        "-I",
-        "--head",
-        "-sf",
-        "-fs",
-        "-fsS",
-        "-fSs",
-        "-sS",
-        "-Ss",
-        "-sSf",
-        "-sfS",
-        "-fsSL",
-        "-sSfL",
-        "-fSL",
-        "-sfL",
-        "-fL",
-        "-Lf",
-        "--fail-with-body",
-        "-k",
-    }
-)
-_CURL_VALUE = frozenset(
-    {"-o", "--output", "-m", "--max-time", "--connect-timeout", "--retry", "-w", "--write-out"}
-)
-_WGET_FLAGS = frozenset(
-    {"-q", "--quiet", "--spider", "-qO-", "-O-", "-nv", "--no-verbose", "-S", "--server-response"}
-)
-_WGET_VALUE = frozenset({"-O", "--output-document", "-T", "--timeout", "-t", "--tries"})
+# Options of curl/wget that a urllib probe of the same URL honours (or that only change output, retries,
+# timeouts); anything else (headers, credentials, -k, methods, data) keeps the healthcheck as written.
+_PROBE_OPTIONS = {
+    "curl": (
+        frozenset("fsSLqI"),  # short flags, also combined: -fsSL
+        frozenset({"--fail", "--silent", "--show-error", "--location", "--head", "--fail-with-body"}),
+        frozenset(
+            {"-o", "--output", "-m", "--max-time", "--connect-timeout", "--retry", "-w", "--write-out"}
+        ),
+    ),
+    "wget": (
+        frozenset("qS"),
+        frozenset({"--quiet", "--spider", "--no-verbose", "-nv", "--server-response", "-O-", "-qO-"}),
+        frozenset({"-O", "--output-document", "-T", "--timeout", "-t", "--tries"}),
+    ),
+}
+
+
+def _probe_option_ok(tool: str, arg: str) -> bool | None:
+    """True: a flag; False: an option that takes the next word; None: not expressible."""
+    short, long, valued = _PROBE_OPTIONS[tool]
+    key = arg.split("=", 1)[0]
+    if key in valued:
+        return "=" in arg
+    if arg in long or (tool == "wget" and arg.startswith("-O")):
+        return True
+    if arg.startswith("-") and not arg.startswith("--") and len(arg) > 1 and set(arg[1:]) <= short:
+        return True
+    return None
 
 
 def _healthcheck_url(hc: Instruction, env: dict[str, str]) -> tuple[str | None, str]:
@@ -783,20 +774,17 @@ def _healthcheck_url(hc: Instruction, env: dict[str, str]) -> tuple[str | None, 
     for extra in commands[1:]:
         if strip_wrappers(extra.words) not in (("exit", "1"), ("false",)):
             return None, f"does more than one probe ({' '.join(extra.words)})"
-    flags, valued = (_CURL_FLAGS, _CURL_VALUE) if tool == "curl" else (_WGET_FLAGS, _WGET_VALUE)
     urls: list[str] = []
     args = list(first[1:])
     i = 0
     while i < len(args):
         a = args[i]
-        key = a.split("=", 1)[0]
-        if a in flags or (a.startswith("-O") and tool == "wget"):
-            pass
-        elif key in valued:
-            if "=" not in a:
-                i += 1
-        elif a.startswith("-"):
-            return None, f"{tool} option {a} cannot be expressed with urllib"
+        if a.startswith("-") and len(a) > 1:
+            ok = _probe_option_ok(tool, a)
+            if ok is None:
+                return None, f"{tool} option {a} cannot be expressed with urllib"
+            if ok is False:
+                i += 1  # skip the option's value
         else:
             urls.append(a)
         i += 1
@@ -810,7 +798,7 @@ def _healthcheck_url(hc: Instruction, env: dict[str, str]) -> tuple[str | None, 
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None, f"{urls[0]} is not an http(s) URL"
     host = "127.0.0.1" if parts.hostname in ("localhost", "0.0.0.0") else parts.hostname
-    netloc = host + (f":{parts.port}" if parts.port else "")
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
     safe_url = urlunsplit(
         (
             parts.scheme,
