@@ -749,16 +749,24 @@ _PROBE_OPTIONS = {
 
 
 def _probe_option_ok(tool: str, arg: str) -> bool | None:
-    """True: a flag; False: an option that takes the next word; None: not expressible."""
+    """True: a flag (or an option with its value attached); False: an option that takes the next word;
+    None: not expressible with urllib."""
     short, long, valued = _PROBE_OPTIONS[tool]
     key = arg.split("=", 1)[0]
     if key in valued:
         return "=" in arg
-    if arg in long or (tool == "wget" and arg.startswith("-O")):
+    if arg in long:
         return True
-    if arg.startswith("-") and not arg.startswith("--") and len(arg) > 1 and set(arg[1:]) <= short:
-        return True
-    return None
+    if arg.startswith("--"):
+        return None
+    short_valued = {v[1] for v in valued if len(v) == 2}  # -o, -m, -O, -T…
+    for i, ch in enumerate(arg[1:], start=1):
+        if ch in short:
+            continue
+        if ch in short_valued:
+            return i < len(arg) - 1  # -qO- carries its value; -qO takes the next word
+        return None
+    return True
 
 
 def _healthcheck_url(hc: Instruction, env: dict[str, str]) -> tuple[str | None, str]:
