@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.registry_server", "tests.feed_server"]
+pytest_plugins = ["tests.registry_server", "tests.feed_server", "tests.index_server"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -42,7 +42,6 @@ from alpinist.dockerfile.wheels import WheelStatus
 if TYPE_CHECKING:
     from tests.index_server import IndexServer
 
-pytest_plugins = ["tests.index_server"]  # the wheel_files and index_server fixtures
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "migrate_fixtures"

@@ -16,7 +16,6 @@ from alpinist.cli_migrate import migrate
 if TYPE_CHECKING:
     from tests.index_server import IndexServer
 
-pytest_plugins = ["tests.index_server"]  # the wheel_files and index_server fixtures
 
 FIXTURES = Path(__file__).resolve().parent / "migrate_fixtures"
 STORY = FIXTURES / "story"

@@ -35,7 +35,6 @@ from alpinist.dockerfile.wheels import (
 if TYPE_CHECKING:
     from tests.index_server import IndexServer
 
-pytest_plugins = ["tests.index_server"]  # the wheel_files and index_server fixtures
 
 IndexFactory = Callable[..., "IndexServer"]
 

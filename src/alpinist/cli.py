@@ -185,12 +185,14 @@ def _register_groups() -> None:
     from alpinist.cli_compare import compare
     from alpinist.cli_db import db
     from alpinist.cli_lint import lint
+    from alpinist.cli_migrate import migrate
     from alpinist.cli_scan import scan
 
     app.add_command(db)
     app.add_command(scan)
     app.add_command(compare)
     app.add_command(lint)
+    app.add_command(migrate)
 
 
 _register_groups()
