@@ -6,83 +6,16 @@ warm ``alpinist sbom`` starts fast.
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 
 from alpinist import __version__
+from alpinist.cli_common import emit, image_options, progress_callbacks, pull_options, stderr_is_terminal
 from alpinist.errors import EXIT_ERROR, EXIT_USAGE, AlpinistError
 
 SBOM_FORMATS = ("table", "json", "cyclonedx", "spdx")
-
-
-def _stderr_is_terminal() -> bool:
-    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[tuple[Any, Any]]:
-    """Progress callbacks for blob downloads and layer decoding (a rich bar on a terminal)."""
-    if not enabled:
-        yield None, None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    tasks: dict[str, Any] = {}
-
-    def on_blob(digest: str, done: int, total: int) -> None:
-        if digest not in tasks:
-            tasks[digest] = progress.add_task(f"pull {digest[7:19]}", total=total or None)
-        progress.update(tasks[digest], completed=done)
-
-    def on_layer(done: int, total: int) -> None:
-        if "layers" not in tasks:
-            tasks["layers"] = progress.add_task("read layers", total=total)
-        progress.update(tasks["layers"], completed=done)
-
-    with progress:
-        yield on_blob, on_layer
-
-
-def _pull_options(platform: str | None, insecure: tuple[str, ...], creds: str | None) -> Any:
-    from alpinist.images.open import PullOptions
-    from alpinist.models import Platform
-
-    kwargs: dict[str, Any] = {"insecure_hosts": frozenset(insecure)}
-    if platform:
-        try:
-            kwargs["platform"] = Platform.parse(platform)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--platform") from None
-    if creds:
-        user, sep, password = creds.partition(":")
-        if not sep:
-            raise click.BadParameter("expected USER:PASSWORD", param_hint="--creds")
-        kwargs["credentials"] = (user, password)
-    elif os.environ.get("ALPINIST_USERNAME"):
-        kwargs["credentials"] = (os.environ["ALPINIST_USERNAME"], os.environ.get("ALPINIST_PASSWORD", ""))
-    return PullOptions(**kwargs)
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-    else:
-        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -95,36 +28,6 @@ def app() -> None:
 
     Exit codes: 0 success, 1 error, 2 policy failure (--fail-on), 64 usage error.
     """
-
-
-_image_options = [
-    click.option(
-        "--platform",
-        metavar="OS/ARCH[/VARIANT]",
-        help="Platform to pick from a multi-platform index (default: this host's).",
-    ),
-    click.option(
-        "--insecure-registry",
-        "insecure",
-        multiple=True,
-        metavar="HOST[:PORT]",
-        help="Allow plain HTTP to this registry (loopback always may).",
-    ),
-    click.option(
-        "--creds",
-        metavar="USER:PASSWORD",
-        help="Registry credentials (default: ~/.docker/config.json and credential helpers; or ALPINIST_USERNAME/ALPINIST_PASSWORD).",
-    ),
-    click.option(
-        "--no-cache", is_flag=True, help="Re-read every layer instead of reusing a cached inventory."
-    ),
-]
-
-
-def image_options(func: Any) -> Any:
-    for option in reversed(_image_options):
-        func = option(func)
-    return func
 
 
 @app.command()
@@ -148,8 +51,8 @@ def sbom(
     """List what is installed in IMAGE: OS packages, Python packages, CPython, image facts."""
     from alpinist.pipeline import build_inventory
 
-    options = _pull_options(platform, insecure, creds)
-    with _progress(_stderr_is_terminal()) as (on_blob, on_layer):
+    options = pull_options(platform, insecure, creds)
+    with progress_callbacks(stderr_is_terminal()) as (on_blob, on_layer):
         if on_blob is not None:
             import dataclasses
 
@@ -159,15 +62,15 @@ def sbom(
     if fmt == "json":
         from alpinist.reports.sbom_json import render_json
 
-        _emit(render_json(inv, include_files=files), output)
+        emit(render_json(inv, include_files=files), output)
     elif fmt == "cyclonedx":
         from alpinist.reports.cyclonedx import render_cyclonedx
 
-        _emit(render_cyclonedx(inv), output)
+        emit(render_cyclonedx(inv), output)
     elif fmt == "spdx":
         from alpinist.reports.spdx import render_spdx
 
-        _emit(render_spdx(inv), output)
+        emit(render_spdx(inv), output)
     else:
         from rich.console import Console
 

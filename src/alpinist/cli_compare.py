@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from alpinist.cli_common import emit, progress_callbacks, pull_options, stderr_is_terminal
 from alpinist.cli_scan import open_database, policy_from_options
 from alpinist.cli_scan import scan as _scan
 from alpinist.errors import EXIT_ERROR, EXIT_OK
@@ -113,7 +114,6 @@ def compare(
     Exit codes: 0 success, 1 an image could not be read (its column shows why; the others are still
     compared), 64 usage.
     """
-    from alpinist.cli import _emit, _progress, _pull_options, _stderr_is_terminal
     from alpinist.comparing import compare_images
     from alpinist.images.reference import parse_reference
 
@@ -127,12 +127,12 @@ def compare(
                     f"--offline: {image!r} is a registry reference, and resolving it needs the registry; "
                     "compare oci:, oci-archive:, docker-archive: or dir: copies, or drop --offline"
                 )
-    options = _pull_options(platform, insecure, creds)
+    options = pull_options(platform, insecure, creds)
     policy = policy_from_options(only_fixed, severities, ignore_file, vex_files)
 
     with (
         open_database(db_path, offline, mirror, max_db_age) as store,
-        _progress(_stderr_is_terminal()) as (on_blob, on_layer),
+        progress_callbacks(stderr_is_terminal()) as (on_blob, on_layer),
     ):
         if on_blob is not None:
             import dataclasses
@@ -153,7 +153,7 @@ def compare(
         click.echo(f"alpinist: WARNING: {warning}", err=True)
     for error in comparison.errors:
         click.echo(f"alpinist: error: {error}", err=True)
-    write_report(comparison, fmt, output, _emit)
+    write_report(comparison, fmt, output, emit)
     return EXIT_ERROR if comparison.failed else EXIT_OK
 
 

@@ -6,7 +6,6 @@ rich) are deferred to the command that needs them.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,15 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from alpinist.cli_common import stderr_is_terminal
+
 if TYPE_CHECKING:
     from alpinist.advisories.update import ProgressCallback
 
 SOURCE_NAMES = ("alpine", "debian", "osv", "nvd")  # == advisories.sources.SOURCE_NAMES (checked by a test)
 DEFAULT_LOCK_TIMEOUT = 600.0
-
-
-def _stderr_is_terminal() -> bool:
-    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
 def _db_path(value: Path | None) -> Path:
@@ -164,7 +161,7 @@ def update(
     if alpine_branches:
         kwargs["alpine_branches"] = alpine_branches
     sources = all_sources(**kwargs)
-    with Fetcher(mirror=mirror) as fetcher, _update_progress(_stderr_is_terminal()) as progress:
+    with Fetcher(mirror=mirror) as fetcher, _update_progress(stderr_is_terminal()) as progress:
         report = run_update(path, sources, fetcher, list(only) or None, progress, lock_timeout=lock_timeout)
     for item in report.sources:
         how = "incremental" if item.incremental else "full"

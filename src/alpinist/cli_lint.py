@@ -108,7 +108,7 @@ def lint(
     file with `# alpinist ignore-file=ALP017`. Exit codes: 0 success, 1 error, 2 --fail-on failed,
     64 usage.
     """
-    from alpinist.cli import _emit
+    from alpinist.cli_common import emit
     from alpinist.dockerfile.lint import lint as run_lint
     from alpinist.dockerfile.parse import MAX_DOCKERFILE_BYTES, parse_dockerfile, read_dockerfile
 
@@ -139,11 +139,11 @@ def lint(
     if fmt == "json":
         from alpinist.reports.lint_json import render_lint_json
 
-        _emit(render_lint_json(result), output)
+        emit(render_lint_json(result), output)
     elif fmt == "sarif":
         from alpinist.reports.lint_sarif import render_lint_sarif
 
-        _emit(render_lint_sarif(result), output)
+        emit(render_lint_sarif(result), output)
     else:
         from rich.console import Console
 

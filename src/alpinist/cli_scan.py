@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from alpinist.cli_common import emit, image_options, progress_callbacks, pull_options, stderr_is_terminal
 from alpinist.cli_db import DEFAULT_LOCK_TIMEOUT, db_option
 from alpinist.errors import EXIT_OK, EXIT_POLICY
 
@@ -85,39 +86,6 @@ def _duration_callback(ctx: click.Context, param: click.Parameter, value: str) -
         return parse_duration(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-
-
-# The image options of ``sbom`` (cli.py ``_image_options``), declared again here so that this module
-# does not import cli.py at import time (cli.py imports this one to register it); a test checks that
-# both verbs offer the same options.
-_image_options = [
-    click.option(
-        "--platform",
-        metavar="OS/ARCH[/VARIANT]",
-        help="Platform to pick from a multi-platform index (default: this host's).",
-    ),
-    click.option(
-        "--insecure-registry",
-        "insecure",
-        multiple=True,
-        metavar="HOST[:PORT]",
-        help="Allow plain HTTP to this registry (loopback always may).",
-    ),
-    click.option(
-        "--creds",
-        metavar="USER:PASSWORD",
-        help="Registry credentials (default: ~/.docker/config.json and credential helpers; or ALPINIST_USERNAME/ALPINIST_PASSWORD).",
-    ),
-    click.option(
-        "--no-cache", is_flag=True, help="Re-read every layer instead of reusing a cached inventory."
-    ),
-]
-
-
-def _image_options_decorator(func: Any) -> Any:
-    for option in reversed(_image_options):
-        func = option(func)
-    return func
 
 
 @click.command()
@@ -176,7 +144,7 @@ def _image_options_decorator(func: Any) -> Any:
     metavar="URL",
     help="For the first download of the database: fetch every feed URL https://HOST/PATH as URL/HOST/PATH.",
 )
-@_image_options_decorator
+@image_options
 def scan(
     image: str,
     fmt: str,
@@ -202,7 +170,6 @@ def scan(
     severity (or JSON, SARIF, CycloneDX, Markdown). Exit codes: 0 success, 1 error, 2 --fail-on
     failed, 64 usage.
     """
-    from alpinist.cli import _emit, _progress, _pull_options, _stderr_is_terminal
     from alpinist.images.reference import parse_reference
 
     ref = parse_reference(image)
@@ -211,14 +178,14 @@ def scan(
             f"--offline: {image!r} is a registry reference, and resolving it needs the registry; scan an "
             "oci:, oci-archive:, docker-archive: or dir: copy of the image, or drop --offline"
         )
-    options = _pull_options(platform, insecure, creds)
+    options = pull_options(platform, insecure, creds)
 
     policy = policy_from_options(only_fixed, severities, ignore_file, vex_files, fail_on)
     from alpinist.scanning import scan_image
 
     with (
         open_database(db_path, offline, mirror, max_db_age) as store,
-        _progress(_stderr_is_terminal()) as (on_blob, on_layer),
+        progress_callbacks(stderr_is_terminal()) as (on_blob, on_layer),
     ):
         if on_blob is not None:
             import dataclasses
@@ -235,7 +202,7 @@ def scan(
         )
     for warning in result.warnings:
         click.echo(f"alpinist: WARNING: {warning}", err=True)
-    _write_report(result, fmt, output, _emit)
+    _write_report(result, fmt, output, emit)
     return EXIT_POLICY if result.failed else EXIT_OK
 
 
@@ -298,12 +265,12 @@ def _first_update(path: Path, mirror: str | None) -> None:
     from alpinist.advisories.download import Fetcher
     from alpinist.advisories.sources import all_sources
     from alpinist.advisories.update import update
-    from alpinist.cli_db import _stderr_is_terminal, _update_progress
+    from alpinist.cli_db import _update_progress
 
     where = f" from {mirror}" if mirror else ""
     click.echo(f"alpinist: no advisory database at {path} yet: downloading the feeds{where} first", err=True)
     sources = all_sources(nvd_api_key=os.environ.get("NVD_API_KEY") or None)
-    with Fetcher(mirror=mirror) as fetcher, _update_progress(_stderr_is_terminal()) as progress:
+    with Fetcher(mirror=mirror) as fetcher, _update_progress(stderr_is_terminal()) as progress:
         update(path, sources, fetcher, None, progress, lock_timeout=DEFAULT_LOCK_TIMEOUT)
 
 

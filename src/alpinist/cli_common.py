@@ -1,0 +1,109 @@
+"""What every verb shares: image options, registry pull options, progress bars, writing output.
+
+No verb module imports ``cli.py`` (which imports them all to register them); they import this.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+@contextmanager
+def progress_callbacks(enabled: bool) -> Iterator[tuple[Any, Any]]:
+    """Progress callbacks for blob downloads and layer decoding (a rich bar on a terminal)."""
+    if not enabled:
+        yield None, None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def on_blob(digest: str, done: int, total: int) -> None:
+        if digest not in tasks:
+            tasks[digest] = progress.add_task(f"pull {digest[7:19]}", total=total or None)
+        progress.update(tasks[digest], completed=done)
+
+    def on_layer(done: int, total: int) -> None:
+        if "layers" not in tasks:
+            tasks["layers"] = progress.add_task("read layers", total=total)
+        progress.update(tasks["layers"], completed=done)
+
+    with progress:
+        yield on_blob, on_layer
+
+
+def pull_options(platform: str | None, insecure: tuple[str, ...], creds: str | None) -> Any:
+    from alpinist.images.open import PullOptions
+    from alpinist.models import Platform
+
+    kwargs: dict[str, Any] = {"insecure_hosts": frozenset(insecure)}
+    if platform:
+        try:
+            kwargs["platform"] = Platform.parse(platform)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--platform") from None
+    if creds:
+        user, sep, password = creds.partition(":")
+        if not sep:
+            raise click.BadParameter("expected USER:PASSWORD", param_hint="--creds")
+        kwargs["credentials"] = (user, password)
+    elif os.environ.get("ALPINIST_USERNAME"):
+        kwargs["credentials"] = (os.environ["ALPINIST_USERNAME"], os.environ.get("ALPINIST_PASSWORD", ""))
+    return PullOptions(**kwargs)
+
+
+def emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+_image_options = [
+    click.option(
+        "--platform",
+        metavar="OS/ARCH[/VARIANT]",
+        help="Platform to pick from a multi-platform index (default: this host's).",
+    ),
+    click.option(
+        "--insecure-registry",
+        "insecure",
+        multiple=True,
+        metavar="HOST[:PORT]",
+        help="Allow plain HTTP to this registry (loopback always may).",
+    ),
+    click.option(
+        "--creds",
+        metavar="USER:PASSWORD",
+        help="Registry credentials (default: ~/.docker/config.json and credential helpers; or ALPINIST_USERNAME/ALPINIST_PASSWORD).",
+    ),
+    click.option(
+        "--no-cache", is_flag=True, help="Re-read every layer instead of reusing a cached inventory."
+    ),
+]
+
+
+def image_options(func: Any) -> Any:
+    for option in reversed(_image_options):
+        func = option(func)
+    return func
