@@ -5,9 +5,10 @@ with ``buildah bud --isolation chroot --storage-driver vfs`` from ``debian:12-sl
 the corpus OCI layout (``--build-arg BASE=oci:…:debian:12-slim``; buildah accepts a transport in ``FROM``),
 so no registry is involved. The build's ``apt-get install python3 python3-venv curl`` reaches Debian's
 package mirror (``deb.debian.org``, from the base's sources.list): the only network this test uses, from
-buildah, outside the test process. Storage root, run root, temp dir and the network config directory
-all live in the test's tmp dir and are deleted at the end; the only file buildah writes outside it is
-containers/image's shared blob-info cache (``/var/lib/containers/cache``), which skopeo writes too.
+buildah, outside the test process. Storage root, run root, temp dir, network config directory and the
+exported layout all live in the test's tmp dir and are deleted at the end; the only file buildah writes
+outside it is containers/image's shared blob-info cache (``/var/lib/containers/cache``), which skopeo
+writes too.
 
 The image is pushed to an OCI layout in the Docker v2s2 format: buildah keeps ``HEALTHCHECK`` only in the
 Docker image config (the OCI config has no such field, and ``--format oci`` drops it with a warning).
@@ -56,8 +57,12 @@ def layout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     work = tmp_path_factory.mktemp("buildah")
     (work / "tmp").mkdir()
     conf = work / "containers.conf"
-    # the CNI backend keeps its (empty) network config in our dir; netavark's would go to /etc and /run
-    conf.write_text(f'[network]\nnetwork_backend = "cni"\nnetwork_config_dir = "{work / "net"}"\n')
+    # the CNI backend keeps its (empty) network config in our dir (netavark's would go to /etc and /run);
+    # image copies stage blobs in our tmp, not /var/tmp
+    conf.write_text(
+        f'[network]\nnetwork_backend = "cni"\nnetwork_config_dir = "{work / "net"}"\n'
+        f'[engine]\nimage_copy_tmp_dir = "{work / "tmp"}"\n'
+    )
     env = os.environ | {"CONTAINERS_CONF": str(conf), "TMPDIR": str(work / "tmp")}
     storage = ["--root", str(work / "root"), "--runroot", str(work / "runroot"), "--storage-driver", "vfs"]
     out = work / "layout"
@@ -89,10 +94,8 @@ def layout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             "buildah push",
         )
         yield out
-    finally:
-        shutil.rmtree(work / "root", ignore_errors=True)
-        shutil.rmtree(work / "runroot", ignore_errors=True)
-        shutil.rmtree(work / "tmp", ignore_errors=True)
+    finally:  # about 550 MB (vfs storage, the layout): pytest's kept temp dirs must not hold them
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
