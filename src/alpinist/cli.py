@@ -12,7 +12,14 @@ from pathlib import Path
 import click
 
 from alpinist import __version__
-from alpinist.cli_common import emit, image_options, progress_callbacks, pull_options, stderr_is_terminal
+from alpinist.cli_common import (
+    emit,
+    emit_rich,
+    image_options,
+    progress_callbacks,
+    pull_options,
+    stderr_is_terminal,
+)
 from alpinist.errors import EXIT_ERROR, EXIT_USAGE, AlpinistError
 
 SBOM_FORMATS = ("table", "json", "cyclonedx", "spdx")
@@ -72,16 +79,9 @@ def sbom(
 
         emit(render_spdx(inv), output)
     else:
-        from rich.console import Console
-
         from alpinist.reports.sbom_table import render_table
 
-        if output is None:
-            # a pipe or a file gets a wide table instead of rich's 80-column default
-            render_table(inv, Console(width=None if sys.stdout.isatty() else 160))
-        else:
-            with output.open("w", encoding="utf-8") as fh:
-                render_table(inv, Console(file=fh, width=160))
+        emit_rich(lambda console: render_table(inv, console), output, 160)
 
 
 def _register_groups() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -107,3 +107,14 @@ def image_options(func: Any) -> Any:
     for option in reversed(_image_options):
         func = option(func)
     return func
+
+
+def emit_rich(render: Callable[[Any], None], output: Path | None, width: int = 160) -> None:
+    """Render a rich table to stdout (the terminal's width, or ``width`` on a pipe) or to ``output``."""
+    from rich.console import Console
+
+    if output is None:
+        render(Console(width=None if sys.stdout.isatty() else width))
+    else:
+        with output.open("w", encoding="utf-8") as fh:
+            render(Console(file=fh, width=width))

@@ -17,14 +17,13 @@ the failed image's column holding its error; 64 usage.
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from alpinist.cli_common import emit, progress_callbacks, pull_options, stderr_is_terminal
+from alpinist.cli_common import emit, emit_rich, progress_callbacks, pull_options, stderr_is_terminal
 from alpinist.cli_scan import open_database, policy_from_options
 from alpinist.cli_scan import scan as _scan
 from alpinist.errors import EXIT_ERROR, EXIT_OK
@@ -177,12 +176,6 @@ def write_report(comparison: Comparison, fmt: str, output: Path | None, emit: An
 
         emit(render_compare_html(comparison), output)
     else:
-        from rich.console import Console
-
         from alpinist.reports.compare_table import render_compare_table
 
-        if output is None:
-            render_compare_table(comparison, Console(width=None if sys.stdout.isatty() else 200))
-        else:
-            with output.open("w", encoding="utf-8") as fh:
-                render_compare_table(comparison, Console(file=fh, width=200))
+        emit_rich(lambda console: render_compare_table(comparison, console), output, 200)

@@ -108,7 +108,7 @@ def lint(
     file with `# alpinist ignore-file=ALP017`. Exit codes: 0 success, 1 error, 2 --fail-on failed,
     64 usage.
     """
-    from alpinist.cli_common import emit
+    from alpinist.cli_common import emit, emit_rich
     from alpinist.dockerfile.lint import lint as run_lint
     from alpinist.dockerfile.parse import MAX_DOCKERFILE_BYTES, parse_dockerfile, read_dockerfile
 
@@ -145,15 +145,9 @@ def lint(
 
         emit(render_lint_sarif(result), output)
     else:
-        from rich.console import Console
-
         from alpinist.reports.lint_table import render_lint_table
 
-        if output is None:
-            render_lint_table(result, Console(width=None if sys.stdout.isatty() else 160))
-        else:
-            with output.open("w", encoding="utf-8") as fh:
-                render_lint_table(result, Console(file=fh, width=160))
+        emit_rich(lambda console: render_lint_table(result, console), output, 160)
 
     severity = cast("Severity", fail_on.lower()) if fail_on else None
     return EXIT_POLICY if result.fails(severity) else EXIT_OK

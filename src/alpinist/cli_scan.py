@@ -23,7 +23,6 @@ Exit codes (``errors.py``): 0 success, 1 error, 2 ``--fail-on`` failed, 64 usage
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -32,7 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from alpinist.cli_common import emit, image_options, progress_callbacks, pull_options, stderr_is_terminal
+from alpinist.cli_common import (
+    emit,
+    emit_rich,
+    image_options,
+    progress_callbacks,
+    pull_options,
+    stderr_is_terminal,
+)
 from alpinist.cli_db import DEFAULT_LOCK_TIMEOUT, db_option
 from alpinist.errors import EXIT_OK, EXIT_POLICY
 
@@ -292,12 +298,6 @@ def _write_report(result: ScanResult, fmt: str, output: Path | None, emit: Any) 
 
         emit(render_scan_markdown(result), output)
     else:
-        from rich.console import Console
-
         from alpinist.reports.scan_table import render_scan_table
 
-        if output is None:
-            render_scan_table(result, Console(width=None if sys.stdout.isatty() else 160))
-        else:
-            with output.open("w", encoding="utf-8") as fh:
-                render_scan_table(result, Console(file=fh, width=160))
+        emit_rich(lambda console: render_scan_table(result, console), output, 160)
