@@ -51,7 +51,7 @@ from cyclonedx.output.json import JsonV1Dot6
 from alpinist.matching import Finding
 from alpinist.models import Package
 from alpinist.policy import Suppression
-from alpinist.reports.cyclonedx import package_refs, build_bom
+from alpinist.reports.cyclonedx import build_bom, package_refs
 from alpinist.scanning import ScanResult, advisory_url
 
 NS = "alpinist"
