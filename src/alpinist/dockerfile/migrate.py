@@ -508,6 +508,13 @@ _USERADD_IGNORED = frozenset(
 )
 
 
+def _group_name(group: str) -> str:
+    """A group for BusyBox ``adduser -G``/``addgroup USER GROUP``, which take a name and reject a gid
+    ("unknown group 1000") where Debian's ``useradd -g``/``-G`` take either: a gid, or a ``$VAR`` that may
+    hold one, is looked up in /etc/group by ``getent`` (in Alpine's base, musl-utils)."""
+    return f"$(getent group {group} | cut -d: -f1)" if group.isdigit() or "$" in group else group
+
+
 def _translate_useradd(words: tuple[str, ...]) -> _UserOp:
     """``useradd``/``groupadd`` and Debian's ``adduser``/``addgroup`` → BusyBox ``adduser -D``/``addgroup``.
 
@@ -556,7 +563,7 @@ def _translate_useradd(words: tuple[str, ...]) -> _UserOp:
         elif user is None:
             user = a
         elif name == "adduser" and "group" not in values:
-            return _UserOp(_sh_join(["addgroup", user, a]))  # Debian ``adduser USER GROUP``
+            return _UserOp(_sh_join(["addgroup", user, _group_name(a)]))  # Debian ``adduser USER GROUP``
         else:
             return _UserOp(None, f"{name}: unexpected argument {a}")
         i += 1
@@ -574,7 +581,7 @@ def _translate_useradd(words: tuple[str, ...]) -> _UserOp:
         group, gid = user, uid
     cmd = ["adduser", "-D", *(["-S"] if system else []), *(["-H"] if no_home else [])]
     cmd += ["-u", uid] if uid else []
-    cmd += ["-G", group] if group else []
+    cmd += ["-G", _group_name(group)] if group else []
     cmd += ["-h", values["home"]] if "home" in values else []
     note = ""
     shell = values.get("shell")
@@ -584,7 +591,7 @@ def _translate_useradd(words: tuple[str, ...]) -> _UserOp:
     cmd += ["-s", shell] if shell else []
     cmd += ["-g", values["gecos"]] if "gecos" in values else []
     parts.append([*cmd, user])
-    parts.extend(["addgroup", user, g] for g in extra_groups)
+    parts.extend(["addgroup", user, _group_name(g)] for g in extra_groups)
     text = " && ".join(_sh_join(p) for p in parts)
     return _UserOp(text, user=user, uid=uid, group=group, gid=gid, note=note)
 
