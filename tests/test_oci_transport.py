@@ -143,3 +143,43 @@ def test_docker_archive_made_by_skopeo_with_several_layers(tmp_path: Path) -> No
     rows = read_tsv(EXPECTED / "python-app_alpine" / "layers.tsv")
     assert [d.digest for d in resolved.layers] == [row["diff_id"] for row in rows]
     assert [d.size for d in resolved.layers] == [int(row["uncompressed_size"]) for row in rows]
+
+
+def _docker_archive(tmp_path: Path, manifest: object, config: object | None = None) -> Path:
+    """A hand-made docker-archive: manifest.json and, when given, a config named by its sha256."""
+    import io
+    import tarfile
+
+    archive = tmp_path / "hostile.docker.tar"
+    with tarfile.open(archive, "w") as tar:
+        members = {"manifest.json": json.dumps(manifest).encode()}
+        if config is not None:
+            data = json.dumps(config).encode()
+            members[hashlib.sha256(data).hexdigest() + ".json"] = data
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return archive
+
+
+@pytest.mark.parametrize("ref", [None, "@0"])
+def test_docker_archive_manifest_entry_that_is_not_an_object(tmp_path: Path, ref: str | None) -> None:
+    archive = _docker_archive(tmp_path, [5])
+    with pytest.raises(ManifestError, match=r"manifest\.json entry is not an object"):
+        DockerArchiveSource(str(archive), ref, reference="x").resolve()
+
+
+def test_docker_archive_tag_lookup_passes_over_malformed_entries(tmp_path: Path) -> None:
+    archive = _docker_archive(tmp_path, [5, {"RepoTags": "some:tag2"}, {"RepoTags": [1, "other:1"]}])
+    with pytest.raises(NotFound, match="no image tagged 'some:tag'"):
+        DockerArchiveSource(str(archive), "some:tag", reference="x").resolve()
+
+
+@pytest.mark.parametrize("rootfs", [["not", "an", "object"], "text", {"diff_ids": "sha256:abc"}])
+def test_docker_archive_config_with_a_malformed_rootfs(tmp_path: Path, rootfs: object) -> None:
+    config = {"rootfs": rootfs}
+    name = hashlib.sha256(json.dumps(config).encode()).hexdigest() + ".json"
+    archive = _docker_archive(tmp_path, [{"Config": name, "Layers": []}], config)
+    with pytest.raises(ManifestError, match="diff_ids"):
+        DockerArchiveSource(str(archive), None, reference="x").resolve()

@@ -218,7 +218,9 @@ class DockerArchiveSource:
             except (ValueError, IndexError):
                 raise NotFound(f"{self.reference}: no image at index {self._ref}") from None
         else:
-            tagged = [e for e in entries if self._ref in (e.get("RepoTags") or [])]
+            tagged = [
+                e for e in entries if isinstance(e, dict) and self._ref in _string_list(e.get("RepoTags"))
+            ]
             if not tagged:
                 raise NotFound(f"{self.reference}: no image tagged {self._ref!r}")
             chosen = tagged[0]
@@ -245,7 +247,10 @@ class DockerArchiveSource:
         if named is not None:
             verify_bytes(config_bytes, named)
         config = mf.load_json(config_bytes, f"config {config_name}")
-        diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
+        rootfs = config.get("rootfs")
+        diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+        if not isinstance(diff_ids, list):
+            raise ManifestError(f"{self._path}: config {config_name} has no rootfs.diff_ids list")
         if len(diff_ids) != len(layer_names):
             raise ManifestError(
                 f"{self._path}: config lists {len(diff_ids)} diff_ids for {len(layer_names)} layers"
@@ -279,6 +284,11 @@ class DockerArchiveSource:
 
     def close(self) -> None:
         self._tar.close()
+
+
+def _string_list(value: Any) -> list[str]:
+    """``RepoTags`` as a list of strings (anything else in a hostile manifest.json names no tag)."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def _digest_in_name(name: str) -> str | None:
