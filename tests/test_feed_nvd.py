@@ -16,7 +16,7 @@ import pytest
 
 from alpinist.advisories.download import Fetcher
 from alpinist.advisories.model import Affected, CvssScore, VersionRange, Vulnerability
-from alpinist.advisories.nvd import NvdSource, RateLimiter, nvd_timestamp, split_cpe, windows
+from alpinist.advisories.nvd import NvdSource, RateLimiter, cpe_affected, nvd_timestamp, split_cpe, windows
 from alpinist.errors import FeedError
 from tests.feed_server import NVD_PATH, FeedServer, feed_server_fixture  # noqa: F401 - registers the fixture
 
@@ -335,6 +335,53 @@ def test_cpe_configurations(feed_server: FeedServer, tmp_path: Path) -> None:
     assert first.summary == "A flaw in CPython." and first.published == "2099-01-01T00:00:00.000"
     assert first.references == ("https://example.invalid/advisory",) and first.withdrawn is None
     assert by_id["CVE-2099-1002"].withdrawn == "2099-03-01T00:00:00.000"
+
+
+def _running_on(platforms: list[str]) -> list[dict[str, Any]]:
+    """A "running on/with" configuration as NVD writes one: CPython vulnerable AND one of ``platforms``
+    (not vulnerable themselves)."""
+    python = {
+        "vulnerable": True,
+        "criteria": "cpe:2.3:a:python:python:*:*:*:*:*:*:*:*",
+        "versionEndExcluding": "3.12.4",
+        "matchCriteriaId": "P",
+    }
+    return [
+        {
+            "operator": "AND",
+            "nodes": [
+                {"operator": "OR", "negate": False, "cpeMatch": [python]},
+                {
+                    "operator": "OR",
+                    "negate": False,
+                    "cpeMatch": [
+                        {"vulnerable": False, "criteria": cpe, "matchCriteriaId": f"O{i}"}
+                        for i, cpe in enumerate(platforms)
+                    ],
+                },
+            ],
+        }
+    ]
+
+
+def test_a_cpe_that_is_only_vulnerable_on_windows_or_macos_does_not_apply_to_an_image() -> None:
+    # NVD's "running on" form (CVE-2018-25032 lists CPython only running on Windows): images are Linux, so
+    # such a configuration gives no row (anchore/vulnerability-match-labels#156 labels that match a false
+    # positive)
+    windows_only = _running_on(["cpe:2.3:o:microsoft:windows:-:*:*:*:*:*:*:*"])
+    assert cpe_affected("CVE-2099-2001", windows_only) == []
+    apple = _running_on(["cpe:2.3:o:apple:macos:-:*:*:*:*:*:*:*", "cpe:2.3:o:apple:mac_os_x:*:*:*:*:*:*:*:*"])
+    assert cpe_affected("CVE-2099-2002", apple) == []
+    # a Linux platform (or one that is not an operating system) still applies
+    for platform in (
+        "cpe:2.3:o:linux:linux_kernel:-:*:*:*:*:*:*:*",
+        "cpe:2.3:o:debian:debian_linux:12.0:*:*:*:*:*:*:*",
+        "cpe:2.3:a:some:platform:*:*:*:*:*:*:*:*",
+    ):
+        rows = cpe_affected(
+            "CVE-2099-2003", _running_on(["cpe:2.3:o:microsoft:windows:-:*:*:*:*:*:*:*", platform])
+        )
+        assert [(r.package, r.ranges) for r in rows] == [("python:python", (VersionRange(end="3.12.4"),))]
 
 
 def test_split_cpe_honours_escapes() -> None:

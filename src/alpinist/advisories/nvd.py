@@ -19,7 +19,9 @@ package="VENDOR:PRODUCT")`` - one row per product of a CVE with every range of i
 (``versionStart/End Including/Excluding``) or exact version (from the CPE string), status ``fixed`` when
 some range has an exclusive end (the first version without the flaw), else ``open``. ``fixed_version`` is
 the lowest such end, for display; matching goes by the ranges, which for CPython are per release branch
-(3.11.x fixes apply to 3.11), never only the first fix.
+(3.11.x fixes apply to 3.11), never only the first fix. A "running on" configuration (``operator: AND``)
+whose platform CPEs are only non-Linux operating systems (CPython vulnerable only on Windows) gives no
+row: it cannot apply to an image.
 """
 
 from __future__ import annotations
@@ -345,6 +347,8 @@ def cpe_affected(cve_id: str, configurations: Any) -> list[Affected]:
     ] = {}  # product -> ranges, versions, fixes
     for configuration in configurations or ():
         nodes = configuration.get("nodes") if isinstance(configuration, dict) else None
+        if _only_on_other_os(configuration, nodes):
+            continue
         for node in nodes or ():
             if not isinstance(node, dict) or node.get("negate"):
                 continue
@@ -393,6 +397,29 @@ def cpe_affected(cve_id: str, configurations: Any) -> list[Affected]:
             )
         )
     return rows
+
+
+def _only_on_other_os(configuration: Any, nodes: Any) -> bool:
+    """Whether ``configuration`` is NVD's "running on/with" form (``operator: AND``) whose platform, the
+    CPEs not vulnerable themselves, is only operating systems other than Linux (CPython vulnerable only
+    on Windows or macOS): it cannot apply to a container image, which runs on Linux."""
+    if not isinstance(configuration, dict) or configuration.get("operator") != "AND":
+        return False
+    platforms = [
+        split_cpe(match["criteria"])
+        for node in nodes or ()
+        if isinstance(node, dict) and not node.get("negate")
+        for match in node.get("cpeMatch") or ()
+        if isinstance(match, dict)
+        and match.get("vulnerable") is False
+        and isinstance(match.get("criteria"), str)
+    ]
+    if not platforms:
+        return False
+    return all(
+        len(f) > 4 and f[:3] == ["cpe", "2.3", "o"] and "linux" not in f"{f[3]}:{f[4]}".lower()
+        for f in platforms
+    )
 
 
 _BOUND_KEYS = ("versionStartIncluding", "versionStartExcluding", "versionEndIncluding", "versionEndExcluding")
