@@ -612,3 +612,27 @@ def test_uncompressed_blob_that_is_its_own_diff_id_is_still_verified() -> None:
     bad[512] ^= 0x01  # inside the file's data: the tar still parses
     with pytest.raises(_Mismatch, match=digest):
         _read_layer(_io.BytesIO(bytes(bad)), desc, 0, selector, _Limits(), digest)
+
+
+def test_members_are_counted_across_the_layers_of_an_image(jail: Jail) -> None:
+    """Many layers, each under the per-layer cap, must not add up to unbounded FileEntry memory."""
+    tars = [raw_tar(*(member(f"l{n}/f{i}", b"") for i in range(5))) for n in range(3)]  # 3 x 5 members
+    blobs = [gzip.compress(t) for t in tars]
+    descs = tuple(desc(b) for b in blobs)
+    resolved = ResolvedImage(
+        name=None,
+        manifest_digest=sha(b"manifest"),
+        manifest_media_type="application/vnd.oci.image.manifest.v1+json",
+        config_digest=sha(b"config"),
+        config={"rootfs": {"type": "layers", "diff_ids": [sha(t) for t in tars]}},
+        layers=descs,
+        platform=None,
+    )
+    blob_of = {dsc.digest: b for dsc, b in zip(descs, blobs, strict=True)}
+    with pytest.raises(UnsafeLayer) as info:
+        build_view(MemorySource(blob_of), resolved, EVERYTHING, Limits(max_members=5, max_image_members=14))
+    assert "more than 14 tar members in the image's layers" in str(info.value)
+    assert any(d.digest in str(info.value) for d in descs)
+    limits = Limits(max_members=5, max_image_members=15)
+    view, _ = build_view(MemorySource(blob_of), resolved, EVERYTHING, limits)
+    assert sorted(view.paths()) == sorted(f"/l{n}/f{i}" for n in range(3) for i in range(5))

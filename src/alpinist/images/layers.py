@@ -21,10 +21,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import itertools
 import os
 import posixpath
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, cast
@@ -60,6 +61,9 @@ class Limits:
     ratio_floor: int = 256 * 1024 * 1024
     max_members: int = 2_000_000
     max_path_bytes: int = 4096
+    # members of all layers together: each becomes a FileEntry (about 300 bytes) held until the merge,
+    # so without an image-wide cap many small layers of max_members each would exhaust memory
+    max_image_members: int = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -311,7 +315,7 @@ def read_layer(
     expected_diff_id: str | None = None,
 ) -> LayerResult:
     """Read one layer blob: every member as a ``FileEntry``, selected contents kept, digests checked."""
-    return _read_layer(raw, descriptor, index, selector, limits, expected_diff_id, None)
+    return _read_layer(raw, descriptor, index, selector, limits, expected_diff_id, None, None)
 
 
 def _read_layer(
@@ -322,7 +326,9 @@ def _read_layer(
     limits: Limits,
     expected_diff_id: str | None,
     cancel: threading.Event | None,
+    image_members: Iterator[int] | None,
 ) -> LayerResult:
+    """``image_members`` counts members across the layers of one image (shared by the threads)."""
     digest = descriptor.digest
     algorithm = "sha256"
     if expected_diff_id is not None:
@@ -352,6 +358,8 @@ def _read_layer(
     opaque: set[str] = set()
     try:
         for member in reader:
+            if image_members is not None and next(image_members) > limits.max_image_members:
+                raise unsafe(f"more than {limits.max_image_members} tar members in the image's layers")
             _member(member, reader, index, selector, limits, entries, whiteouts, opaque, unsafe)
         verifying.verify_rest()
     except CorruptLayer:
@@ -591,13 +599,14 @@ def build_view(
         workers = min(total, os.cpu_count() or 1) if _parallel_blobs(source) else 1
     workers = max(1, workers)
     cancel = threading.Event()
+    image_members = itertools.count(1)  # next() on it is one C call: safe to share between threads
 
     def job(i: int) -> LayerResult:
         if cancel.is_set():
             raise _Cancelled
         raw = source.open_blob(layers[i])
         try:
-            return _read_layer(raw, layers[i], i, compiled, limits, diff_ids[i], cancel)
+            return _read_layer(raw, layers[i], i, compiled, limits, diff_ids[i], cancel, image_members)
         finally:
             raw.close()
 
