@@ -313,6 +313,17 @@ def test_listed_versions_match_as_versions_not_as_strings() -> None:
     assert summary(alpha) == {("flask", "PYSEC-2099-20", None, "open")}
 
 
+def test_a_listed_version_without_local_label_matches_a_local_build_of_it() -> None:
+    # PEP 440 (and packaging's SpecifierSet("==2.0.0")): a public version ignores the candidate's local
+    # label, as the range bounds above do; a listed local version still needs the same label
+    rows = [
+        osv("PYSEC-2099-40", "torch", versions=("1.13.1", "2.0.0")),
+        osv("PYSEC-2099-41", "torch", versions=("2.0.0+cu117",)),
+    ]
+    result = match(inventory(None, py("torch", "2.0.0+cu118")), MemoryIndex(rows))
+    assert summary(result) == {("torch", "PYSEC-2099-40", None, "open")}
+
+
 def test_a_range_start_above_the_version_decides_before_a_bad_end_is_read() -> None:
     # versions.in_range checks the start first: below it, the (invalid) end is never compared
     rows = [osv("PYSEC-2099-30", "demo", VersionRange("2.0", end="2.5-bulbasaur"))]

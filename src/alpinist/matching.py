@@ -336,12 +336,16 @@ class _Evaluator:
         if q.version in versions:
             return True
         keys = self.keys(q.scheme)
-        known, key = keys.known, q.key
+        known, key, public = keys.known, q.key, q.public_key
         for listed in versions:
             other = known.get(listed)
             if other is None:
                 other = keys.maybe(listed)  # a listed legacy version can only match as the same string
             if other == key:
+                return True
+            # PEP 440: a listed public version ignores the installed version's local label (== 2.0.0
+            # admits 2.0.0+cu118), as range bounds do
+            if public is not None and other is not None and other.local is None and other == public:
                 return True
         return False
 
