@@ -714,3 +714,27 @@ def test_which_requirement_files_are_read(tmp_path: Path) -> None:
     assert files("pip install -r requirements.txt") == ("requirements.txt",)
     assert files("pip install flask==3.0.3") == ()  # only the command line's pins
     assert files("pip install .") == ("requirements.txt", "pyproject.toml")
+
+
+def test_the_image_interpreter_named_by_path_becomes_the_venvs(tmp_path: Path) -> None:
+    """pip installed into the image's /usr/local; after migration the packages are in /opt/venv, so a CMD or
+    ENTRYPOINT naming /usr/local/bin/python by path would run an interpreter without them."""
+    text = (
+        "FROM python:3.11-slim\n"
+        "RUN pip install gunicorn==22.0.0\n"
+        'ENTRYPOINT ["/usr/local/bin/python3.11", "-m", "gunicorn"]\n'
+        'CMD ["-b", "0.0.0.0:8000", "app:app"]\n'
+    )
+    result = migrate_text(text, str(tmp_path / "Dockerfile"), OFFLINE)
+    runtime = parsed(result).final_stage
+    (entry,) = runtime.of("ENTRYPOINT")
+    assert list(entry.args) == ["/opt/venv/bin/python", "-m", "gunicorn"]
+    (cmd,) = runtime.of("CMD")
+    assert list(cmd.args) == ["-b", "0.0.0.0:8000", "app:app"]
+    shell = migrate_text(
+        "FROM python:3.11-slim\nRUN pip install flask==3.0.3\nCMD /usr/local/bin/python -m app\n",
+        str(tmp_path / "Dockerfile"),
+        OFFLINE,
+    )
+    (cmd,) = parsed(shell).final_stage.of("CMD")
+    assert list(cmd.args) == ["/opt/venv/bin/python", "-m", "app"]

@@ -1002,6 +1002,24 @@ def _exec_form(ins: Instruction) -> str | None:
     return f"{ins.cmd} [{', '.join(json.dumps(w) for w in words)}]"
 
 
+_IMAGE_PYTHON = re.compile(r"^/usr(?:/local)?/bin/(python|pip)(?:\d+(?:\.\d+)?)?$")
+
+
+def _on_venv(ins: Instruction, converted: str | None, venv: str) -> str | None:
+    """An exec-form CMD/ENTRYPOINT (as written or ``converted``) that names the image's own interpreter or
+    pip by path (``/usr/local/bin/python3.11``), pointed at the venv's: pip's packages are there now."""
+    if isinstance(ins.args, str):
+        if converted is None:
+            return None  # kept in shell form
+        words = shlex.split(ins.args)
+    else:
+        words = list(ins.args)
+    new = [f"{venv}/bin/{m.group(1)}" if (m := _IMAGE_PYTHON.match(w)) else w for w in words]
+    if new == words:
+        return None
+    return f"{ins.cmd} [{', '.join(json.dumps(w) for w in new)}]"
+
+
 def _convert_entrypoints(stage: Stage, c: _Collector) -> dict[int, str]:
     """Exec-form replacements for the final stage's shell-form CMD/ENTRYPOINT, where that keeps meaning:
     a CMD when there is no ENTRYPOINT, an ENTRYPOINT when there is no CMD."""
@@ -1602,7 +1620,15 @@ def _migrate_single(
             out.append(hc_text if (hc_text and ins is hc) else _source_lines(text, ins))
         else:
             out.extend(_comment_block(text, ins))
-            out.append(exec_forms.get(id(ins)) or _source_lines(text, ins))
+            line = exec_forms.get(id(ins))
+            if has_builder and own_venv is None and ins.cmd in ("CMD", "ENTRYPOINT"):
+                on_venv = _on_venv(ins, line, venv)
+                if on_venv is not None:
+                    line = on_venv
+                    c.change(
+                        f"{ins.cmd}: the image's Python named by path → {venv}/bin (the packages)", ins.line
+                    )
+            out.append(line or _source_lines(text, ins))
         if add_nonroot and not user_emitted and idx >= last_fs:
             out.append(f"USER {NONROOT_UID}:{NONROOT_UID}")
             user_emitted = True
