@@ -305,13 +305,15 @@ class StandIn:
 
     ``script[path]`` is a list of actions used (and removed) one per request to that path before the
     normal answer: ("status", code, headers), ("drop",), ("truncate",), ("redirect", url),
-    ("body", bytes, headers), ("chunked", bytes, headers).
+    ("body", bytes, headers), ("chunked", bytes, headers), ("flood", status, headers, size): a chunked
+    body of ``size`` bytes, the path recorded in ``floods_sent`` only once all of it was written.
     """
 
     basic: tuple[str, str] | None = None
     script: dict[str, list[Action]] = field(default_factory=dict)
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
     port: int = 0
+    floods_sent: list[str] = field(default_factory=list)
 
     @property
     def host(self) -> str:
@@ -387,6 +389,22 @@ def make_handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
                         part = body[i : i + (1 << 16)]
                         self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
                     self.wfile.write(b"0\r\n\r\n")
+                    return
+                if kind == "flood":
+                    self.send_response(action[1])
+                    for k, v in action[2].items():
+                        self.send_header(k, v)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    part = b"x" * (1 << 20)
+                    try:
+                        for _ in range(action[3] >> 20):
+                            self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+                        self.wfile.write(b"0\r\n\r\n")
+                    except OSError:  # the client hung up, as it should
+                        self.close_connection = True
+                        return
+                    state.floods_sent.append(path)
                     return
                 if kind == "truncate":
                     data = self.resolve_body(path)
@@ -664,3 +682,38 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after(email.utils.formatdate(now - 30, usegmt=True), now=now) == 0.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+# -- bodies httpx would read whole on its own -------------------------------------------------------
+FLOOD = 256 << 20  # far more than socket buffers hold: all of it is sent only if the client reads it all
+
+
+def _bearer(state: StandIn) -> dict[str, str]:
+    return {"WWW-Authenticate": f'Bearer realm="http://{state.host}/token",service="s",scope="x"'}
+
+
+def test_huge_401_body_is_not_read_whole(stand_in: StandIn, tmp_path: Path) -> None:
+    """httpx reads a 401's body itself before the auth flow retries: a registry could send gigabytes."""
+    stand_in.script[MANIFEST_PATH] = [("flood", 401, _bearer(stand_in), FLOOD)]
+    stand_in.script["/token?service=s&scope=x"] = [("body", b'{"token": "t"}', {})]
+    source, _ = stand_in_source(stand_in, tmp_path)
+    with source:
+        assert source.resolve().manifest_digest == INDEX["alpine:3.20.3"]["manifest_digest"]
+    assert stand_in.floods_sent == []
+
+
+def test_huge_redirect_body_is_not_read_whole(stand_in: StandIn, tmp_path: Path) -> None:
+    stand_in.script[MANIFEST_PATH] = [("flood", 307, {"Location": MANIFEST_PATH}, FLOOD)]
+    source, _ = stand_in_source(stand_in, tmp_path)
+    with source:
+        assert source.resolve().manifest_digest == INDEX["alpine:3.20.3"]["manifest_digest"]
+    assert stand_in.floods_sent == []
+
+
+def test_huge_token_response_is_refused_without_reading_it_whole(stand_in: StandIn, tmp_path: Path) -> None:
+    stand_in.script[MANIFEST_PATH] = [("status", 401, _bearer(stand_in))]
+    stand_in.script["/token?service=s&scope=x"] = [("flood", 200, {}, FLOOD)]
+    source, _ = stand_in_source(stand_in, tmp_path)
+    with source, pytest.raises(AuthError, match="oversized response"):
+        source.resolve()
+    assert stand_in.floods_sent == []

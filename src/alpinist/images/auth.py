@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,6 +252,29 @@ def parse_challenges(values: list[str]) -> list[Challenge]:
     return challenges
 
 
+class LimitedStream(httpx.SyncByteStream):
+    """At most ``limit`` raw bytes of a response body; the rest is never read (the connection is
+    dropped when the response closes). httpx reads some bodies whole on its own (a 401 before the
+    auth flow's retry, a redirect, a response an auth flow reads): this bounds them."""
+
+    def __init__(self, inner: httpx.SyncByteStream, limit: int) -> None:
+        self._inner = inner
+        self._limit = limit
+
+    def __iter__(self) -> Iterator[bytes]:
+        left = self._limit
+        for chunk in self._inner:
+            if len(chunk) >= left:
+                if left:
+                    yield chunk[:left]
+                return
+            left -= len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 def _basic_header(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
 
@@ -307,6 +330,9 @@ class RegistryAuth(httpx.Auth):
                 self._tokens.pop(key, None)
                 token_request = self._token_request(*key)
                 token_response = yield token_request
+                if isinstance(token_response.stream, httpx.SyncByteStream):
+                    # one byte over the limit is enough for _store_token to refuse it
+                    token_response.stream = LimitedStream(token_response.stream, MAX_TOKEN_RESPONSE + 1)
                 token_response.read()
                 self._store_token(key, token_response)
             self._current = key

@@ -35,7 +35,7 @@ import httpx
 
 from alpinist import __version__
 from alpinist.errors import AuthError, BadReference, BlobError, ManifestError, NotFound, RegistryError
-from alpinist.images.auth import RegistryAuth, resolve_credentials
+from alpinist.images.auth import LimitedStream, RegistryAuth, resolve_credentials
 from alpinist.images.cache import CHUNK, BlobCache
 from alpinist.images.manifest import (
     ACCEPT,
@@ -201,6 +201,7 @@ class RegistrySource:
             follow_redirects=True,  # httpx drops Authorization when a redirect leaves the origin
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
             headers={"User-Agent": f"alpinist/{__version__}", "Accept-Encoding": "identity"},
+            event_hooks={"response": [_bound_error_body]},
         )
 
     # -- ImageSource ------------------------------------------------------------------------------
@@ -420,6 +421,14 @@ class RegistrySource:
         except httpx.TransportError as exc:
             raise RegistryError(f"{what}: connection broke while reading: {exc}") from None
         return bytes(data)
+
+
+def _bound_error_body(response: httpx.Response) -> None:
+    """Keep at most ``MAX_ERROR_BODY`` bytes of any answer but a 200: httpx reads a 401's body (before
+    the auth flow retries) and a redirect's body whole on its own, and a registry could send gigabytes
+    there. Such bodies are only ever read for their error message."""
+    if response.status_code != 200 and isinstance(response.stream, httpx.SyncByteStream):
+        response.stream = LimitedStream(response.stream, MAX_ERROR_BODY)
 
 
 def _media_type(doc: dict[str, Any], content_type: str, what: str) -> str:
