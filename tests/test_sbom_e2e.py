@@ -321,3 +321,18 @@ def test_progress_bar_on_a_terminal_only(registry: RunningRegistry, tmp_path: Pa
     env["ALPINIST_CACHE_DIR"] = str(tmp_path / "pipe-cache")
     piped = subprocess.run(cmd, capture_output=True, env=env, timeout=120, check=False)
     assert piped.returncode == 0 and piped.stderr == b""
+
+
+def test_cached_inventory_takes_the_image_name_of_the_transport_it_is_read_from(tmp_path: Path) -> None:
+    """The layout names the image by its tag, the corpus' oci-archive of the same manifest names none:
+    an inventory cached from one must not lend its name to the other."""
+    archive = OCI_LAYOUT.parent / "archives" / "alpine-3.20.3.oci.tar"
+    options = PullOptions(cache_dir=tmp_path / "cache")
+    from_layout = build_inventory(oci_ref("alpine:3.20.3"), options)
+    assert from_layout.image.name == "alpine:3.20.3"
+    cached = build_inventory(f"oci-archive:{archive}", options)
+    fresh = build_inventory(f"oci-archive:{archive}", options, use_cache=False)
+    # the same manifest and config: the second read is served from the inventory cache
+    assert cached.image.manifest_digest == from_layout.image.manifest_digest
+    assert fresh.image.name is None
+    assert cached == fresh

@@ -37,7 +37,7 @@ def _inventory_cache_path(options: PullOptions, manifest_digest: str, config_dig
     return cache_root(options) / "inventory" / f"{key}.json"
 
 
-def _load_cached(path: Path, ref: ImageRef) -> Inventory | None:
+def _load_cached(path: Path, ref: ImageRef, resolved_name: str | None) -> Inventory | None:
     from alpinist.reports.sbom_json import inventory_from_dict
 
     try:
@@ -45,9 +45,9 @@ def _load_cached(path: Path, ref: ImageRef) -> Inventory | None:
         inv = inventory_from_dict(doc)
     except (OSError, ValueError, KeyError, TypeError):
         return None  # a damaged cache entry is rebuilt, never trusted
-    image = dataclasses.replace(inv.image, reference=ref.original, transport=ref.transport)
-    if ref.registry is not None:
-        image = dataclasses.replace(image, name=str(ref.registry))
+    # the same manifest read through another transport names the image its own way (as image_facts does)
+    name = str(ref.registry) if ref.registry is not None else resolved_name
+    image = dataclasses.replace(inv.image, reference=ref.original, transport=ref.transport, name=name)
     return dataclasses.replace(inv, image=image)
 
 
@@ -98,7 +98,7 @@ def build_inventory(
         resolved = source.resolve()
         cache_path = _inventory_cache_path(options, resolved.manifest_digest, resolved.config_digest)
         if use_cache and cache_path.exists():
-            cached = _load_cached(cache_path, ref)
+            cached = _load_cached(cache_path, ref, resolved.name)
             if cached is not None:
                 return cached
         try:
