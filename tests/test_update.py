@@ -220,12 +220,41 @@ def test_a_database_that_is_not_sqlite(tmp_path: Path) -> None:
     db = tmp_path / "advisories.db"
     db.write_bytes(b"not a database at all\n" * 50)
     before = sha256(db)
-    with pytest.raises(
-        DatabaseError, match=r"file is not a database .*; run `alpinist db update` for all sources"
-    ):
+    with pytest.raises(DatabaseError, match=r"file is not a database .*; refusing to replace"):
         update(db, rec.sources(2), None, only=["alpine"])
     assert sha256(db) == before
-    # a full update rebuilds it
+    # nor does a full update replace it: it may be someone's file behind a mistyped --db
+    with pytest.raises(DatabaseError, match="refusing to replace a file that is not an alpinist"):
+        update(db, rec.sources(2), None)
+    assert sha256(db) == before
+
+
+def test_another_applications_sqlite_file_is_never_replaced(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "notes.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.execute("INSERT INTO notes VALUES ('precious')")
+    conn.commit()
+    conn.close()
+    before = sha256(db)
+    with pytest.raises(DatabaseError, match="not an alpinist advisory database"):
+        update(db, rec.sources(2), None)
+    assert sha256(db) == before
+
+
+def test_a_full_update_rebuilds_an_alpinist_database_of_another_schema(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "advisories.db"
+    update(db, rec.sources(1), None)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(DatabaseError, match="for all sources"):
+        update(db, rec.sources(2), None, only=["alpine"])
     update(db, rec.sources(2), None)
     assert integrity(db) == "ok"
     assert len(contents(db)) == 4

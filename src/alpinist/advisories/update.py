@@ -298,6 +298,24 @@ def _name_feed(exc: FeedError, name: str, workdir: Path, urls: Sequence[str]) ->
     return FeedError(where, exc.reason, status=exc.status)
 
 
+def _is_alpinist_database(path: Path) -> bool:
+    """Whether ``path`` is an SQLite file that says it is an alpinist advisory database (of any schema
+    version, or damaged past its meta table): the only kind of file a full update may replace."""
+    import sqlite3
+
+    from alpinist.advisories.store import APPLICATION, _sqlite_uri
+
+    try:
+        conn = sqlite3.connect(_sqlite_uri(path, "ro"), uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'application'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[0] == APPLICATION
+
+
 def _cursor_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -332,11 +350,17 @@ def update(
                 with Store.open(db_path) as old:
                     cursors = {s.name: s.last_modified_cursor for s in old.status()}
             except DatabaseError as exc:
+                if not _is_alpinist_database(db_path):
+                    # a mistyped --db must never cost someone their file
+                    raise DatabaseError(
+                        f"{exc}; refusing to replace a file that is not an alpinist advisory database: "
+                        "move it away or choose another --db"
+                    ) from None
                 if set(names) != set(sources):
                     raise DatabaseError(
                         f"{exc}; run `alpinist db update` for all sources (no --source) to rebuild it"
                     ) from None
-                reuse_old = False  # a full update replaces an unusable file entirely
+                reuse_old = False  # a full update replaces an alpinist database it cannot use
 
         tmp = temp_path(db_path)
         workdir = db_path.with_name(f"{db_path.name}.download-{os.getpid()}")
