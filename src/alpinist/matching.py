@@ -17,9 +17,11 @@ binary (CPython in /usr/…)  ``cpe``                    ``vendor:product`` of i
   packages are not matched: never another branch silently. ``libssl3`` and ``libcrypto3`` both match
   ``openssl``'s advisories and each binary package is reported (as grype and trivy do: each is a
   separately installed, separately upgradable file set). secdb rows: installed < fixed version ->
-  affected; ``not-affected`` (secfixes key ``0``) -> never affected, even when the same id also appears
-  under a version; one id under several versions -> the highest decides (installed below it is
-  affected, and it is the version that fixes it for good).
+  affected; ``not-affected`` (secfixes key ``0``) -> never affected. One id under several keys of a
+  branch follows the feed's own rule (``advisories/alpine.py``, which already collapses such rows
+  before they are stored): a real fix beats ``0``, and the lowest version is the first fix (secfixes
+  list the version that first fixed an id; a later listing is a re-statement, e.g. at an upstream
+  upgrade after a backport).
 - **Debian**: the codename comes from os-release (``VERSION_CODENAME``; else 12 -> bookworm, ...). The
   **source** version is compared (``bash 5.2.15-2+b13`` is a binNMU of source ``5.2.15-2``).
   ``not-affected`` (and a fixed version ``0``) -> never; ``fixed`` -> affected below the fixed version;
@@ -394,6 +396,8 @@ class _Evaluator:
             if _not_affected(rows[0]):
                 return None
             return self.branch_rule(q, rows) if q.namespace == "cpe" else self.row(q, rows[0])
+        if q.namespace.startswith("alpine:"):
+            return self.alpine_first_fix(q, rows)
         if any(_not_affected(r) for r in rows):
             return None
         if q.namespace == "cpe":
@@ -406,6 +410,19 @@ class _Evaluator:
             return verdicts[0]
         keys = self.keys(q.scheme)
         return max(with_fix, key=lambda v: keys.of(v.fixed_version or ""))
+
+    def alpine_first_fix(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
+        """Several secfixes keys naming one id: a real fix beats ``0``; the lowest version decides."""
+        fixes = [r for r in rows if not _not_affected(r) and r.fixed_version]
+        if not fixes:
+            return None
+        keys = self.keys(q.scheme)
+        try:
+            first = min(fixes, key=lambda r: keys.of(r.fixed_version or ""))
+        except VersionError as exc:
+            self.warn(f"{self._where(fixes[0])}: cannot order its fixed versions ({exc}); using the first")
+            first = fixes[0]
+        return self.row(q, first)
 
     def branch_rule(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
         """CPE ranges compared within the installed version's release branch (see module docstring)."""
