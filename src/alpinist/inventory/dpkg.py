@@ -13,6 +13,7 @@
   keyed by source package.
 * Owned files: ``/var/lib/dpkg/info/<pkg>.list`` or ``<pkg>:<arch>.list``; without a list, the
   ``.md5sums`` file (relative paths, made absolute) plus the stanza's ``Conffiles``.
+* Licences: the machine-readable ``/usr/share/doc/<pkg>/copyright`` (``deb_copyright.py``).
 
 A stanza without ``Package:`` or ``Version:`` is skipped (osv-scalibr and trivy do the same). A line
 that is neither ``Field: value`` nor a continuation, a continuation with no field before it, or a
@@ -30,6 +31,7 @@ from alpinist.errors import InventoryError
 from alpinist.images.view import FileView, PathSelector
 from alpinist.inventory.apk import canonical_purl
 from alpinist.inventory.base import CatalogContext
+from alpinist.inventory.deb_copyright import COPYRIGHT_PATTERN, with_copyright_licenses
 from alpinist.inventory.facts import introduced_layers
 from alpinist.models import OSInfo, Package
 
@@ -212,7 +214,7 @@ class DpkgCataloger:
     name = "dpkg"
     selector = PathSelector(
         exact=frozenset((STATUS,)),
-        patterns=(f"{STATUS_D}/*", f"{INFO}/*.list", f"{INFO}/*.md5sums"),
+        patterns=(f"{STATUS_D}/*", f"{INFO}/*.list", f"{INFO}/*.md5sums", COPYRIGHT_PATTERN),
         keep_history=frozenset((STATUS,)),
     )
 
@@ -256,7 +258,7 @@ class DpkgCataloger:
                 files = rec.conffiles + (md5sums_paths(md5_text) if md5_text is not None else ())
                 locations = (path, f"{path}.md5sums") if md5_text is not None else (path,)
                 packages.append(self._package(rec, context, entry.layer, locations, files))
-        return packages
+        return [with_copyright_licenses(view, p) for p in packages]  # licences: deb_copyright.py
 
     @staticmethod
     def _package(
