@@ -84,3 +84,31 @@ def test_layer_digest_mismatch(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     blob.write_bytes(bytes(data))
     code, _, err = run(["sbom", f"oci:{layout}:bad:1", "--no-cache"], capsys)
     assert code == 1 and digests["layers"] in err
+
+
+def test_sbom_of_a_local_image_imports_no_other_verb(tmp_path: Path) -> None:
+    """Verbs are loaded lazily: an `sbom` of an OCI layout never imports httpx, the advisory store or
+    the Dockerfile tools (start-up is most of a warm run)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from alpinist.cli import main\n"
+        "try:\n"
+        f"    main(['sbom', {oci_ref('alpine:3.20.3')!r}, '--format', 'json', '-o', {str(tmp_path / 'o.json')!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith(('alpinist', 'httpx', 'sqlite3')))))\n"
+    )
+    env = {"ALPINIST_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    loaded = set(proc.stdout.split())
+    assert "alpinist.pipeline" in loaded  # the sbom ran in this process
+    assert not loaded & {
+        "httpx",
+        "sqlite3",
+        "alpinist.advisories.store",
+        "alpinist.dockerfile.wheels",
+        "alpinist.cli_scan",
+    }

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import click
 import jsonschema
 import pytest
 
@@ -366,7 +367,8 @@ def test_parse_duration() -> None:
 
 def test_scan_offers_the_image_options_of_sbom() -> None:
     def image_options(name: str) -> dict[str, tuple[Any, ...]]:
-        command = app.commands[name]
+        command = app.get_command(click.Context(app), name)
+        assert command is not None
         return {
             p.name: (tuple(p.opts), p.multiple, getattr(p, "is_flag", False), getattr(p, "help", None))
             for p in command.params

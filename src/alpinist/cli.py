@@ -25,7 +25,34 @@ from alpinist.errors import EXIT_ERROR, EXIT_USAGE, AlpinistError
 SBOM_FORMATS = ("table", "json", "cyclonedx", "spdx")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose verbs live in their own modules and are imported only when used.
+
+    ``alpinist sbom`` on a cached image then imports neither the advisory store nor httpx nor the
+    Dockerfile parser: start-up is most of a warm run's time.
+    """
+
+    lazy: dict[str, str] = {  # noqa: RUF012 - a class-level table, never mutated
+        "db": "alpinist.cli_db:db",
+        "scan": "alpinist.cli_scan:scan",
+        "compare": "alpinist.cli_compare:compare",
+        "lint": "alpinist.cli_lint:lint",
+        "migrate": "alpinist.cli_migrate:migrate",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            import importlib
+
+            module, _, attr = self.lazy[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="alpinist")
 def app() -> None:
     """alpinist: make a container image measurably safer and prove it.
@@ -82,23 +109,6 @@ def sbom(
         from alpinist.reports.sbom_table import render_table
 
         emit_rich(lambda console: render_table(inv, console), output, 160)
-
-
-def _register_groups() -> None:
-    from alpinist.cli_compare import compare
-    from alpinist.cli_db import db
-    from alpinist.cli_lint import lint
-    from alpinist.cli_migrate import migrate
-    from alpinist.cli_scan import scan
-
-    app.add_command(db)
-    app.add_command(scan)
-    app.add_command(compare)
-    app.add_command(lint)
-    app.add_command(migrate)
-
-
-_register_groups()
 
 
 def _setup_logging() -> None:
