@@ -198,17 +198,6 @@ def test_dpkg_image_rootfs() -> None:
     assert (pkg.layer, pkg.layer_index) == ("sha256:layer0", 0)
 
 
-def test_differs_from_syft_dpkg_copyright_licenses() -> None:
-    """syft reads licences from ``/usr/share/doc/<pkg>/copyright``; that file is free text in most
-    packages (syft turns python3.11's into 'By', 'Permission', 'This'...), so alpinist reports no deb
-    licence rather than a wrong one."""
-    (exp,) = expected("dpkg", "rootfs-image-dpkg")["packages"]
-    assert exp["licenses"] == ["GPL-1", "GPL-2", "LGPL-2.1"]
-    view = view_from_directory(SYFT / "dpkg/fixtures/rootfs/image-dpkg", SELECTOR)
-    _, (pkg,) = run_catalogers(view, (), ())
-    assert pkg.licenses == ()
-
-
 def test_dpkg_distroless_rootfs() -> None:
     (exp,) = expected("dpkg", "rootfs-image-distroless-deb")["packages"]
     view = view_from_directory(SYFT / "dpkg/fixtures/rootfs/image-distroless-deb", SELECTOR)
@@ -221,7 +210,11 @@ def test_dpkg_distroless_rootfs() -> None:
         exp["architecture"],
     )
     assert pkg.files == tuple(f["path"] for f in exp["files"])
-    assert pkg.locations == (*exp["locations"]["primary"], "/var/lib/dpkg/status.d/libsqlite3-0.md5sums")
+    assert pkg.locations == (
+        *exp["locations"]["primary"],
+        "/var/lib/dpkg/status.d/libsqlite3-0.md5sums",
+        "/usr/share/doc/libsqlite3-0/copyright",  # licences: tests/test_deb_copyright.py
+    )
 
 
 def test_differs_from_syft_dpkg_purl_without_os_release() -> None:

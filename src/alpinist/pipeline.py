@@ -21,7 +21,7 @@ from alpinist.images.reference import ImageRef, parse_reference
 from alpinist.models import Inventory
 
 # Bump when a cataloger's output changes, so cached inventories from older code are not reused.
-CATALOG_VERSION = "1"
+CATALOG_VERSION = "2"
 
 
 def cache_root(options: PullOptions) -> Path:
