@@ -39,16 +39,29 @@ because Docker and containerd unpack layers with it, so the view matches what a 
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
-from alpinist.errors import CorruptLayer, UnsafeLayer
-from alpinist.images.view import EntryKind
+from alpinist.errors import BlobError, CorruptLayer, ImageError, UnsafeLayer
+from alpinist.images.view import EntryKind, normalize_member_path
 
-__all__ = ["BLOCK", "MAX_HEADER_BYTES", "TarMember", "TarReader"]
+__all__ = [
+    "ARCHIVE_MAX_MEMBERS",
+    "ARCHIVE_MAX_NAME_BYTES",
+    "BLOCK",
+    "MAX_HEADER_BYTES",
+    "ArchiveMember",
+    "TarMember",
+    "TarReader",
+    "archive_name",
+    "index_archive",
+]
 
 BLOCK = 512
 # The largest pax extended header read into memory. Real ones are a few hundred bytes (a few KiB with
@@ -487,3 +500,150 @@ class TarReader:
             raise self._corrupt(
                 f"invalid tar header at offset {start}: truncated to {len(blk)} of {BLOCK} bytes"
             )
+
+
+# --------------------------------------------------------------------------------------------------
+# outer archives: the tar files of ``oci-archive:`` and ``docker-archive:``
+#
+# ``tarfile.open(path).getmembers()`` used to index them. On the CPython this project runs (3.11.7) its
+# pax parsing is quadratic on hostile records (CVE-2024-6232: a 200,000-digit pax header takes 24 s,
+# 1 MiB would take minutes), and ``getmembers`` keeps every ``TarInfo`` of an archive of any size. The
+# index below parses headers with ``TarReader`` (linear, bounded) and seeks past member data, so an
+# archive of a few hundred MB is indexed by reading its headers only.
+
+# An archive holds index.json, oci-layout (or manifest.json, repositories), configs and blobs: a few
+# dozen members, a few thousand for a ``docker save`` of many images.
+ARCHIVE_MAX_MEMBERS = 100_000
+# Real member names are at most ~150 bytes ("./blobs/sha512/<128 hex>"); refusing longer ones, and
+# bounding all the names kept, bounds the index's memory whatever the archive holds.
+ARCHIVE_MAX_NAME_BYTES = 1024
+ARCHIVE_MAX_NAMES_TOTAL = 16 << 20
+_ARCHIVE_CHUNK = 64 * 1024
+_COMPRESSED_MAGIC = {
+    b"\x1f\x8b": "gzip",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveMember:
+    """A regular member of an outer archive: where its bytes lie in the archive file."""
+
+    name: str  # normalized and relative: "index.json", "blobs/sha256/<hex>", "<hex>.tar"
+    data_offset: int
+    size: int
+
+
+def archive_name(name: str) -> str:
+    """A member name (or a name that refers to one) in the index's form: relative, ``.`` and ``..``
+    resolved, no empty parts; ``""`` for the archive's root. ``ValueError`` for an absolute name, one
+    that climbs out of the root with ``..``, or one holding a NUL byte."""
+    path = normalize_member_path(name)
+    return "" if path is None else path[1:]
+
+
+class _FileTarReader(TarReader):
+    """``TarReader`` over a seekable file: the data of members is skipped by seeking, not read.
+
+    Only ``_skip_to`` differs (headers are parsed exactly as in a layer); a skip that lands beyond the end
+    of the file is the same truncation a stream that ends early would be.
+    """
+
+    def __init__(
+        self, fh: BinaryIO, where: str, *, max_members: int, max_path_bytes: int, file_size: int
+    ) -> None:
+        self._fh = fh
+        self._file_size = file_size
+        super().__init__(self._read_chunk, "", where, max_members=max_members, max_path_bytes=max_path_bytes)
+
+    def _read_chunk(self) -> bytes:
+        return self._fh.read(_ARCHIVE_CHUNK)
+
+    def _skip_to(self, pos: int) -> bool:
+        if self._eof or pos - self._base <= len(self._buf):
+            return super()._skip_to(pos)
+        if pos > self._file_size:
+            self._base, self._buf, self._off, self._eof = self._file_size, b"", 0, True
+            return False
+        self._fh.seek(pos)
+        self._base, self._buf, self._off = pos, b"", 0
+        return True
+
+
+def index_archive(
+    path: Path,
+    *,
+    max_members: int = ARCHIVE_MAX_MEMBERS,
+    max_name_bytes: int = ARCHIVE_MAX_NAME_BYTES,
+    max_names_total: int = ARCHIVE_MAX_NAMES_TOTAL,
+) -> dict[str, ArchiveMember]:
+    """The regular members of the uncompressed tar at ``path``, by ``archive_name``.
+
+    Every header is parsed (by ``TarReader``: the same format rules, pax limits and refusals of sparse
+    members as for layers); member data are not read. Errors are ``ImageError`` whose one-line message
+    starts with ``path``: not a tar (or a compressed one), truncated, more than ``max_members`` members,
+    a name longer than ``max_name_bytes`` (or all names above ``max_names_total``), an absolute or
+    escaping name, and a name that two members share.
+
+    Duplicate names are refused rather than resolved: tools disagree on which copy counts (extracting
+    with ``docker load`` or ``tar`` keeps the last, skopeo's docker-archive reader and Go code that
+    searches the tar take the first), so an archive that carries two ``manifest.json`` or ``index.json``
+    could show a scanner one image and a runtime another. Directories may repeat (they carry nothing).
+    Links, devices and members of unknown type are not indexed (their data, if any, is not an image
+    file), but their names count for the duplicate check.
+    """
+    where = str(path)
+    members: dict[str, ArchiveMember] = {}
+    others: set[str] = set()
+    names_total = 0
+    try:
+        with path.open("rb", buffering=0) as fh:
+            head = fh.read(8)
+            for magic, kind in _COMPRESSED_MAGIC.items():
+                if head.startswith(magic):
+                    raise ImageError(
+                        f"{where}: the archive is {kind}-compressed; decompress it first "
+                        "(blobs are read in place, which needs a plain tar)"
+                    )
+            fh.seek(0)
+            reader = _FileTarReader(
+                fh,
+                where,
+                max_members=max_members,
+                max_path_bytes=max_name_bytes,
+                file_size=os.fstat(fh.fileno()).st_size,
+            )
+            for member in reader:
+                written = member.name
+                if len(written) * 4 > max_name_bytes and (
+                    len(written.encode("utf-8", "surrogateescape")) > max_name_bytes
+                ):
+                    raise ImageError(
+                        f"{where}: member name of {len(written)} characters at offset {member.offset} is "
+                        f"longer than {max_name_bytes} bytes"
+                    )
+                try:
+                    name = archive_name(written)
+                except ValueError as exc:
+                    raise ImageError(f"{where}: {exc}") from None
+                if member.kind == "dir" or not name:
+                    continue
+                if name in members or name in others:
+                    raise ImageError(
+                        f"{where}: two members are named {name!r} (the second at offset {member.offset}); "
+                        "which one counts is ambiguous"
+                    )
+                names_total += len(name)
+                if names_total > max_names_total:
+                    raise ImageError(f"{where}: member names add up to more than {max_names_total} bytes")
+                if member.is_regular:
+                    members[name] = ArchiveMember(name, member.data_offset, member.size)
+                else:
+                    others.add(name)
+    except BlobError as exc:  # TarReader's errors carry no blob here: the archive is what they are about
+        raise ImageError(exc.reason) from None
+    except OSError as exc:
+        raise ImageError(f"{where}: cannot read the archive: {exc.strerror or exc}") from None
+    return members
