@@ -1,8 +1,12 @@
 """Local transports: ``oci:`` layout directories, ``oci-archive:`` and ``docker-archive:`` tarballs.
 
-Archives are read in place: ``tarfile`` indexes the (uncompressed) outer tar and hands out views of
-member bytes; nothing is extracted. Every manifest and config is verified against its digest; layers
-are verified while they stream (``layers.py``).
+Archives are read in place: ``tarstream.index_archive`` indexes the (uncompressed) outer tar, a bounded
+index of its regular members (name, data offset, size) built by the project's own tar header parser
+rather than ``tarfile`` (quadratic pax parsing before CPython 3.11.10, CVE-2024-6232, and an unbounded
+member list), and every blob is then read through a file handle of its own at its offset; nothing is
+extracted. Member names are normalized (``./x`` is ``x``); absolute or escaping names, and two members
+of one name, make the archive refused. Every manifest and config is verified against its digest;
+layers are verified while they stream (``layers.py``).
 """
 
 from __future__ import annotations
@@ -10,13 +14,13 @@ from __future__ import annotations
 import io
 import json
 import re
-import tarfile
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
 from alpinist.errors import BadReference, ImageError, ManifestError, NotFound
 from alpinist.images import manifest as mf
 from alpinist.images.source import ResolvedImage, digest_of, split_digest, verify_bytes
+from alpinist.images.tarstream import ArchiveMember, archive_name, index_archive
 from alpinist.models import Descriptor, Platform
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -28,13 +32,9 @@ class _LayoutStore:
 
     def __init__(self, path: Path, archive: bool) -> None:
         self.path = path
-        self._tar: tarfile.TarFile | None = None
-        self._members: dict[str, tarfile.TarInfo] = {}
+        self._members: dict[str, ArchiveMember] | None = None
         if archive:
-            self._tar = _open_tar(path)
-            for member in self._tar.getmembers():
-                if member.isfile():
-                    self._members[member.name.lstrip("./")] = member
+            self._members = _index(path)
         elif not path.is_dir():
             raise NotFound(f"{path}: not an OCI layout directory")
 
@@ -46,7 +46,7 @@ class _LayoutStore:
         return data
 
     def open_file(self, name: str) -> IO[bytes]:
-        if self._tar is not None:
+        if self._members is not None:
             member = self._members.get(name)
             if member is None:
                 raise NotFound(f"{self.path}: no {name} in the archive")
@@ -61,17 +61,13 @@ class _LayoutStore:
         return f"blobs/{algo}/{hexpart}"
 
     def close(self) -> None:
-        if self._tar is not None:
-            self._tar.close()
+        pass  # every open_file stream has its own handle, closed by its reader
 
 
-def _open_tar(path: Path) -> tarfile.TarFile:
+def _index(path: Path) -> dict[str, ArchiveMember]:
     if not path.is_file():
         raise NotFound(f"{path}: no such archive")
-    try:
-        return tarfile.open(path, mode="r:")  # random access needs an uncompressed outer tar
-    except tarfile.TarError as exc:
-        raise ImageError(f"{path}: not a readable tar archive ({exc})") from None
+    return index_archive(path)  # random access needs an uncompressed outer tar
 
 
 class _MemberReader(io.RawIOBase):
@@ -103,10 +99,9 @@ class _MemberReader(io.RawIOBase):
         super().close()
 
 
-def _member_stream(path: Path, member: tarfile.TarInfo) -> BinaryIO:
-    if member.sparse is not None:  # a sparse member's bytes are not contiguous in the archive
-        raise ImageError(f"{path}: {member.name} is a sparse member, which is not supported")
-    return cast(BinaryIO, io.BufferedReader(_MemberReader(path, member.offset_data, member.size), 1 << 20))
+def _member_stream(path: Path, member: ArchiveMember) -> BinaryIO:
+    # the index refuses sparse members, whose bytes would not be contiguous in the archive
+    return cast(BinaryIO, io.BufferedReader(_MemberReader(path, member.data_offset, member.size), 1 << 20))
 
 
 class OCILayoutSource:
@@ -190,20 +185,30 @@ class DockerArchiveSource:
         self.reference = reference
         self._path = Path(path)
         self._ref = ref
-        self._tar = _open_tar(self._path)
-        self._members = {m.name.lstrip("./"): m for m in self._tar.getmembers() if m.isfile()}
-        self._layer_files: dict[str, str] = {}
+        self._members = _index(self._path)
+        self._layer_files: dict[str, ArchiveMember] = {}
 
-    def _read_member(self, name: str, limit: int) -> bytes:
-        member = self._members.get(name)
+    def _member(self, name: str) -> ArchiveMember:
+        """The regular member ``name`` (as manifest.json writes it, so normalized like the index)."""
+        try:
+            member = self._members.get(archive_name(name))
+        except ValueError as exc:
+            raise ManifestError(
+                f"{self._path}: manifest.json names a path outside the archive: {exc}"
+            ) from None
         if member is None:
             raise ManifestError(f"{self._path}: manifest.json names {name!r}, which the archive lacks")
+        return member
+
+    def _read_member(self, name: str, limit: int) -> bytes:
+        member = self._member(name)
         if member.size > limit:
             raise ManifestError(f"{self._path}: {name} is larger than {limit} bytes")
-        fh = self._tar.extractfile(member)
-        if fh is None:
-            raise ImageError(f"{self._path}: {name} is not a regular file")
-        return fh.read()
+        with _member_stream(self._path, member) as fh:
+            data = fh.read(member.size)
+        if len(data) != member.size:  # the index saw the whole member: the file changed since
+            raise ImageError(f"{self._path}: {name} is truncated ({len(data)} of {member.size} bytes)")
+        return data
 
     def _select(self, entries: list[Any]) -> dict[str, Any]:
         if not entries:
@@ -243,7 +248,7 @@ class DockerArchiveSource:
             raise ManifestError(f"{self._path}: manifest.json entry lacks Config or Layers")
         config_bytes = self._read_member(config_name, mf.MAX_CONFIG_BYTES)
         config_digest = digest_of(config_bytes)
-        named = _digest_in_name(config_name)
+        named = _digest_in_name(self._member(config_name).name)
         if named is not None:
             verify_bytes(config_bytes, named)
         config = mf.load_json(config_bytes, f"config {config_name}")
@@ -259,11 +264,9 @@ class DockerArchiveSource:
         for name, diff_id in zip(layer_names, diff_ids, strict=True):
             if not isinstance(name, str) or not isinstance(diff_id, str):
                 raise ManifestError(f"{self._path}: bad layer entry {name!r}")
-            member = self._members.get(name)
-            if member is None:
-                raise ManifestError(f"{self._path}: manifest.json names {name!r}, which the archive lacks")
-            digest = _digest_in_name(name) or diff_id
-            self._layer_files[digest] = name
+            member = self._member(name)
+            digest = _digest_in_name(member.name) or diff_id
+            self._layer_files[digest] = member
             layers.append(Descriptor(mf.DOCKER_LAYER_TAR, digest, member.size))
         tags = chosen.get("RepoTags") or []
         return ResolvedImage(
@@ -277,13 +280,13 @@ class DockerArchiveSource:
         )
 
     def open_blob(self, descriptor: Descriptor) -> BinaryIO:
-        name = self._layer_files.get(descriptor.digest)
-        if name is None:
+        member = self._layer_files.get(descriptor.digest)
+        if member is None:
             raise NotFound(f"{self._path}: no layer {descriptor.digest}")
-        return _member_stream(self._path, self._members[name])
+        return _member_stream(self._path, member)
 
     def close(self) -> None:
-        self._tar.close()
+        pass  # every open_blob stream has its own handle, closed by its reader
 
 
 def _string_list(value: Any) -> list[str]:
