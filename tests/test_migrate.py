@@ -738,3 +738,204 @@ def test_the_image_interpreter_named_by_path_becomes_the_venvs(tmp_path: Path) -
     )
     (cmd,) = parsed(shell).final_stage.of("CMD")
     assert list(cmd.args) == ["/opt/venv/bin/python", "-m", "app"]
+
+
+# ------------------------------------------------- multi-stage: build packages stay out of the final image
+
+WHEELHOUSE = FIXTURES / "wheelhouse"
+IDNA_PSYCOPG2 = "idna==3.10\npsycopg2==2.9.10\n"  # psycopg2 2.9.10 is an sdist only: it compiles on Alpine
+
+
+def changes_and_risks(result: Migration) -> tuple[str, str]:
+    return (
+        "\n".join(str(n) for n in result.report.changes),
+        "\n".join(str(n) for n in result.report.risks),
+    )
+
+
+def test_final_stage_installing_a_builders_wheels_gets_no_compiler() -> None:
+    result = migrate_file(WHEELHOUSE / "Dockerfile")
+    df = parsed(result)
+    wheels_stage, final = df.stages
+    assert str(wheels_stage.base) == str(final.base) == "python:3.12-alpine3.22"
+    # the stage running pip wheel compiles: build-base, and libpq-dev's two halves (a stage is not split)
+    assert apk_packages(wheels_stage) == ["build-base", "libpq", "postgresql-dev"]
+    # the final stage installs the wheel files only: libpq5 → libpq, curl as the input installs it
+    assert apk_packages(final) == ["curl", "libpq"]
+    assert "RUN pip install --no-cache-dir /wheels/*.whl" in result.text
+    assert result.report.runtime_packages == ("curl", "libpq")
+    assert "build-base" in result.report.builder_packages
+    changes, risks = changes_and_risks(result)
+    assert "line 11: no build packages in the final stage: it installs only local wheel files" in changes
+    assert "compiler" not in risks and "compiles" not in risks
+    lint = lint_text(result.text, "migrated")
+    assert not lint.fails("warning"), [(f.rule, f.message) for f in lint.findings]
+    assert result.report.wheels is not None and result.report.wheels.files == ("requirements.txt",)
+
+
+def test_final_stage_installing_wheels_online(
+    wheel_files: dict[str, list[Path]], index_server: Callable[..., IndexServer]
+) -> None:
+    server = index_server([*wheel_files["idna-any"], *wheel_files["psycopg2-sdist"]])
+    result = migrate_file(WHEELHOUSE / "Dockerfile", MigrationOptions(index_url=server.url))
+    assert result.report.wheels is not None
+    assert {f.pin.name: f.status for f in result.report.wheels.findings} == {
+        "idna": WheelStatus.WHEEL,
+        "psycopg2": WheelStatus.SOURCE,
+    }
+    wheels_stage, final = parsed(result).stages
+    assert apk_packages(wheels_stage) == ["build-base", "libpq", "postgresql-dev"]
+    assert apk_packages(final) == ["curl", "libpq"]  # psycopg2 built in the builder loads libpq here
+    assert not lint_text(result.text, "migrated").fails("warning")
+
+
+ASSETS_THEN_PIP = (
+    "FROM node:20-slim AS assets\nWORKDIR /ui\nCOPY ui/ .\nRUN npm ci && npm run build\n\n"
+    "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+    "RUN pip install --no-cache-dir -r requirements.txt\n"
+    "COPY --from=assets /ui/dist ./static\nCOPY app/ ./app/\nUSER 1000\n"
+    'CMD ["python", "-m", "app"]\n'
+)
+
+
+def _context(tmp_path: Path, dockerfile: str, requirements: str) -> Path:
+    (tmp_path / "requirements.txt").write_text(requirements, encoding="utf-8")
+    path = tmp_path / "Dockerfile"
+    path.write_text(dockerfile, encoding="utf-8")
+    return path
+
+
+def test_final_stage_compiling_from_source_keeps_its_compiler_and_says_so(
+    tmp_path: Path, wheel_files: dict[str, list[Path]], index_server: Callable[..., IndexServer]
+) -> None:
+    server = index_server([*wheel_files["idna-any"], *wheel_files["psycopg2-sdist"]])
+    path = _context(tmp_path, ASSETS_THEN_PIP, IDNA_PSYCOPG2)
+    result = migrate_file(path, MigrationOptions(index_url=server.url))
+    final = parsed(result).final_stage
+    # pip compiles psycopg2 right there: the final stage needs the compiler and libpq's headers
+    assert apk_packages(final) == ["build-base", "libpq", "postgresql-dev"]
+    _changes, risks = changes_and_risks(result)
+    assert "line 9: the final stage compiles psycopg2==2.9.10 from source" in risks
+    assert "build-base postgresql-dev stay in the runtime image" in risks
+
+
+def test_final_stage_whose_requirements_all_have_wheels_gets_no_compiler(
+    tmp_path: Path, wheel_files: dict[str, list[Path]], index_server: Callable[..., IndexServer]
+) -> None:
+    server = index_server([*wheel_files["idna-any"], *wheel_files["markupsafe-musl-x86_64"]])
+    path = _context(tmp_path, ASSETS_THEN_PIP, "idna==3.10\nmarkupsafe==3.0.2\n")
+    result = migrate_file(path, MigrationOptions(index_url=server.url))
+    assert apk_packages(parsed(result).final_stage) == []
+    changes, risks = changes_and_risks(result)
+    assert (
+        "line 9: no build packages in the final stage: every requirement it installs has a wheel" in changes
+    )
+    assert "compiles" not in risks
+
+
+def test_final_stage_pip_offline_adds_no_compiler_and_says_it_could_not_tell(tmp_path: Path) -> None:
+    result = migrate_file(_context(tmp_path, ASSETS_THEN_PIP, IDNA_PSYCOPG2))
+    assert apk_packages(parsed(result).final_stage) == []
+    _changes, risks = changes_and_risks(result)
+    assert (
+        "line 9: no compiler added to the final stage: alpinist cannot tell whether its pip install compiles "
+        "(--offline: the package index was not asked)"
+    ) in risks
+
+
+def test_final_stage_installing_from_a_local_wheel_directory_gets_no_compiler(
+    tmp_path: Path, wheel_files: dict[str, list[Path]], index_server: Callable[..., IndexServer]
+) -> None:
+    server = index_server([*wheel_files["idna-any"], *wheel_files["psycopg2-sdist"]])
+    text = (
+        "FROM python:3.12-slim AS build\nCOPY requirements.txt .\n"
+        "RUN pip wheel -w /wheels -r requirements.txt\n"
+        "FROM python:3.12-slim\nCOPY --from=build /wheels /wheels\nCOPY requirements.txt .\n"
+        "RUN pip install --no-cache-dir --no-index --find-links /wheels -r requirements.txt\n"
+        'USER 1000\nCMD ["python", "-m", "app"]\n'
+    )
+    result = migrate_file(_context(tmp_path, text, IDNA_PSYCOPG2), MigrationOptions(index_url=server.url))
+    build, final = parsed(result).stages
+    assert apk_packages(build) == ["build-base", "postgresql-dev"]  # pip wheel compiles psycopg2
+    assert apk_packages(final) == ["libpq"]
+    changes, _risks = changes_and_risks(result)
+    assert (
+        "line 7: no build packages in the final stage: it installs with --no-index from the wheels in /wheels"
+        in changes
+    )
+
+
+def test_stage_the_final_stage_is_built_from_is_part_of_the_runtime(
+    tmp_path: Path, wheel_files: dict[str, list[Path]], index_server: Callable[..., IndexServer]
+) -> None:
+    text = (
+        "FROM python:3.12-slim AS base\nWORKDIR /app\nCOPY requirements.txt .\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\n"
+        'FROM base\nCOPY app/ ./app/\nUSER 1000\nCMD ["python", "-m", "app"]\n'
+    )
+    path = _context(tmp_path, text, IDNA_PSYCOPG2)
+    offline = parsed(migrate_file(path))
+    assert [apk_packages(s) for s in offline.stages] == [[], []]  # unknown: no compiler in the runtime
+    server = index_server([*wheel_files["idna-any"], *wheel_files["psycopg2-sdist"]])
+    online = migrate_file(path, MigrationOptions(index_url=server.url))
+    base, final = parsed(online).stages
+    assert apk_packages(base) == ["build-base", "postgresql-dev"]
+    assert apk_packages(final) == ["libpq"]
+    _changes, risks = changes_and_risks(online)
+    assert "line 4: stage base (the final stage is built FROM it) compiles psycopg2==2.9.10" in risks
+    # both stages make the final image: the report counts their packages as the runtime's
+    assert online.report.runtime_packages == ("build-base", "libpq", "postgresql-dev")
+    assert online.report.builder_packages == ()
+
+
+def test_final_stage_on_alpines_python3_gets_its_headers_only_when_it_compiles(
+    tmp_path: Path, wheel_files: dict[str, list[Path]], index_server: Callable[..., IndexServer]
+) -> None:
+    text = (
+        "FROM node:20-slim AS assets\nRUN npm ci\n"
+        "FROM debian:12-slim\n"
+        "RUN apt-get update && apt-get install -y python3 python3-venv && rm -rf /var/lib/apt/lists/*\n"
+        "RUN python3 -m venv /venv\nCOPY requirements.txt .\n"
+        "RUN /venv/bin/pip install --no-cache-dir -r requirements.txt\n"
+        'USER 1000\nCMD ["/venv/bin/python", "-m", "app"]\n'
+    )
+    path = _context(tmp_path, text, IDNA_PSYCOPG2)
+    assert apk_packages(parsed(migrate_file(path)).final_stage) == ["python3"]
+    server = index_server([*wheel_files["idna-any"], *wheel_files["psycopg2-sdist"]])
+    online = parsed(migrate_file(path, MigrationOptions(index_url=server.url)))
+    assert apk_packages(online.final_stage) == [
+        "build-base",
+        "libpq",
+        "postgresql-dev",
+        "python3",
+        "python3-dev",
+    ]
+
+
+def test_build_packages_the_input_installs_in_the_final_stage_are_kept_and_reported(tmp_path: Path) -> None:
+    text = (
+        "FROM python:3.12-slim AS build\nRUN pip wheel -w /wheels flask==3.0.3\n"
+        "FROM python:3.12-slim\n"
+        "RUN apt-get update && apt-get install -y build-essential libpq-dev && rm -rf /var/lib/apt/lists/*\n"
+        "COPY --from=build /wheels /wheels\nRUN pip install --only-binary=:all: --no-index -f /wheels flask\n"
+        "RUN pip install wheels/*.whl\n"
+        'USER 1000\nCMD ["flask", "run"]\n'
+    )
+    result = migrate_text(text, str(tmp_path / "Dockerfile"), OFFLINE)
+    build, final = parsed(result).stages
+    assert apk_packages(build) == ["build-base"]
+    # not alpinist's to drop (something may compile there), but said
+    assert apk_packages(final) == ["build-base", "libpq", "postgresql-dev"]
+    changes, risks = changes_and_risks(result)
+    assert (
+        "line 6: no build packages in the final stage: it installs wheels only (--only-binary :all:); "
+        "it installs only local wheel files"
+    ) in changes
+    assert (
+        "the final stage keeps build-base postgresql-dev: the input installs them there, so they stay in the "
+        "runtime image"
+    ) in risks
+    assert result.report.wheels is not None
+    # the pins pip is given on command lines, not the wheel files
+    assert [f.pin.text for f in result.report.wheels.findings] == ["flask==3.0.3", "flask"]
+    assert not result.report.wheels.problems

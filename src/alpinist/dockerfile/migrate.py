@@ -16,7 +16,8 @@ single-stage input (the common case, and the story's) the output has two stages:
 use ``python:X.Y-alpineA.B``; an input that installs its distribution's ``python3`` gets ``alpine:A.B``
 in both stages with Alpine's ``python3`` (its ``X.Y`` from :mod:`~alpinist.dockerfile.knowledge`), and
 the report says when that changes the Python version. A multi-stage input is translated stage by stage
-(bases, packages, pip, users, healthcheck) without restructuring.
+(bases, packages, pip, users, healthcheck) without restructuring; build packages go to the stages that
+are discarded, and to the final image only where its own pip commands compile (:func:`_judge_runtime_pip`).
 
 Input already on Alpine, distroless, scratch, Wolfi or BusyBox is returned unchanged unless ``force``.
 The output is a pure function of the input, the options and the index's answers: same input, same bytes.
@@ -28,7 +29,7 @@ import json
 import posixpath
 import re
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -52,6 +53,7 @@ from alpinist.dockerfile.shell import (
 from alpinist.dockerfile.wheels import (
     DEFAULT_INDEX_URL,
     Target,
+    WheelFinding,
     WheelReport,
     WheelStatus,
     check_wheels,
@@ -367,6 +369,7 @@ class _Piece:
     note: str = ""
     risk: str = ""
     user: _UserOp | None = None
+    op: PackageOperation | None = None  # the pip command of a PIP piece
 
 
 _CLEANUP_PATHS = (
@@ -382,6 +385,89 @@ _CLEANUP_PATHS = (
 def _operation(ins: Instruction, text: str) -> PackageOperation | None:
     ops = package_operations(replace(ins, args=text, heredocs=(), json=False))
     return ops[0] if len(ops) == 1 else None
+
+
+def _pip_wheel_operation(ins: Instruction, text: str) -> PackageOperation | None:
+    """``pip wheel [-w DIR] …`` as a pip operation with action ``wheel``.
+
+    :func:`~alpinist.dockerfile.shell.package_operations` reads ``install``/``uninstall``/``download`` only;
+    ``pip wheel`` takes the same requirement arguments, so the command is read as ``pip install`` without
+    its ``-w``/``--wheel-dir`` (the one option ``install`` does not have).
+    """
+    commands = split_commands(text)
+    if len(commands) != 1 or "wheel" not in commands[0].words:
+        return None
+    words = commands[0].words
+    at = words.index("wheel")
+    rest: list[str] = []
+    i = at + 1
+    while i < len(words):
+        w = words[i]
+        if w in ("-w", "--wheel-dir"):
+            i += 2
+            continue
+        if not (w.startswith("--wheel-dir=") or (w.startswith("-w") and not w.startswith("--"))):
+            rest.append(w)
+        i += 1
+    op = _operation(ins, shlex.join([*words[:at], "install", *rest]))
+    if op is None or op.manager != "pip":
+        return None
+    return replace(op, action="wheel", command=strip_wrappers(words))
+
+
+def _pip_operations(ins: Instruction) -> list[PackageOperation]:
+    """The package operations of a RUN, with ``pip wheel`` (see :func:`_pip_wheel_operation`)."""
+    ops = list(package_operations(ins))
+    script = ins.shell_script
+    if script is not None:
+        for cmd in split_commands(script):
+            op = _pip_wheel_operation(ins, shlex.join(cmd.words))
+            if op is not None:
+                ops.append(op)
+    return ops
+
+
+_ARCHIVES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".zip")
+
+
+def _path_or_url(requirement: str) -> bool:
+    """A ``pip install`` argument that names a file, a directory or a URL rather than a requirement."""
+    return requirement.startswith((".", "$", "~")) or "/" in requirement or requirement.endswith(_ARCHIVES)
+
+
+def _option_value(op: PackageOperation, *names: str) -> str | None:
+    """The value of a pip option (``--find-links=DIR``, ``-f DIR``, ``--only-binary :all:``), or None."""
+    for option in op.options:
+        key, sep, value = option.partition("=")
+        if not sep:
+            key, _, value = option.partition(" ")
+        if key in names:
+            return value
+    return None
+
+
+def _builds_nothing(op: PackageOperation) -> str | None:
+    """Why this pip command cannot compile anything, or None when it may.
+
+    Local wheel files (``pip install /wheels/*.whl``), ``--only-binary :all:``, and ``--no-index
+    --find-links DIR``: the usual way to install what a builder stage's ``pip wheel -w DIR`` made (a
+    directory of sdists there would be compiled: alpinist assumes wheels, as that pattern means).
+    """
+    if op.action not in ("install", "wheel"):
+        return f"pip {op.action} builds nothing"
+    if (
+        op.action == "install"
+        and op.packages
+        and not op.requirement_files
+        and all(p.endswith(".whl") for p in op.packages)
+    ):
+        return "it installs only local wheel files"
+    if _option_value(op, "--only-binary") == ":all:":
+        return "it installs wheels only (--only-binary :all:)"
+    links = _option_value(op, "--find-links", "-f")
+    if op.has_option("--no-index") and links:
+        return f"it installs with --no-index from the wheels in {links}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -647,7 +733,7 @@ def _classify(ins: Instruction, seg: _Segment, ctx: _Ctx) -> _Piece:
         return _Piece(_Kind.OTHER, seg.text)
     words = commands[0].words
     name = command_name(words)
-    op = _operation(ins, seg.text)
+    op = _operation(ins, seg.text) or _pip_wheel_operation(ins, seg.text)
     if op is not None and op.manager == "apt":
         if op.action == "install":
             return _Piece(_Kind.APT_INSTALL, "", packages=op.packages)
@@ -658,9 +744,14 @@ def _classify(ins: Instruction, seg: _Segment, ctx: _Ctx) -> _Piece:
         return _Piece(_Kind.DROP, "", note=f"`{' '.join(op.command[:2])}` dropped")
     if op is not None and op.manager == "pip":
         text, notes = _rewrite_pip(seg.text, op, ctx)
-        packages = op.packages if op.action == "install" else ()
+        packages = op.packages if op.action in ("install", "wheel") else ()
         return _Piece(
-            _Kind.PIP, text, packages=packages, requirement_files=op.requirement_files, note="; ".join(notes)
+            _Kind.PIP,
+            text,
+            packages=packages,
+            requirement_files=op.requirement_files,
+            note="; ".join(notes),
+            op=op,
         )
     if name in (
         "apt-get",
@@ -1148,7 +1239,13 @@ def _wheel_report(
     options: MigrationOptions,
     client: httpx.Client | None,
     c: _Collector,
+    keep: Callable[[PackageOperation], bool] | None = None,
 ) -> WheelReport | None:
+    """The wheel check of the requirements the pip commands of ``runs`` install.
+
+    ``keep``: only the pip commands it accepts are followed to their requirement files (``runs`` should
+    hold only those too); by default every pip command of the Dockerfile.
+    """
     if plan.python is None:
         return None
     try:
@@ -1163,7 +1260,7 @@ def _wheel_report(
         return WheelReport(
             target, options.index_url, options.offline, skipped_reason="no build context (give --context)"
         )
-    referenced = _requirement_paths(df, context)
+    referenced = _requirement_paths(df, context, keep)
     referenced += [f for r in runs for p in r.pieces for f in p.requirement_files]
     installs_project = any(
         p.kind is _Kind.PIP and re.search(r"\sinstall\s(.*\s)?\.(\[.*\])?(\s|$)", p.text)
@@ -1177,7 +1274,7 @@ def _wheel_report(
         for p in r.pieces
         if p.kind is _Kind.PIP
         for pkg in p.packages
-        if not pkg.startswith((".", "/", "$")) and "://" not in pkg
+        if not _path_or_url(pkg)
     ]
     files: list[Path] = []
     if referenced or not inline:
@@ -1198,12 +1295,15 @@ def _wheel_report(
     )
 
 
-def _requirement_paths(df: Dockerfile, context: Path) -> list[str]:
+def _requirement_paths(
+    df: Dockerfile, context: Path, keep: Callable[[PackageOperation], bool] | None = None
+) -> list[str]:
     """The context files behind each ``pip install -r PATH``, followed through ``WORKDIR`` and ``COPY``.
 
     ``COPY requirements*.txt ./`` then ``pip install -r requirements.txt`` under ``WORKDIR /app`` names
     the context's ``requirements.txt``; ``COPY deps/prod.txt /tmp/req.txt`` then ``-r /tmp/req.txt``
     names ``deps/prod.txt``. Paths are context-relative; ones that cannot be followed are left out.
+    ``keep``: only the pip commands it accepts (default: all).
     """
     found: list[str] = []
     for stage in df.stages:
@@ -1243,8 +1343,10 @@ def _requirement_paths(df: Dockerfile, context: Path) -> list[str]:
                                 posixpath.join(dest_abs, posixpath.basename(match)) if into_dir else dest_abs
                             ] = match
             elif ins.cmd == "RUN":
-                for op in package_operations(ins):
-                    for req in op.requirement_files if op.manager == "pip" else ():
+                for op in _pip_operations(ins):
+                    if op.manager != "pip" or (keep is not None and not keep(op)):
+                        continue
+                    for req in op.requirement_files:
                         path = posixpath.normpath(posixpath.join(workdir, req))
                         if path in files:
                             found.append(files[path])
@@ -1273,11 +1375,11 @@ def _needs_bash(stage: Stage, runs: Iterable[_Run]) -> bool:
     return False
 
 
-def _wheel_risks(wheels: WheelReport, c: _Collector) -> None:
+def _wheel_risks(wheels: WheelReport, c: _Collector, where: str = "in the builder") -> None:
     compiled = [f"{f.pin.name}=={f.pin.version}" for f in wheels.compiled]
     if compiled:
         c.risk(
-            f"{len(compiled)} requirement(s) have no musllinux wheel and compile in the builder "
+            f"{len(compiled)} requirement(s) have no musllinux wheel and compile {where} "
             f"(slower builds, build packages added): {', '.join(compiled)}"
         )
     for f in wheels.findings:
@@ -1767,6 +1869,124 @@ def _align_builders(
         pythons[st.index] = final_py
 
 
+@dataclass(frozen=True)
+class _RuntimeBuild:
+    """Whether a stage of the final image (the final stage, or a stage it is built ``FROM``) compiles.
+
+    ``compiled``: its requirements the wheel check says pip builds from source; ``undecided``: why
+    alpinist cannot tell for the rest; ``builds_nothing``: why it needs no compiler; ``line``: its pip
+    command (the first one that may compile).
+    """
+
+    line: int
+    compiled: tuple[WheelFinding, ...] = ()
+    undecided: tuple[str, ...] = ()
+    builds_nothing: tuple[str, ...] = ()
+
+
+def _judge_runtime_pip(
+    df: Dockerfile,
+    runs: Iterable[_Run],
+    wheels: WheelReport | None,
+    python: str | None,
+    options: MigrationOptions,
+) -> _RuntimeBuild | None:
+    """Does a stage whose files end up in the final image compile anything with pip? None: it runs no pip.
+
+    Local wheels, ``--only-binary :all:`` and ``--no-index --find-links`` build nothing
+    (:func:`_builds_nothing`); for the other pip commands, the findings of the Dockerfile's wheel check for
+    the requirements they install (read again, offline, for these commands only) decide: ``source``
+    compiles, ``wheel`` does not, and a skipped check, an unpinned requirement, an index error, a local
+    project or a pip command alpinist does not read are undecided.
+    """
+    pip = [(run, p) for run in runs for p in run.pieces if p.kind in (_Kind.PIP, _Kind.BUILD_TOOL)]
+    if not pip:
+        return None
+    undecided: list[str] = []
+    nothing: list[str] = []
+    to_check: list[_Run] = []
+    for run, piece in pip:
+        if piece.kind is _Kind.BUILD_TOOL or piece.op is None:
+            undecided.append(f"line {run.ins.line} installs with a command alpinist does not read")
+            continue
+        why = _builds_nothing(piece.op)
+        if why:
+            nothing.append(why)
+            continue
+        to_check.append(_Run(run.ins, [piece]))
+        undecided += [
+            f"{pkg} is built by pip"
+            for pkg in piece.packages
+            if _path_or_url(pkg) and not pkg.endswith(".whl")
+        ]
+    line = (to_check[0] if to_check else pip[0][0]).ins.line
+    compiled: list[WheelFinding] = []
+    if to_check:
+        if wheels is None or python is None or wheels.skipped_reason:
+            undecided.append(wheels.skipped_reason if wheels else "the wheel check did not run")
+        else:
+            lines = {r.ins.line for r in to_check}
+            offline = replace(options, offline=True)
+            mine = _wheel_report(
+                df,
+                to_check,
+                _Plan("image", python, None, "", None),
+                offline,
+                None,
+                _Collector(),
+                keep=lambda op: op.line in lines and _builds_nothing(op) is None,
+            )
+            keys = {(f.pin.where, f.pin.text) for f in (mine.findings if mine else ())}
+            found = [f for f in wheels.findings if (f.pin.where, f.pin.text) in keys]
+            compiled = [f for f in found if f.status is WheelStatus.SOURCE]
+            undecided += [
+                f.message
+                for f in found
+                if f.status is WheelStatus.ERROR
+                or (f.status is WheelStatus.SKIPPED and not f.pin.skip.startswith("marker "))
+            ]
+            if not found and not undecided:
+                undecided.append("no pinned requirement found to check")
+            elif not compiled and not undecided:
+                nothing.append("every requirement it installs has a wheel")
+    return _RuntimeBuild(
+        line, tuple(compiled), tuple(dict.fromkeys(undecided)), tuple(dict.fromkeys(nothing))
+    )
+
+
+def _runtime_build_packages(
+    judged: _RuntimeBuild | None, where: str, distro: bool, input_build: Sequence[str], c: _Collector
+) -> list[str]:
+    """The build packages a stage of the final image gets (only when it compiles), and the report lines."""
+    pkgs: list[str] = []
+    if judged is not None and judged.compiled:
+        pkgs = ["build-base", *(p for f in judged.compiled for p in f.build)]
+        pkgs += ["python3-dev"] if distro else []
+        pins = ", ".join(f"{f.pin.name}=={f.pin.version}" for f in judged.compiled)
+        c.risk(
+            f"{where} compiles {pins} from source (no musllinux wheel): "
+            f"{' '.join(sorted(set(pkgs)))} stay in the runtime image; build the wheels in a builder stage "
+            "(pip wheel -w /wheels) and install those (pip install /wheels/*.whl)",
+            judged.line,
+        )
+        return pkgs
+    if judged is not None and judged.undecided:
+        c.risk(
+            f"no compiler added to {where}: alpinist cannot tell whether its pip install compiles "
+            f"({'; '.join(judged.undecided)}); if a requirement has no musllinux wheel, pip fails there "
+            "without one: run the wheel check (without --offline) or build the wheels in a builder stage",
+            judged.line,
+        )
+    elif judged is not None:
+        c.change(f"no build packages in {where}: {'; '.join(judged.builds_nothing)}", judged.line)
+    if input_build:
+        c.risk(
+            f"{where} keeps {' '.join(sorted(set(input_build)))}: the input installs them there, so they "
+            "stay in the runtime image; move them to a builder stage unless something compiles there"
+        )
+    return pkgs
+
+
 def _nonroot_lines(escape: str) -> list[str]:
     return [
         _run_text(
@@ -1817,11 +2037,15 @@ def _migrate_stages(
     _align_builders(df, new_bases, pythons, distro_py, pip_stages, stage_runs, c)
     all_runs = [r for runs in stage_runs.values() for r in runs.values()]
     wheels: WheelReport | None = None
+    wheel_py: str | None = None
     if pip_stages and pip_stages[-1].index in pythons:
-        py = pythons[pip_stages[-1].index]
-        wheels = _wheel_report(df, all_runs, _Plan("image", py, None, "", None), options, client, c)
+        wheel_py = pythons[pip_stages[-1].index]
+        wheels = _wheel_report(df, all_runs, _Plan("image", wheel_py, None, "", None), options, client, c)
         if wheels is not None:
-            _wheel_risks(wheels, c)
+            _wheel_risks(wheels, c, "from source")
+    # the final stage and the stages it is built FROM make the final image: build packages go there only
+    # when pip compiles there (a builder stage gets them whenever it runs pip: harmless, it is discarded)
+    in_final_image = {s.index for s in df.lineage(df.final_stage)}
     builder_pkgs: list[str] = []
     runtime_pkgs: list[str] = []
     for st in df.stages:
@@ -1830,15 +2054,22 @@ def _migrate_stages(
             _record_pieces(run, c)
         build, runtime, _names = _map_apt(list(runs.values()), c)
         pkgs = [*build, *runtime]
-        if st.index in distro_py:
-            pkgs += ["python3", "python3-dev"] if st is not df.final_stage else ["python3"]
-        if wheels is not None and st in pip_stages:
-            pkgs += ["build-base", *wheels.build_packages]
         is_final = st is df.final_stage
+        if st.index in in_final_image:
+            if st.index in distro_py:
+                pkgs.append("python3")
+            where = "the final stage" if is_final else f"stage {st.label} (the final stage is built FROM it)"
+            judged = _judge_runtime_pip(df, runs.values(), wheels, wheel_py, options)
+            pkgs += _runtime_build_packages(judged, where, st.index in distro_py, build, c)
+        else:
+            if st.index in distro_py:
+                pkgs += ["python3", "python3-dev"]
+            if wheels is not None and st in pip_stages:
+                pkgs += ["build-base", *wheels.build_packages]
         if is_final and wheels is not None:
             pkgs += wheels.runtime_packages
         pkgs = [p for p in dict.fromkeys(pkgs) if not ("build-base" in pkgs and p in _IN_BUILD_BASE)]
-        (runtime_pkgs if is_final else builder_pkgs).extend(pkgs)
+        (runtime_pkgs if st.index in in_final_image else builder_pkgs).extend(pkgs)
         new_base = new_bases[st.index]
         resolved = st.base_resolved
         base_text = new_base or (resolved.raw if not resolved.has_variables else st.base.raw)
