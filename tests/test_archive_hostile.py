@@ -315,6 +315,11 @@ def test_compressed_archive_is_refused_with_a_hint(tmp_path: Path) -> None:
     refused(archive, "gzip-compressed", "decompress it first")
 
 
+def test_a_tar_whose_first_name_looks_like_a_compression_magic_is_read(tmp_path: Path) -> None:
+    archive = write(tmp_path, entry("BZh91AY&SY", b"x"), END)
+    assert list(index_archive(archive)) == ["BZh91AY&SY"]
+
+
 def test_cli_reports_a_hostile_archive_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

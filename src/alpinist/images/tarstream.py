@@ -598,15 +598,13 @@ def index_archive(
     members: dict[str, ArchiveMember] = {}
     others: set[str] = set()
     names_total = 0
+    compressed: str | None = None
     try:
         with path.open("rb", buffering=0) as fh:
             head = fh.read(8)
-            for magic, kind in _COMPRESSED_MAGIC.items():
-                if head.startswith(magic):
-                    raise ImageError(
-                        f"{where}: the archive is {kind}-compressed; decompress it first "
-                        "(blobs are read in place, which needs a plain tar)"
-                    )
+            compressed = next(
+                (kind for magic, kind in _COMPRESSED_MAGIC.items() if head.startswith(magic)), None
+            )
             fh.seek(0)
             reader = _FileTarReader(
                 fh,
@@ -643,6 +641,11 @@ def index_archive(
                 else:
                     others.add(name)
     except BlobError as exc:  # TarReader's errors carry no blob here: the archive is what they are about
+        if compressed is not None:  # a tar may begin with those bytes too (its first name): only if not one
+            raise ImageError(
+                f"{where}: the archive is {compressed}-compressed; decompress it first "
+                "(blobs are read in place, which needs a plain tar)"
+            ) from None
         raise ImageError(exc.reason) from None
     except OSError as exc:
         raise ImageError(f"{where}: cannot read the archive: {exc.strerror or exc}") from None
