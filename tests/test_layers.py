@@ -601,15 +601,12 @@ class CountingSource(MemorySource):
         return Counted(self.blobs[descriptor.digest])
 
 
-@pytest.mark.parametrize(
-    ("transport", "parallel"), [("docker-archive", None), ("oci-archive", None), ("registry", False)]
-)
-def test_sources_sharing_one_file_handle_are_read_one_layer_at_a_time(
-    transport: str, parallel: bool | None
-) -> None:
+@pytest.mark.parametrize("transport", ["docker-archive", "registry"])
+def test_sources_sharing_one_file_handle_are_read_one_layer_at_a_time(transport: str) -> None:
+    """A source whose blob streams share one handle declares ``parallel_blobs = False``."""
     tars = [tar_bytes(M(f"f{i}", bytes(200_000))) for i in range(6)]
     memory, resolved = image_of(tars)
-    source = CountingSource(memory.blobs, transport, parallel)
+    source = CountingSource(memory.blobs, transport, parallel=False)
     view, _ = build_view(source, resolved, PathSelector(), workers=None)
     assert len(view) == 6
     assert source.most_open == 1 and source.open_now == 0

@@ -564,21 +564,14 @@ def _created_by(resolved: ResolvedImage) -> list[str | None]:
     return out
 
 
-# Transports whose blob streams are views over one shared file handle (``tarfile.extractfile`` on
-# the archive): two threads reading them would interleave seeks and corrupt each other's bytes.
-_SHARED_HANDLE_TRANSPORTS = frozenset({"docker-archive", "oci-archive"})
-
-
 def _parallel_blobs(source: ImageSource) -> bool:
     """Whether ``source.open_blob`` streams can be read from several threads at once.
 
-    A source says so with an optional ``parallel_blobs`` attribute; without one, archive transports
-    are read one layer at a time and every other transport in parallel.
+    Every transport here opens a file handle or a connection per blob. A source whose streams share
+    one handle (and would interleave seeks) says so with ``parallel_blobs = False``; its layers are
+    then read one at a time.
     """
-    declared = getattr(source, "parallel_blobs", None)
-    if isinstance(declared, bool):
-        return declared
-    return getattr(source, "transport", "") not in _SHARED_HANDLE_TRANSPORTS
+    return getattr(source, "parallel_blobs", True) is not False
 
 
 def build_view(

@@ -111,7 +111,6 @@ class OCILayoutSource:
         self, path: str, ref: str | None, *, archive: bool, platform: Platform, reference: str
     ) -> None:
         self.transport = "oci-archive" if archive else "oci"
-        self.parallel_blobs = True  # every blob stream has its own file handle
         self.reference = reference
         self._ref = ref
         self._platform = platform
@@ -179,7 +178,6 @@ class DockerArchiveSource:
     """
 
     transport = "docker-archive"
-    parallel_blobs = True  # every blob stream has its own file handle
 
     def __init__(self, path: str, ref: str | None, *, reference: str) -> None:
         self.reference = reference
