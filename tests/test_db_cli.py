@@ -169,6 +169,23 @@ def test_status_table(cli, fake_db: Path) -> None:  # type: ignore[no-untyped-de
     assert "never updated" not in out
 
 
+def test_status_json(cli, fake_db: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    code, out, err = cli("db", "status", "--db", str(fake_db), "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["database"] == str(fake_db) and doc["schema_version"] == "1"
+    # counted by hand in test_store: 8, 4, 2 and 3 ids
+    assert {s["name"]: s["records"] for s in doc["sources"]} == {"alpine": 8, "debian": 4, "osv": 2, "nvd": 3}
+    assert all(s["age_seconds"] >= 0 and "T" in s["updated_at"] for s in doc["sources"])
+    assert doc["never_updated"] == []
+    partial = tmp_path / "partial.db"
+    update(partial, rec.sources(1), None, only=["osv"])
+    code, out, _ = cli("db", "status", "--db", str(partial), "-f", "json")
+    assert json.loads(out)["never_updated"] == ["alpine", "debian", "nvd"]
+
+
 def test_status_names_feeds_never_updated(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "partial.db"
     update(path, rec.sources(1), None, only=["osv"])

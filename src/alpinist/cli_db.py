@@ -174,17 +174,40 @@ def update(
 
 @db.command()
 @db_option
-def status(db_path: Path | None) -> None:
-    """Show each feed's record count, last update and age."""
-    from rich.console import Console
-    from rich.table import Table
-
+@click.option(
+    "-f", "--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True
+)
+def status(db_path: Path | None, fmt: str) -> None:
+    """Show each feed's record count, last update and age (`--format json` for scripts)."""
     from alpinist.advisories.store import Store
 
     path = _db_path(db_path)
     with Store.open(path) as store:
         rows = store.status()
         meta = store.meta()
+    if fmt == "json":
+        import json
+
+        doc = {
+            "database": str(path),
+            "schema_version": meta.get("schema_version"),
+            "sources": [
+                {
+                    "name": row.name,
+                    "records": row.records,
+                    "updated_at": row.updated_at.isoformat(),
+                    "age_seconds": int(row.age.total_seconds()),
+                }
+                for row in rows
+            ],
+            "never_updated": [name for name in SOURCE_NAMES if name not in {r.name for r in rows}],
+        }
+        click.echo(json.dumps(doc, indent=2))
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"advisory database {path}", title_justify="left")
     table.add_column("source")
     table.add_column("records", justify="right")
