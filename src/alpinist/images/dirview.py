@@ -5,7 +5,8 @@ with ``O_NOFOLLOW``, so a symlink (or a directory swapped for one during the wal
 symlink entry with its target as written and never followed; ``FileView.resolve`` later resolves it
 inside the image root, like a chroot. Devices, fifos and sockets are recorded (sockets are skipped:
 a tar layer cannot hold one) and never opened. Only regular files the selector wants are read, and
-only up to ``max_file_bytes``.
+only up to ``max_file_bytes`` (a larger essential file is refused); a file selected with a
+``truncate`` cap is read up to that cap only and marked ``truncated`` when there is more.
 """
 
 from __future__ import annotations
@@ -43,6 +44,17 @@ def _kind_of(mode: int) -> EntryKind | None:
 
 def _read_capped(dir_fd: int, name: str, path: str, limit: int) -> bytes:
     """Read a regular file opened relative to ``dir_fd``, refusing one that is larger than ``limit``."""
+    return _read_file(dir_fd, name, path, limit, None)[0]
+
+
+def _read_head(dir_fd: int, name: str, path: str, cap: int) -> tuple[bytes, bool]:
+    """The first ``cap`` bytes of a regular file, and whether the file holds more."""
+    return _read_file(dir_fd, name, path, cap, cap)
+
+
+def _read_file(dir_fd: int, name: str, path: str, limit: int, head: int | None) -> tuple[bytes, bool]:
+    """Whole contents up to ``limit`` (more is an ``ImageError``), or, with ``head``, the first ``head``
+    bytes and whether there are more (never an error for the size)."""
     try:
         fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
@@ -51,9 +63,21 @@ def _read_capped(dir_fd: int, name: str, path: str, limit: int) -> bytes:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # swapped for something else since the scan
             raise ImageError(f"{path}: changed while the directory was being read")
+        if head is not None:
+            chunks: list[bytes] = []
+            total = 0
+            while total < head:
+                chunk = os.read(fd, min(_READ_CHUNK, head - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+            # one byte beyond the cap tells a file that grew since fstat from one that did not
+            more = total == head and (st.st_size > head or bool(os.read(fd, 1)))
+            return b"".join(chunks), more
         if st.st_size > limit:
             raise ImageError(f"{path}: {st.st_size} bytes is over the {limit}-byte limit for a selected file")
-        chunks: list[bytes] = []
+        chunks = []
         total = 0
         while True:
             chunk = os.read(fd, min(_READ_CHUNK, limit + 1 - total))
@@ -63,7 +87,7 @@ def _read_capped(dir_fd: int, name: str, path: str, limit: int) -> bytes:
             total += len(chunk)
             if total > limit:  # grew since fstat
                 raise ImageError(f"{path}: over the {limit}-byte limit for a selected file")
-        return b"".join(chunks)
+        return b"".join(chunks), False
     except OSError as exc:
         raise ImageError(f"{path}: cannot read: {exc.strerror}") from exc
     finally:
@@ -103,6 +127,7 @@ def view_from_directory(
                 continue
             linkname: str | None = None
             content: bytes | None = None
+            truncated = False
             size = 0
             if kind == "symlink":
                 try:
@@ -112,8 +137,14 @@ def view_from_directory(
             elif kind == "file":
                 size = st.st_size
                 if compiled.wants(path):
-                    content = _read_capped(dir_fd, item.name, path, max_file_bytes)
-                    size = len(content)
+                    cap = compiled.cap(path)
+                    if cap is None:
+                        content = _read_capped(dir_fd, item.name, path, max_file_bytes)
+                        size = len(content)
+                    else:
+                        content, truncated = _read_head(dir_fd, item.name, path, min(cap, max_file_bytes))
+                        if not truncated:
+                            size = len(content)
             entries[path] = FileEntry(
                 path=path,
                 kind=kind,
@@ -124,6 +155,7 @@ def view_from_directory(
                 content=content,
                 uid=st.st_uid,
                 gid=st.st_gid,
+                truncated=truncated,
             )
             if kind == "dir":
                 if len(stack) >= MAX_DEPTH:

@@ -14,6 +14,11 @@ non-directory replacing a directory).
 Every blob is checked against its digest and size (``VerifyingReader``), the uncompressed stream
 against the config's diff_id, and every member against hostile tricks: absolute or escaping paths,
 escaping hardlinks, oversize selected files, decompression bombs, truncated members, too many members.
+
+Selected files come in two kinds (``PathSelector``): essential ones are kept whole and one above
+``Limits.max_file_bytes`` refuses the layer; evidence selected with a ``truncate`` cap keeps only its
+first bytes (``FileEntry.truncated``), and the rest of the member is skipped like unselected data: the
+decompressed chunks flow through the hashes and are dropped, nothing of them is kept.
 """
 
 from __future__ import annotations
@@ -78,6 +83,27 @@ class LayerResult:
     entries: dict[str, FileEntry]
     whiteouts: frozenset[str]  # paths this layer deletes from the layers below
     opaque_dirs: frozenset[str]  # directories whose lower-layer contents this layer hides
+
+
+class _LayerTarReader(TarReader):
+    """``TarReader`` that can also read only the first bytes of a member's data."""
+
+    def read_head(self, member: TarMember, size: int) -> bytes:
+        """The first ``size`` bytes of the current regular member (at most once); the iterator then skips
+        the rest of its data without keeping it."""
+        if member is not self._current or self._data_read:
+            raise RuntimeError("only the current member's data can be read, and only once")
+        if not member.is_regular:
+            raise RuntimeError(f"member {member.name!r} is not a regular file")
+        self._data_read = True
+        want = min(size, member.size)
+        data = self._take(want)
+        if len(data) != want:
+            raise self._corrupt(
+                f"truncated: member {member.name!r} claims {member.size} bytes but the stream "
+                f"ends after {len(data)}"
+            )
+        return data
 
 
 class _Cancelled(Exception):
@@ -342,7 +368,7 @@ def _read_layer(
     producer = _Producer(
         verifying, descriptor, index, limits, algorithm, cancel, blob_is_diff=expected_diff_id == digest
     )
-    reader = TarReader(
+    reader = _LayerTarReader(
         producer.next_chunk,
         digest,
         f"layer {index}",
@@ -389,7 +415,7 @@ def _read_layer(
 
 def _member(
     member: TarMember,
-    reader: TarReader,
+    reader: _LayerTarReader,
     index: int,
     selector: CompiledSelector,
     limits: Limits,
@@ -423,6 +449,7 @@ def _member(
     kind = member.kind  # regular, contiguous and (as POSIX says) unknown types are "file"
     linkname: str | None = None
     content: bytes | None = None
+    truncated = False
     size = member.size
     if kind in ("symlink", "hardlink") and len(member.linkname.encode("utf-8", "surrogateescape")) > (
         limits.max_path_bytes
@@ -441,13 +468,27 @@ def _member(
         target = entries.get(linkname)
         size = target.size if target is not None else 0
         if target is not None and target.content is not None and selector.wants(path):
-            content = target.content
+            cap = selector.cap(path)
+            if cap is None:
+                # an essential path gets whole contents or none (as if the target were not selected)
+                content = None if target.truncated else target.content
+            else:
+                content = target.content[: min(cap, limits.max_file_bytes)]
+                truncated = target.truncated or len(content) < len(target.content)
     elif kind == "file":
         # an unknown type's data has no known meaning: recorded, never read
         if member.is_regular and selector.wants(path):
-            if size > limits.max_file_bytes:
-                raise unsafe(f"selected file {path} is {size} bytes, above the {limits.max_file_bytes} limit")
-            content = reader.read_data(member, limits.max_file_bytes)
+            cap = selector.cap(path)
+            if cap is None:
+                if size > limits.max_file_bytes:
+                    raise unsafe(
+                        f"selected file {path} is {size} bytes, above the {limits.max_file_bytes} limit"
+                    )
+                content = reader.read_data(member, limits.max_file_bytes)
+            else:
+                keep = min(cap, limits.max_file_bytes)
+                content = reader.read_head(member, keep)
+                truncated = size > keep
     else:
         size = 0  # directories and device nodes: never read
     entries[path] = FileEntry(
@@ -460,6 +501,7 @@ def _member(
         content=content,
         uid=member.uid,
         gid=member.gid,
+        truncated=truncated,
     )
 
 

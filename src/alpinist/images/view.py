@@ -31,6 +31,9 @@ class FileEntry:
     content: bytes | None = None  # kept only for selected regular files, at most the size cap
     uid: int = 0
     gid: int = 0
+    # content holds only the first bytes of the file (a ``PathSelector.truncate`` cap); size is the
+    # file's real size. The last line of such content may be cut in the middle.
+    truncated: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,22 +42,44 @@ class PathSelector:
 
     ``exact`` are absolute paths; ``patterns`` are fnmatch patterns matched against the absolute path
     (``*`` crosses ``/``). A selector is compiled once into one regular expression.
+
+    Files selected by ``exact`` or ``patterns`` are essential: they are kept whole, and one larger than
+    the reader's per-file limit refuses the layer. ``truncate`` pairs select evidence that is not
+    essential (copyright files, Python metadata): ``(pattern, cap)`` keeps at most ``cap`` bytes of a
+    matching file (``FileEntry.truncated`` says when bytes were left out) and never refuses the layer
+    for its size. A path that several selectors ask for gets the largest demand: whole if any
+    ``exact``/``patterns`` entry names it, else the largest cap of the ``truncate`` patterns it matches.
     """
 
     exact: frozenset[str] = frozenset()
     patterns: tuple[str, ...] = ()
     keep_history: frozenset[str] = frozenset()  # exact paths whose every layer version is kept
+    truncate: tuple[tuple[str, int], ...] = ()  # (fnmatch pattern, byte cap): kept up to the cap
+
+    def __post_init__(self) -> None:
+        for pattern, cap in self.truncate:
+            if not isinstance(cap, int) or cap < 0:
+                raise ValueError(f"truncate cap of {pattern!r} must be a byte count >= 0, not {cap!r}")
 
     def __or__(self, other: PathSelector) -> PathSelector:
         return PathSelector(
             self.exact | other.exact,
             self.patterns + tuple(p for p in other.patterns if p not in self.patterns),
             self.keep_history | other.keep_history,
+            self.truncate + tuple(t for t in other.truncate if t not in self.truncate),
         )
 
     def compile(self) -> CompiledSelector:
         regex = "|".join(fnmatch.translate(p) for p in self.patterns)
-        return CompiledSelector(self.exact, re.compile(regex) if regex else None, self.keep_history)
+        caps = tuple((re.compile(fnmatch.translate(p)), cap) for p, cap in self.truncate)
+        any_cap = "|".join(fnmatch.translate(p) for p, _ in self.truncate)
+        return CompiledSelector(
+            self.exact,
+            re.compile(regex) if regex else None,
+            self.keep_history,
+            caps,
+            re.compile(any_cap) if any_cap else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -62,11 +87,22 @@ class CompiledSelector:
     exact: frozenset[str]
     regex: re.Pattern[str] | None
     keep_history: frozenset[str]
+    truncate: tuple[tuple[re.Pattern[str], int], ...] = ()  # each truncate pattern with its cap
+    truncate_regex: re.Pattern[str] | None = None  # all truncate patterns in one expression
 
     def wants(self, path: str) -> bool:
         if path in self.exact:
             return True
-        return bool(self.regex and self.regex.match(path))
+        if self.regex and self.regex.match(path):
+            return True
+        return bool(self.truncate_regex and self.truncate_regex.match(path))
+
+    def cap(self, path: str) -> int | None:
+        """For a path ``wants`` selects: ``None`` if it is essential (kept whole), else the byte cap."""
+        if path in self.exact or (self.regex and self.regex.match(path)):
+            return None
+        caps = [cap for rx, cap in self.truncate if rx.match(path)]
+        return max(caps) if caps else None
 
 
 def normalize_member_path(name: str) -> str | None:
