@@ -40,9 +40,11 @@ Names
   writers put such names in ``name`` (CycloneDX) or ``licenseComments`` (SPDX).
 
 Cost
-  A selector cannot cap one pattern's files below the layer reader's per-file limit, so the bytes of
-  every copyright file are kept (1.8 MB for python-app:debian's 127 files); only the first
-  ``MAX_PARSE_BYTES`` of each are parsed.
+  Copyright files are selected with a ``truncate`` cap (``COPYRIGHT_TRUNCATE``): the layer reader keeps
+  only the first ``MAX_PARSE_BYTES`` of each (python-app:debian's 127 files hold 1.8 MB together) and a
+  larger one never refuses its layer. Only those bytes are parsed; when a file was cut, its last,
+  possibly partial line is dropped, so a ``License:`` line cut in the middle gives no half a name.
+  The ``Files: *`` paragraph, whose licence matters most, comes first in the file.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ from alpinist.models import Package
 DOC_DIR = "/usr/share/doc"
 COPYRIGHT_PATTERN = f"{DOC_DIR}/*/copyright"
 MAX_PARSE_BYTES = 1024 * 1024  # the largest in Debian 12's main archive are a few hundred KB
+# for a cataloger's PathSelector(truncate=...): keep only the bytes that are parsed
+COPYRIGHT_TRUNCATE = (COPYRIGHT_PATTERN, MAX_PARSE_BYTES)
 
 _FORMAT_HEADER = re.compile(  # the first non-blank line (a UTF-8 BOM allowed before it)
     r"\A\ufeff?(?:[ \t]*\r?\n)*Format:[ \t]*https?://(?:www\.debian\.org/doc/packaging-manuals/copyright-format/"
@@ -175,12 +179,23 @@ def spdx_id(name: str) -> str:
     return f"{spdx}-{version}"
 
 
-def copyright_licenses(data: bytes | str) -> tuple[str, ...]:
-    """The licences a copyright file declares, SPDX ids where they map, each once; () if none."""
+def copyright_licenses(data: bytes | str, truncated: bool = False) -> tuple[str, ...]:
+    """The licences a copyright file declares, SPDX ids where they map, each once; () if none.
+
+    Only the first ``MAX_PARSE_BYTES`` are read. ``truncated`` says ``data`` is already only the start
+    of the file (``FileEntry.truncated``); either way a cut file's last line, which may be partial, is
+    left out.
+    """
+    cut = truncated or len(data) > MAX_PARSE_BYTES
     if isinstance(data, bytes):
-        text = data[:MAX_PARSE_BYTES].decode("utf-8", "replace")
+        head = data[:MAX_PARSE_BYTES]
+        if cut:
+            head = head[: head.rfind(b"\n") + 1]
+        text = head.decode("utf-8", "replace")
     else:
         text = data[:MAX_PARSE_BYTES]
+        if cut:
+            text = text[: text.rfind("\n") + 1]
     names = license_names(text)
     if not names:
         return ()
@@ -197,10 +212,10 @@ def with_copyright_licenses(view: FileView, package: Package) -> Package:
     if package.licenses:
         return package
     path = copyright_path(package.name)
-    data = view.read(path)
-    if data is None:
+    entry = view.resolve(path)
+    if entry is None or entry.kind not in ("file", "hardlink") or entry.content is None:
         return package
-    licenses = copyright_licenses(data)
+    licenses = copyright_licenses(entry.content, entry.truncated)
     if not licenses:
         return package
     locations = package.locations if path in package.locations else (*package.locations, path)

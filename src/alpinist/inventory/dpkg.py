@@ -31,7 +31,7 @@ from alpinist.errors import InventoryError
 from alpinist.images.view import FileView, PathSelector
 from alpinist.inventory.apk import canonical_purl
 from alpinist.inventory.base import CatalogContext
-from alpinist.inventory.deb_copyright import COPYRIGHT_PATTERN, with_copyright_licenses
+from alpinist.inventory.deb_copyright import COPYRIGHT_TRUNCATE, with_copyright_licenses
 from alpinist.inventory.facts import introduced_layers
 from alpinist.models import OSInfo, Package
 
@@ -214,8 +214,9 @@ class DpkgCataloger:
     name = "dpkg"
     selector = PathSelector(
         exact=frozenset((STATUS,)),
-        patterns=(f"{STATUS_D}/*", f"{INFO}/*.list", f"{INFO}/*.md5sums", COPYRIGHT_PATTERN),
+        patterns=(f"{STATUS_D}/*", f"{INFO}/*.list", f"{INFO}/*.md5sums"),
         keep_history=frozenset((STATUS,)),
+        truncate=(COPYRIGHT_TRUNCATE,),  # evidence, not essential: its first MiB, never refusing the layer
     )
 
     def catalog(self, view: FileView, context: CatalogContext) -> list[Package]:

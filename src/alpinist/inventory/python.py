@@ -139,7 +139,10 @@ def _candidates(view: FileView) -> list[tuple[str, str]]:
 
 class PythonCataloger:
     name = "python"
-    selector = PathSelector(patterns=(*METADATA_PATTERNS, EGG_INFO_FILE_PATTERN))
+    # Metadata is evidence, not essential: the first MiB of each file is kept (a METADATA body can
+    # hold a whole README) and a larger file never refuses its layer. The headers read here come
+    # before the first blank line, at the top; see the test_truncate module for what a cut changes.
+    selector = PathSelector(truncate=tuple((p, 1 << 20) for p in (*METADATA_PATTERNS, EGG_INFO_FILE_PATTERN)))
 
     def catalog(self, view: FileView, context: CatalogContext) -> list[Package]:
         owners: dict[str, str] | None = None
