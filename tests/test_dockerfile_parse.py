@@ -371,3 +371,66 @@ def test_package_operations_heredoc_and_exec_form() -> None:
 def test_package_operations_ignore_non_package_commands() -> None:
     df = parse_dockerfile("FROM a\nRUN echo apt-get install x && python -c 'import pip' && pip --version\n")
     assert stage_package_operations(df.final_stage) == ()
+
+
+@pytest.mark.parametrize(
+    ("run", "action", "packages", "reqs", "options"),
+    [
+        # -w/--wheel-dir take a value: the directory is not a requirement
+        (
+            "pip wheel -w /wheels -r requirements.txt",
+            "wheel",
+            (),
+            ("requirements.txt",),
+            ("-w /wheels", "-r requirements.txt"),
+        ),
+        (
+            "pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt",
+            "wheel",
+            (),
+            ("requirements.txt",),
+            ("--no-cache-dir", "--wheel-dir=/wheels", "-r requirements.txt"),
+        ),
+        (
+            "python3 -m pip wheel --wheel-dir=/w --no-deps psycopg2==2.9.10 'uvicorn[standard]>=0.30'",
+            "wheel",
+            ("psycopg2==2.9.10", "uvicorn[standard]>=0.30"),
+            (),
+            ("--wheel-dir=/w", "--no-deps"),
+        ),
+        (
+            "pip3 wheel -w/wheels --requirement=reqs/prod.txt -c constraints.txt flask",
+            "wheel",
+            ("flask",),
+            ("reqs/prod.txt",),
+            ("-w/wheels", "--requirement=reqs/prod.txt", "-c constraints.txt"),
+        ),
+        # pip download's -d/--dest is its directory, likewise
+        ("pip download -d /pkgs flask==3.0.3", "download", ("flask==3.0.3",), (), ("-d /pkgs",)),
+        ("pip download --dest=/pkgs -r r.txt", "download", (), ("r.txt",), ("--dest=/pkgs", "-r r.txt")),
+    ],
+)
+def test_package_operations_pip_wheel_and_download(
+    run: str, action: str, packages: tuple[str, ...], reqs: tuple[str, ...], options: tuple[str, ...]
+) -> None:
+    df = parse_dockerfile(f"FROM python:3.12\nRUN {run}\n")
+    (op,) = package_operations(df.final_stage.runs[0])
+    assert (op.manager, op.action) == ("pip", action)
+    assert (op.packages, op.requirement_files, op.options) == (packages, reqs, options)
+
+
+def test_package_operations_pip_wheel_action_in_a_script_and_exec_form() -> None:
+    df = parse_dockerfile(
+        "FROM python:3.12\n"
+        "RUN pip install -U pip && pip wheel --no-deps -w /wheels . && pip install /wheels/*.whl\n"
+        'RUN ["pip", "wheel", "-w", "/w", "idna==3.10"]\n'
+    )
+    ops = stage_package_operations(df.final_stage, manager="pip")
+    assert [(o.action, o.packages, o.line) for o in ops] == [
+        ("install", ("pip",), 2),
+        ("wheel", (".",), 2),
+        ("install", ("/wheels/*.whl",), 2),
+        ("wheel", ("idna==3.10",), 3),
+    ]
+    assert ops[1].command == ("pip", "wheel", "--no-deps", "-w", "/wheels", ".")
+    assert [o.line for o in stage_package_operations(df.final_stage, action="wheel")] == [2, 3]

@@ -939,3 +939,20 @@ def test_build_packages_the_input_installs_in_the_final_stage_are_kept_and_repor
     # the pins pip is given on command lines, not the wheel files
     assert [f.pin.text for f in result.report.wheels.findings] == ["flask==3.0.3", "flask"]
     assert not result.report.wheels.problems
+
+
+def test_pip_wheel_in_exec_form_or_with_or_makes_a_builder_stage() -> None:
+    # pip wheel compiles what has no wheel, whatever form it is written in: the stage gets build-base
+    for run in (
+        'RUN ["pip", "wheel", "-w", "/wheels", "flask==3.0.3"]',
+        "RUN pip wheel -w /wheels flask || true",
+    ):
+        text = (
+            f"FROM python:3.12-slim AS build\n{run}\n"
+            "FROM python:3.12-slim\nCOPY --from=build /wheels /wheels\nRUN pip install /wheels/*.whl\n"
+            'USER 1000\nCMD ["flask", "run"]\n'
+        )
+        result = migrate_text(text, "Dockerfile", OFFLINE)
+        build, final = parsed(result).stages
+        assert (apk_packages(build), apk_packages(final)) == (["build-base"], []), run
+        assert result.report.builder_base == "python:3.12-alpine3.22"

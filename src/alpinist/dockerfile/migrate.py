@@ -387,46 +387,6 @@ def _operation(ins: Instruction, text: str) -> PackageOperation | None:
     return ops[0] if len(ops) == 1 else None
 
 
-def _pip_wheel_operation(ins: Instruction, text: str) -> PackageOperation | None:
-    """``pip wheel [-w DIR] …`` as a pip operation with action ``wheel``.
-
-    :func:`~alpinist.dockerfile.shell.package_operations` reads ``install``/``uninstall``/``download`` only;
-    ``pip wheel`` takes the same requirement arguments, so the command is read as ``pip install`` without
-    its ``-w``/``--wheel-dir`` (the one option ``install`` does not have).
-    """
-    commands = split_commands(text)
-    if len(commands) != 1 or "wheel" not in commands[0].words:
-        return None
-    words = commands[0].words
-    at = words.index("wheel")
-    rest: list[str] = []
-    i = at + 1
-    while i < len(words):
-        w = words[i]
-        if w in ("-w", "--wheel-dir"):
-            i += 2
-            continue
-        if not (w.startswith("--wheel-dir=") or (w.startswith("-w") and not w.startswith("--"))):
-            rest.append(w)
-        i += 1
-    op = _operation(ins, shlex.join([*words[:at], "install", *rest]))
-    if op is None or op.manager != "pip":
-        return None
-    return replace(op, action="wheel", command=strip_wrappers(words))
-
-
-def _pip_operations(ins: Instruction) -> list[PackageOperation]:
-    """The package operations of a RUN, with ``pip wheel`` (see :func:`_pip_wheel_operation`)."""
-    ops = list(package_operations(ins))
-    script = ins.shell_script
-    if script is not None:
-        for cmd in split_commands(script):
-            op = _pip_wheel_operation(ins, shlex.join(cmd.words))
-            if op is not None:
-                ops.append(op)
-    return ops
-
-
 _ARCHIVES = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".zip")
 
 
@@ -733,7 +693,7 @@ def _classify(ins: Instruction, seg: _Segment, ctx: _Ctx) -> _Piece:
         return _Piece(_Kind.OTHER, seg.text)
     words = commands[0].words
     name = command_name(words)
-    op = _operation(ins, seg.text) or _pip_wheel_operation(ins, seg.text)
+    op = _operation(ins, seg.text)
     if op is not None and op.manager == "apt":
         if op.action == "install":
             return _Piece(_Kind.APT_INSTALL, "", packages=op.packages)
@@ -1343,7 +1303,7 @@ def _requirement_paths(
                                 posixpath.join(dest_abs, posixpath.basename(match)) if into_dir else dest_abs
                             ] = match
             elif ins.cmd == "RUN":
-                for op in _pip_operations(ins):
+                for op in package_operations(ins):
                     if op.manager != "pip" or (keep is not None and not keep(op)):
                         continue
                     for req in op.requirement_files:

@@ -125,8 +125,10 @@ class PackageOperation:
 
     ``manager``: ``apt`` (apt-get/apt/aptitude), ``apk``, ``pip`` (pip, pip3, ``python -m pip``,
     ``uv pip``), ``dnf``/``yum``/``microdnf``. ``action``: ``install``, ``remove``, ``update`` (index),
-    ``upgrade``. ``packages``: as written (``curl=7.88*``, ``flask==3.0.3``); ``names`` without version.
-    ``options``: every option word as written. ``requirement_files``: pip ``-r`` files.
+    ``upgrade``; pip also ``download`` and ``wheel`` (``pip wheel``: builds or fetches wheels into
+    ``-w DIR``, installs nothing). ``packages``: as written (``curl=7.88*``, ``flask==3.0.3``); ``names``
+    without version. ``options``: every option word as written (an option's separate value joined to it:
+    ``-w /wheels``, ``--wheel-dir=/wheels``). ``requirement_files``: pip ``-r`` files.
     """
 
     manager: str
@@ -213,6 +215,10 @@ _PIP_ARG = frozenset(
         "--python",
         "--global-option",
         "--build-option",
+        "-w",  # pip wheel's output directory
+        "--wheel-dir",
+        "-d",  # pip download's
+        "--dest",
     }
 )
 _DNF_ARG = frozenset(
@@ -230,7 +236,7 @@ _APT_ACTIONS = {
     "full-upgrade": "upgrade",
 }
 _APK_ACTIONS = {"add": "install", "del": "remove", "update": "update", "upgrade": "upgrade"}
-_PIP_ACTIONS = {"install": "install", "uninstall": "remove", "download": "download"}
+_PIP_ACTIONS = {"install": "install", "uninstall": "remove", "download": "download", "wheel": "wheel"}
 _DNF_ACTIONS = {
     "install": "install",
     "remove": "remove",
