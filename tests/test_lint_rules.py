@@ -103,6 +103,14 @@ def test_alp001_judges_only_the_final_stage() -> None:
         ("FROM python:3.12\nENV PIP_NO_CACHE_DIR=1\nRUN pip install flask\n", []),
         ("FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install flask\n", []),
         ("FROM python:3.12\nRUN pip install flask && rm -rf /root/.cache\n", []),
+        # pip wheel and pip download fill the same cache (pip wheel also keeps what it builds)
+        ("FROM python:3.12\nRUN pip wheel -w /wheels -r requirements.txt\n", [2]),
+        ("FROM python:3.12\nRUN pip wheel --no-cache-dir -w /wheels -r requirements.txt\n", []),
+        ("FROM python:3.12\nENV PIP_NO_CACHE_DIR=1\nRUN python -m pip wheel -w /w flask\n", []),
+        ("FROM python:3.12\nRUN pip download -d /pkgs flask\n", [2]),
+        ("FROM python:3.12\nRUN pip download --no-cache-dir -d /pkgs flask\n", []),
+        ("FROM python:3.12 AS w\nRUN pip wheel -w /w flask\nFROM python:3.12\nCOPY --from=w /w /w\n", []),
+        ("FROM python:3.12\nRUN pip uninstall -y setuptools\n", []),
         ("FROM python:3.12\nRUN uv pip install --system flask\n", [2]),
         ("FROM python:3.12\nRUN uv pip install --system --no-cache flask\n", []),
         ("FROM fedora:40\nRUN dnf install -y gcc\n", [2]),
@@ -122,6 +130,12 @@ def test_alp002_messages_name_the_manager() -> None:
     assert any(m.startswith("apt-get install leaves /var/lib/apt/lists") for m in messages)
     assert any(m.startswith("apk add without --no-cache") for m in messages)
     assert any(m.startswith("pip install without --no-cache-dir") for m in messages)
+    wheel = (
+        "FROM python:3.12\nRUN pip wheel --no-deps -w /wheels . && pip install --no-cache-dir /wheels/*.whl\n"
+    )
+    assert [m for _, _, m in hits(wheel, "ALP002")] == [
+        "pip wheel without --no-cache-dir leaves downloaded and built wheels in ~/.cache/pip"
+    ]
 
 
 # ------------------------------------------------------------------ ALP003 healthcheck tool

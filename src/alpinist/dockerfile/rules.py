@@ -217,13 +217,22 @@ def _uv_cache_disabled(df: Dockerfile, stage: Stage) -> bool:
     return any(st.env.get("UV_NO_CACHE", "") not in ("", "0", "false") for st in df.lineage(stage))
 
 
+#: the pip actions that leave a cache, and what they leave
+_PIP_CACHING = {
+    "install": "leaves downloaded wheels in ~/.cache/pip",
+    "wheel": "leaves downloaded and built wheels in ~/.cache/pip",
+    "download": "leaves downloaded files in ~/.cache/pip",
+}
+
+
 @_rule(
     "ALP002",
     "package-cache-left",
     "warning",
     "A package manager leaves its cache or index in the image (apt lists, apk cache, pip cache, dnf/yum).",
     "apt: end the same RUN with `&& rm -rf /var/lib/apt/lists/*`; apk: `apk add --no-cache`; "
-    "pip: `pip install --no-cache-dir` (or `ENV PIP_NO_CACHE_DIR=1`); dnf/yum: `&& dnf clean all`; "
+    "pip: `pip install --no-cache-dir` (`pip wheel`/`pip download` too; or `ENV PIP_NO_CACHE_DIR=1`); "
+    "dnf/yum: `&& dnf clean all`; "
     "or use a `RUN --mount=type=cache,...` for the cache directory.",
     peers=("hadolint DL3009", "hadolint DL3019", "hadolint DL3042", "hadolint DL3032", "hadolint DL3040"),
 )
@@ -260,10 +269,14 @@ def check_package_cache(df: Dockerfile) -> Iterator[Hit]:
                     ins, stage, f"{what} without --no-cache leaves the package index in /var/cache/apk"
                 )
             for op in ops:
-                if op.manager != "pip" or op.action != "install":
+                # pip wheel and pip download fetch through the same HTTP cache (pip wheel also keeps
+                # the wheels it builds there), so they leave ~/.cache/pip as pip install does
+                if op.manager != "pip" or op.action not in _PIP_CACHING:
                     continue
                 is_uv = bool(op.command) and command_name(op.command[:1]) == "uv"
                 if is_uv:
+                    if op.action != "install":
+                        continue
                     ok = (
                         op.has_option("--no-cache", "-n")
                         or _uv_cache_disabled(df, stage)
@@ -285,9 +298,7 @@ def check_package_cache(df: Dockerfile) -> Iterator[Hit]:
                 )
                 if not ok:
                     yield _hit(
-                        ins,
-                        stage,
-                        "pip install without --no-cache-dir leaves downloaded wheels in ~/.cache/pip",
+                        ins, stage, f"pip {op.action} without --no-cache-dir {_PIP_CACHING[op.action]}"
                     )
                     break
             for mgr in ("dnf", "yum", "microdnf", "tdnf"):
