@@ -260,6 +260,30 @@ def test_selected_member_claiming_gigabytes_is_refused_before_reading(jail: Jail
     refused(UnsafeLayer, gzip.compress(tar), "/var/lib/dpkg/status", str(5 * 1024**3), selector=selector)
 
 
+CAPPED = PathSelector(truncate=(("/usr/share/doc/*/copyright", 1000),))
+
+
+def test_capped_member_claiming_more_than_the_stream_has(jail: Jail) -> None:
+    tar = raw_tar(member("usr/share/doc/a/copyright", size=50_000), end=False) + b"Format: x\n" * 10
+    refused(CorruptLayer, gzip.compress(tar), "truncated", "usr/share/doc/a/copyright", selector=CAPPED)
+
+
+def test_capped_member_claiming_gigabytes_is_a_truncated_stream_not_a_refusal(jail: Jail) -> None:
+    # its head is read, the rest skipped: the short stream is what is wrong, not the size
+    tar = raw_tar(member("usr/share/doc/a/copyright", size=5 * 1024**3), end=False) + b"x" * 5000
+    refused(CorruptLayer, gzip.compress(tar), "truncated", str(5 * 1024**3), selector=CAPPED)
+
+
+def test_capped_member_above_the_file_cap_keeps_its_head(jail: Jail) -> None:
+    data = noise(3000)
+    tar = raw_tar(member("usr/share/doc/a/copyright", data), member("after", b"next"))
+    big_cap = PathSelector(truncate=(("/usr/share/doc/*/copyright", 10**9),), patterns=("/after",))
+    result = read_blob(gzip.compress(tar), big_cap, Limits(max_file_bytes=1000))
+    entry = result.entries["/usr/share/doc/a/copyright"]
+    assert (entry.content, entry.size, entry.truncated) == (data[:1000], 3000, True)
+    assert result.entries["/after"].content == b"next"  # the reader is back on the next header
+
+
 def test_extended_header_claiming_gigabytes(jail: Jail) -> None:
     pax = tarfile.TarInfo("././@PaxHeader")
     pax.type = tarfile.XHDTYPE
