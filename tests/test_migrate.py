@@ -760,10 +760,10 @@ def test_final_stage_installing_a_builders_wheels_gets_no_compiler() -> None:
     assert str(wheels_stage.base) == str(final.base) == "python:3.12-alpine3.22"
     # the stage running pip wheel compiles: build-base, and libpq-dev's two halves (a stage is not split)
     assert apk_packages(wheels_stage) == ["build-base", "libpq", "postgresql-dev"]
-    # the final stage installs the wheel files only: libpq5 → libpq, curl as the input installs it
-    assert apk_packages(final) == ["curl", "libpq"]
+    # the final stage installs the wheel files only: libpq5 → libpq; curl served the old healthcheck only
+    assert apk_packages(final) == ["libpq"]
     assert "RUN pip install --no-cache-dir /wheels/*.whl" in result.text
-    assert result.report.runtime_packages == ("curl", "libpq")
+    assert result.report.runtime_packages == ("libpq",)
     assert "build-base" in result.report.builder_packages
     changes, risks = changes_and_risks(result)
     assert "line 11: no build packages in the final stage: it installs only local wheel files" in changes
@@ -785,7 +785,7 @@ def test_final_stage_installing_wheels_online(
     }
     wheels_stage, final = parsed(result).stages
     assert apk_packages(wheels_stage) == ["build-base", "libpq", "postgresql-dev"]
-    assert apk_packages(final) == ["curl", "libpq"]  # psycopg2 built in the builder loads libpq here
+    assert apk_packages(final) == ["libpq"]  # psycopg2 built in the builder loads libpq here
     assert not lint_text(result.text, "migrated").fails("warning")
 
 
@@ -956,3 +956,72 @@ def test_pip_wheel_in_exec_form_or_with_or_makes_a_builder_stage() -> None:
         build, final = parsed(result).stages
         assert (apk_packages(build), apk_packages(final)) == (["build-base"], []), run
         assert result.report.builder_base == "python:3.12-alpine3.22"
+
+
+# ------------------------------------------- multi-stage: curl that only the old healthcheck ran goes
+
+
+def _curl_stages(final_extra: str = "", base_extra: str = "") -> str:
+    """A builder that installs curl, a base stage that installs curl and libpq5, a final stage built FROM
+    it with a curl healthcheck alpinist rewrites; ``*_extra``: instructions added to those stages."""
+    apt = (
+        "RUN apt-get update && apt-get install -y --no-install-recommends {} && rm -rf /var/lib/apt/lists/*\n"
+    )
+    return (
+        "FROM python:3.12-slim AS build\n"
+        + apt.format("curl")
+        + "RUN pip wheel -w /wheels flask==3.0.3\n"
+        + "FROM python:3.12-slim AS base\n"
+        + apt.format("curl libpq5")
+        + base_extra
+        + "FROM base\nCOPY --from=build /wheels /wheels\nRUN pip install --no-cache-dir /wheels/*.whl\n"
+        + final_extra
+        + 'USER 1000\nHEALTHCHECK CMD curl -f http://localhost:8080/health || exit 1\nCMD ["flask", "run"]\n'
+    )
+
+
+def test_multi_stage_drops_curl_only_the_rewritten_healthcheck_used() -> None:
+    result = migrate_text(_curl_stages(), "Dockerfile", OFFLINE)
+    df = parsed(result)
+    hc = df.healthcheck(df.final_stage)
+    assert hc is not None and hc.args[0] == "python3"
+    # the builder is discarded and keeps what the input gave it; the final image loses curl
+    assert [apk_packages(s) for s in df.stages] == [["build-base", "curl"], ["libpq"], []]
+    assert result.report.runtime_packages == ("libpq",)
+    changes, risks = changes_and_risks(result)
+    assert (
+        "curl not installed in stage base (the final stage is built FROM it): only the old HEALTHCHECK used it"
+        in changes
+    )
+    assert "curl removed from the final image: add it back if the service itself runs curl" in risks
+    assert "ALP003" not in {f.rule for f in lint_text(result.text, "migrated").findings}
+
+
+@pytest.mark.parametrize(
+    ("final_extra", "base_extra"),
+    [
+        ("RUN curl -fsSL https://example.com/ca.pem -o /etc/ca.pem\n", ""),
+        ("", "RUN curl -fsSL https://example.com/ca.pem -o /etc/ca.pem\n"),
+        ("RUN <<EOF\nset -e\ncurl -fsSL https://example.com/ca.pem -o /etc/ca.pem\nEOF\n", ""),
+        ('ENTRYPOINT ["curl", "-fsS", "http://config:8500/v1/kv/app"]\n', ""),
+        ("", "ONBUILD RUN curl -fsSL https://example.com/x -o /x\n"),
+    ],
+    ids=["final-run", "base-run", "heredoc", "exec-entrypoint", "onbuild"],
+)
+def test_multi_stage_keeps_curl_the_final_image_still_runs(final_extra: str, base_extra: str) -> None:
+    result = migrate_text(_curl_stages(final_extra, base_extra), "Dockerfile", OFFLINE)
+    df = parsed(result)
+    assert apk_packages(df.stages[1]) == ["curl", "libpq"]
+    hc = df.healthcheck(df.final_stage)
+    assert hc is not None and hc.args[0] == "python3"  # rewritten all the same
+    changes, risks = changes_and_risks(result)
+    assert "curl not installed" not in changes and "curl removed" not in risks
+
+
+def test_multi_stage_keeps_curl_for_a_healthcheck_kept_as_written() -> None:
+    text = _curl_stages().replace("curl -f http", "curl -f -H 'Host: svc' http")
+    result = migrate_text(text, "Dockerfile", OFFLINE)
+    df = parsed(result)
+    assert apk_packages(df.stages[1]) == ["curl", "libpq"]
+    hc = df.healthcheck(df.final_stage)
+    assert hc is not None and "curl" in str(hc.args)
