@@ -1025,3 +1025,24 @@ def test_multi_stage_keeps_curl_for_a_healthcheck_kept_as_written() -> None:
     assert apk_packages(df.stages[1]) == ["curl", "libpq"]
     hc = df.healthcheck(df.final_stage)
     assert hc is not None and "curl" in str(hc.args)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "RUN <<EOF\nset -e\ncurl -fsSL https://example.com/ca.pem -o /etc/ca.pem\nEOF\n",
+        'ENTRYPOINT ["sh", "-c", "curl -fsS http://config:8500/v1/kv/app > /app/conf && exec python3 -m app"]\n',
+    ],
+    ids=["heredoc", "exec-entrypoint"],
+)
+def test_single_stage_keeps_curl_a_heredoc_or_exec_form_command_runs(extra: str) -> None:
+    text = (
+        "FROM python:3.12-slim\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\n"
+        f"{extra}USER 1000\nHEALTHCHECK CMD curl -f http://localhost:8080/health || exit 1\n"
+    )
+    result = migrate_text(text, "Dockerfile", OFFLINE)
+    final = parsed(result).final_stage
+    assert "curl" in apk_packages(final)
+    hc = parsed(result).healthcheck(final)
+    assert hc is not None and hc.args[0] == "python3"

@@ -1403,6 +1403,25 @@ def _uses_tool(texts: Iterable[str], tool: str) -> bool:
     return any(re.search(rf"(^|[\s/;&|(]){re.escape(tool)}(\s|$)", t) for t in texts)
 
 
+def _command_text(ins: Instruction) -> str:
+    """What an instruction runs, for :func:`_uses_tool`: exec form as its words, shell form as written
+    (a heredoc ``RUN`` with its body)."""
+    if isinstance(ins.args, tuple):
+        return " ".join(ins.args)
+    return ins.original if ins.heredocs else ins.args
+
+
+def _commands_still_run(runs: Iterable[_Run], instructions: Iterable[Instruction]) -> list[str]:
+    """The commands an image still runs after migration: the kept pieces of translated ``RUN``s (the
+    dropped apt/apk installs are not uses), a ``RUN`` kept as written whole, ``CMD``/``ENTRYPOINT`` and
+    ``ONBUILD`` triggers (they run in the images built on this one)."""
+    out: list[str] = []
+    for run in runs:
+        out += [_command_text(run.ins)] if run.raw else [p.text for p in run.kept()]
+    out += [_command_text(ins) for ins in instructions if ins.cmd in ("CMD", "ENTRYPOINT", "ONBUILD")]
+    return out
+
+
 # -------------------------------------------------------------------------------------------- migrate
 
 
@@ -1516,10 +1535,9 @@ def _migrate_single(
             c.risk(f"HEALTHCHECK kept as written: it {why}", hc.line)
 
     # tools only the old healthcheck used
-    kept_texts = [p.text for r in runs.values() for p in r.kept()]
-    kept_texts += [ins.value for ins in ordered if ins.cmd in ("CMD", "ENTRYPOINT")]
+    kept_texts = _commands_still_run(runs.values(), ordered)
     if hc is not None and hc_text is None:
-        kept_texts.append(hc.value)
+        kept_texts.append(_command_text(hc))
     for tool in ("curl", "wget"):
         if tool in runtime_pkgs and hc_text is not None and not _uses_tool(kept_texts, tool):
             runtime_pkgs = [p for p in runtime_pkgs if p != tool]
@@ -1960,6 +1978,31 @@ def _nonroot_lines(escape: str) -> list[str]:
     ]
 
 
+def _tools_only_the_old_healthcheck_ran(
+    df: Dockerfile, stage_runs: dict[int, dict[int, _Run]], pythons: dict[int, str]
+) -> set[str]:
+    """``curl``/``wget`` that the final image needs no more: its healthcheck in effect is rewritten to
+    Python (as :func:`_migrate_stages` does: a probe of one URL, the final stage has a Python) and no
+    other command of the final image's stages runs them (see :func:`_commands_still_run`; a healthcheck
+    kept as written counts)."""
+    final = df.final_stage
+    if final.index not in pythons:
+        return set()
+    env = dict(final.env)
+    rewritten = {
+        id(ins)
+        for ins in final.of("HEALTHCHECK")
+        if not (ins.words and ins.words[0].upper() == "NONE") and _healthcheck_url(ins, env)[0] is not None
+    }
+    effective = df.healthcheck(final)
+    if effective is None or id(effective) not in rewritten:
+        return set()
+    lineage = df.lineage(final)
+    texts = [t for st in lineage for t in _commands_still_run(stage_runs[st.index].values(), st.instructions)]
+    texts += [_command_text(hc) for st in lineage for hc in st.of("HEALTHCHECK") if id(hc) not in rewritten]
+    return {tool for tool in ("curl", "wget") if not _uses_tool(texts, tool)}
+
+
 def _migrate_stages(
     df: Dockerfile, text: str, options: MigrationOptions, c: _Collector, client: httpx.Client | None
 ) -> Migration:
@@ -2006,6 +2049,7 @@ def _migrate_stages(
     # the final stage and the stages it is built FROM make the final image: build packages go there only
     # when pip compiles there (a builder stage gets them whenever it runs pip: harmless, it is discarded)
     in_final_image = {s.index for s in df.lineage(df.final_stage)}
+    unused_tools = _tools_only_the_old_healthcheck_ran(df, stage_runs, pythons)
     builder_pkgs: list[str] = []
     runtime_pkgs: list[str] = []
     for st in df.stages:
@@ -2028,6 +2072,11 @@ def _migrate_stages(
                 pkgs += ["build-base", *wheels.build_packages]
         if is_final and wheels is not None:
             pkgs += wheels.runtime_packages
+        if st.index in in_final_image:
+            for tool in sorted(unused_tools.intersection(pkgs)):
+                pkgs = [p for p in pkgs if p != tool]
+                c.change(f"{tool} not installed in {where}: only the old HEALTHCHECK used it")
+                c.risk(f"{tool} removed from the final image: add it back if the service itself runs {tool}")
         pkgs = [p for p in dict.fromkeys(pkgs) if not ("build-base" in pkgs and p in _IN_BUILD_BASE)]
         (runtime_pkgs if st.index in in_final_image else builder_pkgs).extend(pkgs)
         new_base = new_bases[st.index]
