@@ -318,3 +318,18 @@ def test_dir_cap_is_bounded_by_max_file_bytes(rootfs: Path) -> None:
     entry = view_from_directory(rootfs, SELECTOR, max_file_bytes=1000).get(METADATA)
     assert entry is not None and entry.truncated and len(entry.content or b"") == 1000
     assert os.path.getsize(rootfs / METADATA[1:]) == entry.size == 5000
+
+
+def test_a_header_line_cut_by_the_cap_is_not_parsed() -> None:
+    """Headers longer than the cap, cut inside ``License: Apache-2.0``: no clipped licence ("A")."""
+    start = b"Metadata-Version: 2.1\nName: Cut\nVersion: 1.0\n"
+    filler_line = b"Keywords: x\n"
+    count = (MiB - 10 - len(start) - 50) // len(filler_line)
+    rest = MiB - 10 - len(start) - count * len(filler_line)  # 50..61 bytes for one Summary line
+    head = start + filler_line * count + b"Summary: " + b"s" * (rest - 10) + b"\n"
+    assert len(head) == MiB - 10
+    view = read_members([(METADATA[1:], [head, b"License: Apache-2.0\n\nbody\n"])])
+    entry = view.get(METADATA)
+    assert entry is not None and entry.truncated and (entry.content or b"").endswith(b"License: A")
+    pkg = catalog(view)["Cut"]
+    assert (pkg.version, pkg.licenses) == ("1.0", ())

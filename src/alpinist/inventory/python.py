@@ -158,7 +158,10 @@ class PythonCataloger:
                     # (old Debian python-support linked egg-info into /usr/share/pyshared); skipped.
                     continue
                 raise InventoryError(f"{meta_path}: Python metadata was not read (over the size limit?)")
-            msg = parse_metadata(entry.content)
+            data = entry.content
+            if entry.truncated:  # the last line of a cut file may be cut too: never parse half a header
+                data = data[: data.rfind(b"\n") + 1]
+            msg = parse_metadata(data)
             name = _field(msg, "Name")
             if not name or canonicalize_name(name) == "python":
                 continue
