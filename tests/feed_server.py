@@ -201,6 +201,20 @@ class FeedServer:
         return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
+def fetch_and_parse_source(source: Any, server: FeedServer, workdir: Path) -> tuple[list[Any], list[Any]]:
+    """Fetch ``source`` through ``server`` as a mirror and parse it: (affected rows, vulnerabilities)."""
+    from alpinist.advisories.download import Fetcher
+
+    with Fetcher(mirror=server.url, sleep=lambda s: None) as fetcher:
+        files = source.fetch(fetcher, workdir, None)
+    affected: list[Any] = []
+    vulns: list[Any] = []
+    for batch in source.parse(files):
+        affected.extend(batch.affected)
+        vulns.extend(batch.vulnerabilities)
+    return affected, vulns
+
+
 def _nvd_time(value: str) -> datetime:
     moment = datetime.fromisoformat(value.replace(" ", "+"))  # a '+' that arrived unencoded reads as a space
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

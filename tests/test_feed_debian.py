@@ -28,10 +28,9 @@ from typing import Any
 import pytest
 
 from alpinist.advisories.debian import DebianTrackerSource, classify_release
-from alpinist.advisories.download import Fetcher
 from alpinist.advisories.model import Affected, Vulnerability
 from alpinist.errors import FeedError
-from tests.feed_server import FeedServer, feed_server_fixture  # noqa: F401 - registers the fixture
+from tests.feed_server import FeedServer, feed_server_fixture, fetch_and_parse_source  # noqa: F401 - registers the fixture
 
 INDEX_CSV = (
     Path(__file__).resolve().parents[1].parent
@@ -163,13 +162,7 @@ def fetch_and_parse(
     server: FeedServer, workdir: Path
 ) -> tuple[DebianTrackerSource, list[Affected], list[Vulnerability]]:
     source = DebianTrackerSource()
-    with Fetcher(mirror=server.url, sleep=lambda s: None) as fetcher:
-        files = source.fetch(fetcher, workdir, None)
-    affected: list[Affected] = []
-    vulns: list[Vulnerability] = []
-    for batch in source.parse(files):
-        affected.extend(batch.affected)
-        vulns.extend(batch.vulnerabilities)
+    affected, vulns = fetch_and_parse_source(source, server, workdir)
     return source, affected, vulns
 
 

@@ -16,11 +16,10 @@ from typing import Any
 
 import pytest
 
-from alpinist.advisories.download import Fetcher
 from alpinist.advisories.model import Affected, CvssScore, VersionRange, Vulnerability
 from alpinist.advisories.osv import OsvSource, cvss_score, ranges_from_events
 from alpinist.errors import FeedError
-from tests.feed_server import FeedServer, feed_server_fixture  # noqa: F401 - registers the fixture
+from tests.feed_server import FeedServer, feed_server_fixture, fetch_and_parse_source  # noqa: F401 - registers the fixture
 
 RAW = Path(__file__).resolve().parents[1].parent / "shared/corpus/advisories/raw"
 ZIP_PATH = "osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
@@ -34,13 +33,7 @@ def fetch_and_parse(
     server: FeedServer, workdir: Path
 ) -> tuple[OsvSource, list[Affected], list[Vulnerability]]:
     source = OsvSource()
-    with Fetcher(mirror=server.url, sleep=lambda s: None) as fetcher:
-        files = source.fetch(fetcher, workdir, None)
-    affected: list[Affected] = []
-    vulns: list[Vulnerability] = []
-    for batch in source.parse(files):
-        affected.extend(batch.affected)
-        vulns.extend(batch.vulnerabilities)
+    affected, vulns = fetch_and_parse_source(source, server, workdir)
     return source, affected, vulns
 
 
