@@ -648,7 +648,12 @@ def test_cpython_is_compared_within_its_release_branch() -> None:
         ("python", "CVE-2099-1007", None, "open"),
     }
     main_only = only(result, "python", "CVE-2099-1002")
-    assert main_only.notes == ("fixed in 3.13.0 on the 3.13 branch; no fix known for the 3.11 branch",)
+    assert main_only.notes == (
+        "NVD range <3.13.0: fixed in 3.13.0 on the 3.13 branch; no fix known for the 3.11 branch",
+    )
+    assert main_only.rule == "nvd-cpe:cross-branch"
+    assert only(result, "python", "CVE-2099-1001").rule == "nvd-cpe:branch"
+    assert only(result, "python", "CVE-2099-1007").rule == "nvd-cpe:version"
     assert (main_only.namespace, main_only.advisory_package, main_only.source) == (
         "cpe",
         "python:python",
@@ -741,3 +746,129 @@ def test_matching_500_packages_is_cheap() -> None:
     expected = sum(2 * (9 - i % 10 + (1 if i % 5 else 0)) for i in range(250))
     assert len(result.findings) == expected
     print(f"matched 500 packages in {elapsed * 1000:.1f} ms")
+
+
+# ---------------------------------------------------------------------------------------------- CNA ranges
+
+
+def cpython(version: str) -> Package:
+    return Package(
+        "python",
+        version,
+        "binary",
+        f"pkg:generic/python@{version}",
+        cpes=(f"cpe:2.3:a:python:python:{version}:*:*:*:*:*:*:*",),
+    )
+
+
+def cna(vuln_id: str, *ranges: VersionRange, versions: tuple[str, ...] = ()) -> Affected:
+    fixed = any(r.end and not r.end_inclusive for r in ranges)
+    return Affected(
+        vuln_id, "nvd", "cna", "python:python", "fixed" if fixed else "open", ranges=ranges, versions=versions
+    )
+
+
+# the PSF's ranges of CVE-2026-15310 (record in the corpus NVD feed): one lessThan per branch
+PSF_15310 = cna(
+    "CVE-2026-15310",
+    VersionRange(None, end="3.10.22"),
+    VersionRange("3.11.0", end="3.11.17"),
+    VersionRange("3.12.0", end="3.12.15"),
+    VersionRange("3.13.0", end="3.13.16"),
+    VersionRange("3.14.0", end="3.14.8"),
+    VersionRange("3.15.0a1", end="3.15.0rc2"),
+)
+
+
+def test_cna_range_of_the_installed_branch_gives_its_fix() -> None:
+    result = match(inventory(ALPINE_320, cpython("3.11.2")), MemoryIndex([PSF_15310]))
+    finding = only(result, "python", "CVE-2026-15310")
+    assert (finding.fixed_version, finding.status, finding.rule) == ("3.11.17", "fixed", "cna")
+    assert finding.notes == ("CNA range >=3.11.0,<3.11.17",)
+
+
+def test_a_patched_release_that_the_cna_marks_fixed_reports_nothing() -> None:
+    # 3.11.17 is the 3.11 fix of CVE-2026-15310; a literal reading of a wide NVD range (here < 3.13.16, the
+    # kind of range grype reads literally) must not bring it back while the CNA has spoken
+    nvd_wide = cpe("CVE-2026-15310", VersionRange(None, end="3.13.16"))
+    for version in ("3.11.17", "3.11.20", "3.12.15", "3.14.8"):
+        result = match(inventory(ALPINE_320, cpython(version)), MemoryIndex([PSF_15310, nvd_wide]))
+        assert result.findings == (), version
+    # without the CNA block the same NVD range is all there is: affected, no fix known for the branch
+    result = match(inventory(ALPINE_320, cpython("3.11.17")), MemoryIndex([nvd_wide]))
+    assert only(result, "python", "CVE-2026-15310").rule == "nvd-cpe:cross-branch"
+
+
+def test_cna_range_ending_on_another_branch_is_open_for_the_installed_one() -> None:
+    # CVE-2026-0864: 0 <= v < 3.13.15, 3.14.0 <= v < 3.14.7 (no 3.11 range: the 3.11 branch has no fix)
+    rows = [cna("CVE-2026-0864", VersionRange(None, end="3.13.15"), VersionRange("3.14.0", end="3.14.7"))]
+    result = match(inventory(ALPINE_320, cpython("3.11.2")), MemoryIndex(rows))
+    finding = only(result, "python", "CVE-2026-0864")
+    assert (finding.fixed_version, finding.status, finding.rule) == (None, "open", "cna")
+    assert finding.notes == (
+        "CNA range <3.13.15: fixed in 3.13.15 on the 3.13 branch; no fix known for the 3.11 branch",
+    )
+    assert only(match(inventory(ALPINE_320, cpython("3.13.2")), MemoryIndex(rows)), "python", "CVE-2026-0864")
+    assert match(inventory(ALPINE_320, cpython("3.14.7")), MemoryIndex(rows)).findings == ()
+
+
+def test_cna_ranges_win_over_nvd_cpe_ranges_both_ways() -> None:
+    # CVE-2026-7210: NVD says < 3.13.14 (3.11.16 read literally: affected); the PSF says 3.11.0 <= v < 3.11.16
+    nvd = cpe("CVE-2026-7210", VersionRange(None, end="3.13.14"), VersionRange("3.14.0", end="3.14.6"))
+    psf = cna("CVE-2026-7210", VersionRange(None, end="3.10.22"), VersionRange("3.11.0", end="3.11.16"))
+    result = match(inventory(ALPINE_320, cpython("3.11.2")), MemoryIndex([nvd, psf]))
+    assert (only(result, "python", "CVE-2026-7210").fixed_version, result.findings[0].rule) == (
+        "3.11.16",
+        "cna",
+    )
+    assert match(inventory(ALPINE_320, cpython("3.11.16")), MemoryIndex([nvd, psf])).findings == ()
+
+
+def test_an_exact_version_listed_by_the_cna() -> None:
+    rows = [cna("CVE-2099-2001", versions=("3.11.2",))]
+    assert only(match(inventory(ALPINE_320, cpython("3.11.2")), MemoryIndex(rows)), "python", "CVE-2099-2001")
+    assert match(inventory(ALPINE_320, cpython("3.11.3")), MemoryIndex(rows)).findings == ()
+
+
+def test_a_two_part_inclusive_bound_names_the_whole_branch() -> None:
+    # CVE-2023-27043: cpe:2.3:a:python:python, versionStartIncluding 3.0, versionEndIncluding 3.11
+    rows = [
+        cpe(
+            "CVE-2023-27043",
+            VersionRange(None, end="2.7.18", end_inclusive=True),
+            VersionRange("3.0", end="3.11", end_inclusive=True),
+        )
+    ]
+    for version in ("3.11.0", "3.11.2", "3.11.14"):
+        finding = only(
+            match(inventory(ALPINE_320, cpython(version)), MemoryIndex(rows)), "python", "CVE-2023-27043"
+        )
+        assert (finding.fixed_version, finding.status, finding.rule) == (None, "open", "nvd-cpe:branch")
+        assert finding.notes == ("NVD range >=3.0,<=3.11: 3.11 names the whole 3.11 branch",)
+    assert match(inventory(ALPINE_320, cpython("3.12.0")), MemoryIndex(rows)).findings == ()
+    # a three-part inclusive end is read literally
+    literal = [cpe("CVE-2099-2002", VersionRange("3.11.0", end="3.11.4", end_inclusive=True))]
+    assert match(inventory(ALPINE_320, cpython("3.11.5")), MemoryIndex(literal)).findings == ()
+
+
+def test_pre_release_cpes_never_match_a_final_release() -> None:
+    # CVE-2022-45061: exact CPEs 3.11.0:alpha1..rc2 and 3.11.0:- (the update field joined: 3.11.0rc2)
+    rows = [cpe("CVE-2022-45061", versions=("3.11.0alpha1", "3.11.0beta5", "3.11.0rc2"))]
+    assert match(inventory(ALPINE_320, cpython("3.11.0")), MemoryIndex(rows)).findings == ()
+    assert match(inventory(ALPINE_320, cpython("3.11.2")), MemoryIndex(rows)).findings == ()
+    assert only(
+        match(inventory(ALPINE_320, cpython("3.11.0rc2")), MemoryIndex(rows)), "python", "CVE-2022-45061"
+    )
+
+
+def test_a_rejected_record_never_matches_cna_or_cpe() -> None:
+    rows = [PSF_15310, cpe("CVE-2026-15310", VersionRange(None, end="3.13.16"))]
+    vulns = [Vulnerability("CVE-2026-15310", withdrawn="2026-10-01")]
+    assert match(inventory(ALPINE_320, cpython("3.11.2")), MemoryIndex(rows, vulns)).findings == ()
+
+
+def test_a_database_with_cna_ranges_but_no_cpe_rows_still_matches_cpython() -> None:
+    # most 2026 CPython records are "Awaiting Analysis": CNA ranges, no CPE configuration
+    result = match(inventory(ALPINE_320, cpython("3.11.2")), ListingIndex([PSF_15310]))
+    assert only(result, "python", "CVE-2026-15310").fixed_version == "3.11.17"
+    assert not any("CPE" in w for w in result.warnings)

@@ -56,6 +56,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from packaging.utils import canonicalize_name
 
+from alpinist.advisories.cna import NAMESPACE as CNA_NAMESPACE
 from alpinist.advisories.model import (
     SEVERITIES,
     AdvisoryIndex,
@@ -102,6 +103,10 @@ class Finding:
     cvss_vector: str | None = None
     cvss_version: str | None = None
     notes: tuple[str, ...] = ()
+    # how a ``cpe`` finding was decided: "cna" (the CNA's own ranges), "nvd-cpe:branch" (an NVD range of the
+    # installed release branch), "nvd-cpe:version" (an exact-version CPE), "nvd-cpe:cross-branch" (a range
+    # ending on another branch that still contains the version); None for the distro and OSV feeds
+    rule: str | None = None
 
     @property
     def purl(self) -> str:
@@ -211,6 +216,7 @@ class _Verdict(NamedTuple):  # a tuple: built for every affecting row, so it mus
     fixed_version: str | None
     row: Affected
     notes: tuple[str, ...] = ()
+    rule: str | None = None  # Finding.rule
 
 
 class _Keys:
@@ -286,6 +292,15 @@ def _fmt_range(rng: VersionRange) -> str:
     if rng.end is not None:
         parts.append(f"{'<=' if rng.end_inclusive else '<'}{rng.end}")
     return ",".join(parts) or "all versions"
+
+
+def _names_a_branch(rng: VersionRange) -> bool:
+    """An inclusive end with two parts (``<= 3.11``): NVD's way of naming that whole branch, patch releases
+    included (3.11.2 is "3.11"), though 3.11.2 > 3.11 when read literally."""
+    return rng.end is not None and rng.end_inclusive and _TWO_PARTS.fullmatch(rng.end) is not None
+
+
+_TWO_PARTS = re.compile(r"\d+\.\d+")
 
 
 def _not_affected(row: Affected) -> bool:
@@ -395,13 +410,13 @@ class _Evaluator:
         if len(rows) == 1:  # the common case: one row per id
             if _not_affected(rows[0]):
                 return None
-            return self.branch_rule(q, rows) if q.namespace == "cpe" else self.row(q, rows[0])
+            return self.cpe_rule(q, rows) if q.namespace == "cpe" else self.row(q, rows[0])
         if q.namespace.startswith("alpine:"):
             return self.alpine_first_fix(q, rows)
         if any(_not_affected(r) for r in rows):
             return None
         if q.namespace == "cpe":
-            return self.branch_rule(q, rows)
+            return self.cpe_rule(q, rows)
         verdicts = [v for v in (self.row(q, r) for r in rows) if v is not None]
         if not verdicts:
             return None
@@ -424,40 +439,72 @@ class _Evaluator:
             first = fixes[0]
         return self.row(q, first)
 
+    def cpe_rule(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
+        """A ``cpe`` query: the CNA's own ranges when the record has them for this product, else NVD's CPE
+        configurations with the branch rule (see module docstring)."""
+        cna = [row for row in rows if row.namespace == CNA_NAMESPACE]
+        if cna:
+            return self.cna_rule(q, cna)
+        return self.branch_rule(q, rows)
+
+    def _branch_of(self, q: _Query, version: str | None) -> tuple[int, int] | None:
+        if version is None:
+            return None
+        try:
+            return release_branch(q.scheme, version)
+        except VersionError:
+            return None
+
+    def cna_rule(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
+        """The CNA's ranges decide: in none of them (nor listed) -> not affected, whatever NVD's CPEs say. A
+        range that holds the version gives its end as the fix when the end is on the installed branch; a
+        range ending on another branch (``0 <= v < 3.13.15`` for 3.11.2) leaves the version open."""
+        branch = self._branch_of(q, q.version)
+        hits = [(rng, row) for row in rows for rng in row.ranges if self._in_range(q, row, rng)]
+        for rng, row in hits:
+            if rng.end is not None and not rng.end_inclusive and self._branch_of(q, rng.end) == branch:
+                return _Verdict("fixed", rng.end, row, (f"CNA range {_fmt_range(rng)}",), "cna")
+        if hits:
+            rng, row = hits[0]
+            note = f"CNA range {_fmt_range(rng)}: {self._cross_branch_note(rng, branch)}"
+            return _Verdict("open", None, row, (note,), "cna")
+        listed = next((row for row in rows if self._listed(q, row)), None)
+        if listed is not None:
+            return _Verdict("open", None, listed, ("listed as affected by the CNA",), "cna")
+        return None
+
     def branch_rule(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
-        """CPE ranges compared within the installed version's release branch (see module docstring)."""
+        """NVD's CPE ranges compared within the installed version's release branch (see module docstring)."""
         ranges: list[tuple[VersionRange, Affected]] = []
         for row in rows:
             ranges.extend((rng, row) for rng in row.ranges)
             if not row.ranges and row.fixed_version and row.status == "fixed":
                 ranges.append((VersionRange(end=row.fixed_version), row))
-        branch = release_branch(q.scheme, q.version)
-
-        def branch_of(version: str | None) -> tuple[int, int] | None:
-            if version is None:
-                return None
-            try:
-                return release_branch(q.scheme, version)
-            except VersionError:
-                return None
-
+        branch = self._branch_of(q, q.version)
         own = [
             (rng, row)
             for rng, row in ranges
-            if branch_of(rng.end) == branch or (rng.end is None and branch_of(rng.start) == branch)
+            if self._branch_of(q, rng.end) == branch
+            or (rng.end is None and self._branch_of(q, rng.start) == branch)
         ]
         for rng, row in own:
-            if self._in_range(q, row, rng):
+            if self._in_range(q, row, rng) or (
+                _names_a_branch(rng) and self._in_range(q, row, VersionRange(rng.start, rng.start_inclusive))
+            ):
                 fixed = rng.end if rng.end is not None and not rng.end_inclusive else None
-                return _Verdict("fixed" if fixed else "open", fixed, row)
+                notes: tuple[str, ...] = (f"NVD range {_fmt_range(rng)}",)
+                if _names_a_branch(rng):
+                    notes = (f"NVD range {_fmt_range(rng)}: {rng.end} names the whole {rng.end} branch",)
+                return _Verdict("fixed" if fixed else "open", fixed, row, notes, "nvd-cpe:branch")
         listed = next((row for row in rows if self._listed(q, row)), None)
         if listed is not None:
-            return _Verdict("open", None, listed)
+            return _Verdict("open", None, listed, (f"NVD lists {q.version} as affected",), "nvd-cpe:version")
         if own:
             return None  # the branch's own range says this version is outside it
         for rng, row in ranges:
             if self._in_range(q, row, rng):
-                return _Verdict("open", None, row, (self._cross_branch_note(rng, branch),))
+                note = f"NVD range {_fmt_range(rng)}: {self._cross_branch_note(rng, branch)}"
+                return _Verdict("open", None, row, (note,), "nvd-cpe:cross-branch")
         return None
 
     @staticmethod
@@ -605,7 +652,11 @@ class _Matcher:
         known = set(self._listing.namespaces()) if self._listing is not None else None
         result: dict[tuple[str, str], list[Affected]] = {}
         for namespace, names in by_namespace.items():
-            if known is not None and namespace not in known:
+            if (
+                known is not None
+                and namespace not in known
+                and not (namespace == "cpe" and CNA_NAMESPACE in known)
+            ):
                 self._missing_namespace(namespace)
                 continue
             if self._batch is not None:
@@ -615,6 +666,15 @@ class _Matcher:
             else:
                 for name in names:
                     result[(namespace, name)] = list(self.index.affected(namespace, name))
+            if namespace == "cpe" and (known is None or CNA_NAMESPACE in known):
+                # the CNA's own ranges for the same products, decided together with NVD's rows (cpe_rule)
+                if self._batch is not None:
+                    cna = self._batch.affected_many(CNA_NAMESPACE, list(names))
+                    for name in names:
+                        result[(namespace, name)].extend(cna.get(name, ()))
+                else:
+                    for name in names:
+                        result[(namespace, name)].extend(self.index.affected(CNA_NAMESPACE, name))
             if (
                 known is None
                 and namespace.split(":")[0] in OS_FEED_SOURCES
@@ -810,6 +870,7 @@ class _Matcher:
             cvss_vector=cvss.vector if cvss else None,
             cvss_version=cvss.version if cvss else None,
             notes=notes,
+            rule=verdict.rule,
         )
 
     def _describe(

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ijson
-from packaging.version import InvalidVersion, Version
 
+from alpinist.advisories.cna import cna_affected, lowest_version
 from alpinist.advisories.model import Affected, CvssScore, Severity, VersionRange, Vulnerability
 from alpinist.advisories.osv import cvss2_severity
 from alpinist.advisories.sources import Batcher, FeedBatch, ParseStats
@@ -248,6 +248,8 @@ class NvdSource:
         batch.add_vulnerability(self._vulnerability(cve_id, cve))
         for row in cpe_affected(cve_id, cve.get("configurations")):
             batch.add_affected(row)
+        for row in cna_affected(cve_id, self.name, cve.get("affected"), self.stats.skip):
+            batch.add_affected(row)
 
     def _vulnerability(self, cve_id: str, cve: dict[str, Any]) -> Vulnerability:
         scores: list[CvssScore] = []
@@ -391,7 +393,7 @@ def cpe_affected(cve_id: str, configurations: Any) -> list[Affected]:
                 "cpe",
                 product,
                 "fixed" if fixes else "open",
-                fixed_version=_lowest_version(fixes),
+                fixed_version=lowest_version(fixes),
                 ranges=tuple(dict.fromkeys(ranges)),
                 versions=tuple(dict.fromkeys(versions)),
             )
@@ -423,16 +425,6 @@ def _only_on_other_os(configuration: Any, nodes: Any) -> bool:
 
 
 _BOUND_KEYS = ("versionStartIncluding", "versionStartExcluding", "versionEndIncluding", "versionEndExcluding")
-
-
-def _lowest_version(versions: list[str]) -> str | None:
-    """The lowest of the fixes, for display: in PEP 440 order when they all parse, else the first."""
-    if not versions:
-        return None
-    try:
-        return min(versions, key=Version)
-    except InvalidVersion:
-        return versions[0]
 
 
 def _page_header(path: Path) -> tuple[int, int]:

@@ -146,6 +146,7 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
         "matched_version": f.matched_version,
         "description": f.description,
         "notes": list(f.notes),
+        "match_rule": f.rule,
     }
 
 
