@@ -1,7 +1,9 @@
 """NVD API 2.0: paged from the loopback feed server, rate-limited on a fake clock, parsed.
 
-CVSS expectations are the rows of ``raw/severity/nvd-cvss-subset.csv`` (transcribed from NVD records);
-the CPE configurations are a small hand-written fixture (the corpus NVD file has none).
+The corpus NVD file holds 169 CVEs: 72 derived rows with CVSS only, whose expectations are the rows of
+``raw/severity/nvd-cvss-subset.csv`` (transcribed from NVD records), and 97 complete real records, each also
+kept as ``raw/nvd/<id>.json`` (listed in ``raw/nvd/SOURCES.tsv``): their expectations are read from those
+files. CPE configurations are also checked on a small hand-written fixture.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ CSV_PATH = (
 )
 NVD_FILE = "services.nvd.nist.gov/rest/json/cves/2.0/all.json"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+RAW_DIR = CSV_PATH.parents[1] / "nvd"
 
 
 class FakeClock:
@@ -80,6 +83,17 @@ def csv_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def raw_records() -> dict[str, Any]:
+    """The 97 complete records, by id, from raw/nvd/ (SOURCES.tsv lists them)."""
+    lines = (RAW_DIR / "SOURCES.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    ids = [line.split("\t")[0] for line in lines if line]
+    return {i: json.loads((RAW_DIR / f"{i}.json").read_text(encoding="utf-8")) for i in ids}
+
+
+def all_ids() -> set[str]:
+    return {r["cve_id"] for r in csv_rows()} | set(raw_records())
+
+
 def test_paging_makes_several_requests(feed_server: FeedServer, tmp_path: Path) -> None:
     source, _, files, affected, vulns = run(feed_server, tmp_path, page_size=20)
     requests = feed_server.requests_to(NVD_PATH)
@@ -88,13 +102,22 @@ def test_paging_makes_several_requests(feed_server: FeedServer, tmp_path: Path) 
         ("20", "20"),
         ("40", "20"),
         ("60", "20"),
+        ("80", "20"),
+        ("100", "20"),
+        ("120", "20"),
+        ("140", "20"),
+        ("160", "20"),
     ]
     assert all(r.param("lastModStartDate") is None for r in requests)  # a full download
-    assert len(files) == 4
-    assert len(vulns) == len({v.id for v in vulns}) == 72  # README: 72 CVEs
-    assert {v.id for v in vulns} == {r["cve_id"] for r in csv_rows()}
-    assert affected == []  # the corpus file has no configurations
-    assert source.stats.records == 72
+    assert len(files) == 9
+    assert len(vulns) == len({v.id for v in vulns}) == 169  # README: 72 derived rows + 97 records
+    assert {v.id for v in vulns} == all_ids()
+    assert source.stats.records == 169
+    # rows come only from records with CPE configurations or a CNA block (the derived rows have neither)
+    records = raw_records()
+    with_ranges = {i for i, r in records.items() if r.get("configurations") or r.get("affected")}
+    assert {a.vuln_id for a in affected} <= with_ranges
+    assert {a.namespace for a in affected} == {"cpe", "cna"}
 
 
 def test_cvss_rows_match_the_csv(feed_server: FeedServer, tmp_path: Path) -> None:
@@ -115,6 +138,23 @@ def test_cvss_rows_match_the_csv(feed_server: FeedServer, tmp_path: Path) -> Non
                     primary=row["source"] == "nvd@nist.gov",  # severity/README.md: nvd@nist.gov = Primary
                 )
             )
+    # the complete records: every cvssMetricV2/V30/V31/V40 entry, read from the raw files
+    keys = {"cvssMetricV2": "2.0", "cvssMetricV30": "3.0", "cvssMetricV31": "3.1", "cvssMetricV40": "4.0"}
+    for cve_id, record in raw_records().items():
+        scores = expected.setdefault(cve_id, set())
+        for key, version in keys.items():
+            for metric in record.get("metrics", {}).get(key, ()):
+                data = metric["cvssData"]
+                scores.add(
+                    CvssScore(
+                        version=data["version"],
+                        vector=data["vectorString"],
+                        base_score=float(data["baseScore"]),
+                        severity=(data.get("baseSeverity") or metric["baseSeverity"]),
+                        source=metric["source"],
+                        primary=metric["type"] == "Primary",
+                    )
+                )
     assert {cve: set(v.cvss) for cve, v in by_id.items()} == expected
 
 
@@ -146,8 +186,8 @@ def test_specific_cvss_cases(feed_server: FeedServer, tmp_path: Path) -> None:
 
 def test_public_rate_limit_is_five_requests_per_30_seconds(feed_server: FeedServer, tmp_path: Path) -> None:
     _, fetcher, files, _, vulns = run(feed_server, tmp_path, page_size=5)
-    assert len(files) == 15 and len(vulns) == 72  # 72 CVEs by 5
-    assert fetcher.clock.sleeps == [30.0, 30.0]
+    assert len(files) == 34 and len(vulns) == 169  # 169 CVEs by 5
+    assert fetcher.clock.sleeps == [30.0] * 6  # 34 requests: 5 in each 30 s
     times = fetcher.times
     for i, start in enumerate(times):
         assert sum(1 for t in times[i:] if t < start + 30.0) <= 5
@@ -156,7 +196,7 @@ def test_public_rate_limit_is_five_requests_per_30_seconds(feed_server: FeedServ
 
 def test_api_key_raises_the_limit_and_rides_in_a_header(feed_server: FeedServer, tmp_path: Path) -> None:
     _, fetcher, files, _, _ = run(feed_server, tmp_path, page_size=5, api_key="secret-key")
-    assert len(files) == 15
+    assert len(files) == 34
     assert fetcher.clock.sleeps == []
     for request in feed_server.requests_to(NVD_PATH):
         assert request.headers["apikey"] == "secret-key"
@@ -167,7 +207,7 @@ def test_rate_limit_answers_are_retried(feed_server: FeedServer, tmp_path: Path)
     feed_server.fail(403, times=1, path=NVD_PATH)
     feed_server.fail(503, times=1, path=NVD_PATH, headers={"Retry-After": "12"})
     _, fetcher, files, _, vulns = run(feed_server, tmp_path)
-    assert len(files) == 1 and len(vulns) == 72
+    assert len(files) == 1 and len(vulns) == 169
     assert fetcher.clock.sleeps == [1.0, 12.0]  # backoff, then the server's Retry-After
     assert len(feed_server.requests_to(NVD_PATH)) == 3
 
@@ -182,8 +222,9 @@ def test_incremental_update_by_last_modified_windows(feed_server: FeedServer, tm
         ("2026-09-29T00:00:00.000+00:00", "2026-11-26T12:00:00.000+00:00"),
     ]
     expected = {r["cve_id"] for r in csv_rows() if r["nvd_last_modified"] >= "2026-06-01"}
+    expected |= {i for i, r in raw_records().items() if r["lastModified"] >= "2026-06-01"}
     assert {v.id for v in vulns} == expected
-    assert len(expected) == 13
+    assert len(expected) == 46  # 13 derived rows, 33 records
 
 
 def test_windows_split_long_spans() -> None:
@@ -403,3 +444,26 @@ def test_a_cursor_ahead_of_the_clock_asks_for_an_empty_window(
         == "2026-11-26T12:00:00.000+00:00"
     )
     assert vulns == []
+
+
+def test_real_records_give_cna_and_cpe_rows(feed_server: FeedServer, tmp_path: Path) -> None:
+    *_, affected, _ = run(feed_server, tmp_path)
+    rows = {(a.vuln_id, a.namespace, a.package): a for a in affected}
+    # CVE-2026-15310: Awaiting Analysis, no configuration; the PSF's ranges, one per branch
+    assert ("CVE-2026-15310", "cpe", "python:python") not in rows
+    psf = rows[("CVE-2026-15310", "cna", "python:python")]
+    assert VersionRange("3.11.0", end="3.11.17") in psf.ranges and psf.source == "nvd"
+    # CVE-2023-27043: NVD's configuration only, 3.0 <= v <= 3.11
+    nvd = rows[("CVE-2023-27043", "cpe", "python:python")]
+    assert VersionRange("3.0", end="3.11", end_inclusive=True) in nvd.ranges
+    assert ("CVE-2023-27043", "cna", "python:python") not in rows
+    # CVE-2026-7210 has both; CVE-2026-28387 has OpenSSL's own ranges
+    assert ("CVE-2026-7210", "cna", "python:python") in rows and (
+        "CVE-2026-7210",
+        "cpe",
+        "python:python",
+    ) in rows
+    assert ("CVE-2026-28387", "cna", "openssl:openssl") in rows
+    # CVE-2022-45061: pre-release CPEs keep their update field (3.11.0rc2), the final 3.11.0 its own
+    versions = rows[("CVE-2022-45061", "cpe", "python:python")].versions
+    assert "3.11.0" in versions and "3.11.0rc2" in versions and "3.11.0alpha1" in versions
