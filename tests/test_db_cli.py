@@ -32,10 +32,14 @@ NVD_API = "/services.nvd.nist.gov/rest/json/cves/2.0"
 #   debian: the tracker JSON has 34 source packages and 97 (package, id) entries, each with one release
 #           (bookworm), over 91 distinct ids:  jq -r 'to_entries[].value | keys[]' json | sort -u | wc -l
 #   osv:    2,661 records in PyPI/all.zip, 10 of them withdrawn (skipped): 2,651 ids
-#   nvd:    72 CVEs in all.json (none with CPE configurations)
-EXPECTED_RECORDS = {"alpine": 419, "debian": 91, "osv": 2651, "nvd": 72}
+#   nvd:    169 CVEs in all.json (72 derived CVSS rows + 97 real records); 88 affected rows: 64 (CVE, CPE
+#           vendor:product) pairs of vulnerable application CPEs with a version in the configurations, and
+#           24 (CVE, product) pairs of CNA blocks naming a product of cna.PRODUCTS: CPython (16 records),
+#           OpenSSL (6), musl (2: "musl"/"libc" in CVE-2026-6042, "musl-libc"/"musl" in CVE-2026-40200)
+EXPECTED_RECORDS = {"alpine": 419, "debian": 91, "osv": 2651, "nvd": 169}
 EXPECTED_ALPINE_ROWS = 1123
 EXPECTED_DEBIAN_ROWS = 97
+EXPECTED_NVD_ROWS = {"cpe": 64, "cna": 24}
 
 
 def sha256(path: Path) -> str:
@@ -92,6 +96,10 @@ def test_update_all_feeds_from_a_mirror(cli, feed_server: FeedServer, tmp_path: 
             conn.execute("SELECT COUNT(*) FROM affected WHERE source = 'debian'").fetchone()[0]
             == EXPECTED_DEBIAN_ROWS
         )
+        nvd_rows = conn.execute(
+            "SELECT namespace, COUNT(*) FROM affected WHERE source = 'nvd' GROUP BY namespace"
+        ).fetchall()
+        assert dict(nvd_rows) == EXPECTED_NVD_ROWS
         # spot checks against the files: secdb v3.20 zlib "1.2.12-r2": ["CVE-2022-37434"]
         zlib = {a.vuln_id: a for a in store.affected("alpine:3.20", "zlib")}
         assert (zlib["CVE-2022-37434"].status, zlib["CVE-2022-37434"].fixed_version) == ("fixed", "1.2.12-r2")
@@ -118,7 +126,7 @@ def test_update_all_feeds_from_a_mirror(cli, feed_server: FeedServer, tmp_path: 
     # a second update of NVD alone is incremental: it asks for what changed since the first one
     code, out, err = cli("db", "update", "--db", str(db_path), "--mirror", feed_server.url, "--source", "nvd")
     assert code == 0, err
-    assert "nvd: 72 records (incremental" in out
+    assert "nvd: 169 records (incremental" in out
     later = feed_server.requests_to(NVD_API)[len(first_nvd) :]
     assert later and all(r.param("lastModStartDate") for r in later)
     assert len(feed_server.requests_to(TRACKER)) == 1  # the others were not fetched again
