@@ -14,7 +14,7 @@ finding reported twice (the dpkg-owned pip next to the venv's) is a difference t
 
 When the code and a record disagree, the expectation is not changed to fit the code: the case gets its own
 ``xfail(strict=True)`` test (with the record, the package, what is expected and what is reported) and its rows
-are set aside in ``test_findings_exact``. At the time of writing there is no such case: all 270 rows agree.
+are set aside in ``test_findings_exact``. At the time of writing there is no such case: all 289 rows agree.
 """
 
 from __future__ import annotations
@@ -167,25 +167,36 @@ def test_findings_exact(results: dict[str, MatchResult], tag: str) -> None:
 
 
 def test_warnings(results: dict[str, MatchResult]) -> None:
-    """Every branch and version of these images is known to the database: nothing is skipped, except that the
-    corpus NVD file has no CPE configurations, so the CPython of python-app:alpine cannot be matched; a scan
-    must say so rather than pass over it in silence."""
+    """Every branch and version of these images is known to the database, and the NVD file has CPE
+    configurations and CNA ranges for the CPython of python-app:alpine: nothing is skipped."""
     assert results["python-app:debian"].warnings == ()
     assert results["alpine:3.20.3"].warnings == ()
-    (warning,) = results["python-app:alpine"].warnings
-    assert "CPE" in warning and "CPython" in warning
+    assert results["python-app:alpine"].warnings == ()
 
 
 def test_alpine_images_share_their_apk_findings() -> None:
-    """python-app:alpine adds only PyPI packages (none affected) and CPython (no CPE data) to alpine:3.20.3."""
-    assert Counter(read_expected("python-app:alpine")) == Counter(read_expected("alpine:3.20.3"))
+    """python-app:alpine adds only PyPI packages (none affected) and CPython (19 rows) to alpine:3.20.3."""
+    rows = read_expected("python-app:alpine")
+    assert Counter(r for r in rows if r[2] == "apk") == Counter(read_expected("alpine:3.20.3"))
+    assert len([r for r in rows if r[2] == "binary"]) == 19 and len(rows) == 56 + 19
+
+
+def test_cpython_rule_of_each_finding(results: dict[str, MatchResult]) -> None:
+    """Which rule decided each CPython finding, and the range behind it (the TSV's notes say which record)."""
+    cpython = {f.id: f for f in results["python-app:alpine"].findings if f.package.type == "binary"}
+    rules = Counter(f.rule for f in cpython.values())
+    assert rules == {"cna": 16, "nvd-cpe:branch": 1, "nvd-cpe:cross-branch": 2}
+    assert cpython["CVE-2026-15310"].notes == ("CNA range >=3.11.0,<3.11.17",)
+    assert cpython["CVE-2023-27043"].notes == ("NVD range >=3.0,<=3.11: 3.11 names the whole 3.11 branch",)
+    assert cpython["CVE-2024-6232"].rule == "nvd-cpe:cross-branch"
+    assert cpython["CVE-2026-7210"].rule == "cna"  # the CNA block decides although NVD has a configuration
 
 
 # The headline of python-app:debian, counted from the TSV: 158 findings (84 distinct ids) in 61 packages.
 HEADLINE: dict[str, Any] = {
     "vulnerabilities": 158,
     "packages": 61,
-    "by_severity": {"CRITICAL": 6, "HIGH": 13, "MEDIUM": 29, "LOW": 8, "NEGLIGIBLE": 60, "UNKNOWN": 42},
+    "by_severity": {"CRITICAL": 6, "HIGH": 25, "MEDIUM": 44, "LOW": 11, "NEGLIGIBLE": 60, "UNKNOWN": 12},
 }
 
 
