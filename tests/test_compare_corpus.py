@@ -7,7 +7,9 @@ Expected values come from the corpus, not from alpinist:
 
 - findings: the hand-written ``tests/expected_findings/<tag>.tsv`` (every finding of the three images, derived
   from the advisory records) give the counts per severity, the distinct ids, the affected packages and the
-  CVE diff (ids of one file minus ids of the other: 83 removed, 26 added, CVE-2025-9230 in both);
+  CVE diff (ids of one file minus ids of the other: python-app:alpine against python-app:debian 81 removed, 43
+  added, CVE-2023-27043, CVE-2024-7592 and CVE-2025-9230 in both; alpine:3.20.3 against python-app:debian 83
+  removed, 26 added, CVE-2025-9230 in both);
 - the grouping of the diff: a Debian binary package's source from ``expected/<tag>/packages.tsv``
   (``source_name``), an Alpine package's ``origin``, a Python distribution's PEP 503 name;
 - sizes, layers, user, healthcheck: ``expected/<tag>/sizes.tsv``, ``layers.tsv``, ``config.json``;
@@ -129,11 +131,13 @@ def test_counts_match_the_hand_written_findings(comparison: Comparison, index: i
 
 
 def test_headline_numbers_written_by_hand(comparison: Comparison) -> None:
-    """python-app:debian: 158 findings, 84 ids, 61 packages (tests/test_findings_exact.py's headline)."""
-    assert comparison.metric("vulnerabilities").values == (158, 56, 56)
-    assert comparison.metric("unique_ids").values == (84, 27, 27)
-    assert comparison.metric("severity.critical").values == (6, 0, 0)
-    assert comparison.metric("severity.high").values == (13, 2, 2)
+    """python-app:debian: 158 findings, 84 ids, 61 packages (tests/test_findings_exact.py's headline);
+    python-app:alpine: the 56 apk rows of alpine:3.20.3 and 19 CPython rows (counted from the TSVs)."""
+    assert comparison.metric("vulnerabilities").values == (158, 75, 56)
+    assert comparison.metric("unique_ids").values == (84, 46, 27)
+    assert comparison.metric("severity.critical").values == (6, 4, 2)
+    assert comparison.metric("severity.high").values == (25, 31, 22)
+    assert comparison.metric("severity.unknown").values == (12, 8, 8)
 
 
 @pytest.mark.parametrize("index", range(3))
@@ -212,9 +216,10 @@ def test_verdicts(comparison: Comparison) -> None:
     def best(key: str) -> tuple[str, ...]:
         return tuple(comparison.columns[i].label for i in comparison.metric(key).best)
 
-    assert best("vulnerabilities") == ("after", "java")  # 158 / 56 / 56
-    assert best("severity.critical") == ("after", "java")
-    assert best("severity.unknown") == ("before",)  # 42 / 54 / 54: secdb has no severity
+    assert best("vulnerabilities") == ("java",)  # 158 / 75 / 56
+    assert best("severity.critical") == ("java",)  # 6 / 4 / 2
+    assert best("severity.high") == ("java",)  # 25 / 31 / 22: CPython's findings make after worse than before
+    assert best("severity.unknown") == ("after", "java")  # 12 / 8 / 8: ids that no source scores
     assert best("packages") == ("java",)  # 143 / 21 / 14
     assert best("size.compressed") == ("java",)
     assert best("size.uncompressed") == ("java",)
@@ -230,13 +235,13 @@ def test_verdicts(comparison: Comparison) -> None:
 
 
 def test_tallies(comparison: Comparison) -> None:
-    """after vs before, line by line: better on the 6 counts other than UNKNOWN… see the list below."""
+    """after vs before, line by line: better on every count but HIGH (31 > 25: the CPython of /usr/local)."""
     after_better = {
-        "vulnerabilities", "severity.critical", "severity.high", "severity.medium", "severity.low",
+        "vulnerabilities", "severity.critical", "severity.unknown", "severity.medium", "severity.low",
         "severity.negligible", "unique_ids", "vulnerable_packages", "packages", "size.compressed",
         "size.uncompressed", "healthcheck",
     }  # fmt: skip
-    after_worse = {"severity.unknown"}
+    after_worse = {"severity.high"}
     same = {"user", "shell", "package_managers"}  # non-root both, /bin/sh both, a package manager both
     tallies = {comparison.columns[t.image].label: t for t in comparison.tallies()}
     assert (tallies["after"].better, tallies["after"].worse, tallies["after"].same) == (
@@ -245,8 +250,8 @@ def test_tallies(comparison: Comparison) -> None:
         len(same),
     )
     assert {m.key for m in comparison.metrics if m.compare(1, 0) == -1} == after_better
-    # java: root (worse), no healthcheck (worse), UNKNOWN (worse); same shell and package manager
-    assert (tallies["java"].better, tallies["java"].worse, tallies["java"].same) == (11, 3, 2)
+    # java: better on the 12 counts and sizes; root (worse), no healthcheck (worse); same shell and package manager
+    assert (tallies["java"].better, tallies["java"].worse, tallies["java"].same) == (12, 2, 2)
 
 
 # ---------------------------------------------------------------------------------------------- CVE diff
@@ -271,6 +276,8 @@ def _expected_groups(tag: str, ids: set[str]) -> dict[tuple[str, str], set[str]]
             continue
         if r["type"] == "python":
             key = str(canonicalize_name(r["package"]))
+        elif r["type"] == "binary":  # CPython in /usr/local: its CPE vendor:product
+            key = "python:python"
         else:
             key = source[(r["package"], r["type"])]
         groups[(r["type"], key)].add(r["id"])
@@ -283,9 +290,10 @@ def test_cve_diff_against_the_first_image(comparison: Comparison) -> None:
     assert len(comparison.diffs) == 2
     diff = comparison.diffs[0]
     assert (diff.image, diff.against) == (1, 0)
-    assert diff.removed_ids == len(debian_ids - alpine_ids) == 83
-    assert diff.added_ids == len(alpine_ids - debian_ids) == 26
-    assert diff.unchanged == len(debian_ids & alpine_ids) == 1  # CVE-2025-9230: Debian's and Alpine's openssl
+    assert diff.removed_ids == len(debian_ids - alpine_ids) == 81
+    assert diff.added_ids == len(alpine_ids - debian_ids) == 43
+    # CVE-2025-9230: Debian's and Alpine's openssl; CVE-2023-27043, CVE-2024-7592: Debian's python3.11 and CPython
+    assert diff.unchanged == len(debian_ids & alpine_ids) == 3
     removed = {(g.type, g.package): {d.id for d in g.ids} for g in diff.removed}
     added = {(g.type, g.package): {d.id for d in g.ids} for g in diff.added}
     assert removed == _expected_groups("python-app:debian", debian_ids - alpine_ids)
@@ -298,9 +306,14 @@ def test_cve_diff_against_the_first_image(comparison: Comparison) -> None:
     for group in (*diff.removed, *diff.added):
         order = [SEVERITIES.index(d.severity) for d in group.ids]
         assert order == sorted(order)
-    # the reference image has the same apk findings as python-app:alpine (a test of the TSVs says so too)
+    # the reference image: the same apk findings as python-app:alpine, without CPython
+    java_ids = {r["id"] for r in expected_findings("alpine:3.20.3")}
     java = comparison.diffs[1]
-    assert (java.image, java.removed, java.added, java.unchanged) == (2, diff.removed, diff.added, 1)
+    assert (java.image, java.removed_ids, java.added_ids, java.unchanged) == (2, 83, 26, 1)
+    assert {(g.type, g.package): {d.id for d in g.ids} for g in java.removed} == _expected_groups(
+        "python-app:debian", debian_ids - java_ids
+    )
+    assert {(g.type, g.package) for g in java.added} == {("apk", o) for o in ("busybox", "musl", "openssl")}
 
 
 def test_ignore_file_policy_applies_to_every_column(scan_db: Path) -> None:
@@ -315,7 +328,7 @@ def test_ignore_file_policy_applies_to_every_column(scan_db: Path) -> None:
         len(expected_findings(t)) - len(rows[t]) for t in TAGS[:2]
     )
     assert [c.summary.suppressed for c in ignored.columns if c.summary] == [len(rows[t]) for t in TAGS[:2]]
-    assert ignored.diffs[0].unchanged == 0
+    assert ignored.diffs[0].unchanged == 2  # CVE-2023-27043 and CVE-2024-7592 (python3.11 and CPython) remain
     assert ignored.labels == ("python-app:debian", "python-app:alpine")  # default labels: the names
 
 
@@ -336,8 +349,9 @@ def test_markdown_shape(comparison: Comparison) -> None:
         assert len(cells) == 5, row
         rows[cells[0]] = cells[1:]
     assert rows["Image"] == ["`python-app:debian`", "`python-app:alpine`", "`alpine:3.20.3`", ""]
-    assert rows["**Vulnerabilities**"] == ["158", "56 (-102)", "56 (-102)", "after, java"]
-    assert rows["Critical"] == ["6", "0 (-6)", "0 (-6)", "after, java"]
+    assert rows["**Vulnerabilities**"] == ["158", "75 (-83)", "56 (-102)", "java"]
+    assert rows["Critical"] == ["6", "4 (-2)", "2 (-4)", "java"]
+    assert rows["High"] == ["25", "31 (+6)", "22 (-3)", "java"]
     assert rows["Compressed size"] == ["144.1 MB", "14.6 MB (-90%)", "3.5 MB (-98%)", "java"]
     assert rows["User"] == ["appuser", "nonroot:nonroot", "root (default)", "before, after"]
     assert rows["Healthcheck"] == ["curl (shell form)", "python (shell form)", "none", "after"]
@@ -345,7 +359,8 @@ def test_markdown_shape(comparison: Comparison) -> None:
     assert "after vs before: better on 12 lines, worse on 1, the same on 3 \\" in lines
     # one collapsible diff per image after the first, ids linked to their advisory
     assert text.count("<details><summary>CVE diff:") == 2
-    assert "CVE diff: after vs before: removes 83 ids in 33 packages, adds 26 in 3, keeps 1" in text
+    assert "CVE diff: after vs before: removes 81 ids in 32 packages, adds 43 in 4, keeps 3" in text
+    assert "CVE diff: java vs before: removes 83 ids in 33 packages, adds 26 in 3, keeps 1" in text
     assert "[CVE-2025-4802](https://nvd.nist.gov/vuln/detail/CVE-2025-4802) (CRITICAL)" in text
     assert len(text) < 65_536
 
@@ -402,8 +417,8 @@ def test_json_fields(comparison: Comparison) -> None:
     metrics = {m["key"]: m for m in doc["metrics"]}
     for m in doc["metrics"]:
         assert set(m) == METRIC_KEYS and len(m["values"]) == len(m["texts"]) == 3
-    assert metrics["vulnerabilities"]["values"] == [158, 56, 56]
-    assert metrics["vulnerabilities"]["best"] == ["after", "java"] and metrics["vulnerabilities"]["verdict"]
+    assert metrics["vulnerabilities"]["values"] == [158, 75, 56]
+    assert metrics["vulnerabilities"]["best"] == ["java"] and metrics["vulnerabilities"]["verdict"]
     assert metrics["shell"]["tie"] is True and metrics["shell"]["best"] == []
     assert metrics["layers"]["verdict"] is False
     assert [set(d) for d in doc["diff"]] == [DIFF_KEYS, DIFF_KEYS]
@@ -417,9 +432,9 @@ def test_json_fields(comparison: Comparison) -> None:
     ) == (
         "after",
         "before",
-        83,
-        26,
-        1,
+        81,
+        43,
+        3,
     )
     assert all(set(g) == GROUP_KEYS for g in first["removed"] + first["added"])
     assert doc["errors"] == []
@@ -470,13 +485,13 @@ def test_an_unreadable_image_gets_its_error_and_the_others_still_compare(
     assert before.summary == alone["python-app:debian"].summary
     assert after.summary == alone["python-app:alpine"].summary
     vulns = result.metric("vulnerabilities")
-    assert vulns.values == (158, None, 56) and vulns.best == (2,)
+    assert vulns.values == (158, None, 75) and vulns.best == (2,)
     assert [(d.image, d.against) for d in result.diffs] == [(2, 0)]
     assert [(t.image, t.better, t.worse, t.same) for t in result.tallies()] == [(2, 12, 1, 3)]
     markdown = render_compare_markdown(result)
     (error_row,) = [ln for ln in markdown.splitlines() if ln.startswith("| Error |")]
     assert bad_digest in error_row
-    assert "| **Vulnerabilities** | 158 | — | 56 (-102) | after |" in markdown
+    assert "| **Vulnerabilities** | 158 | — | 75 (-83) | after |" in markdown
     doc = comparison_to_dict(result)
     assert set(doc["images"][1]) == {"label", "reference", "error"}
     assert doc["images"][1]["error"] == bad.error
@@ -585,7 +600,7 @@ def test_table_report(comparison: Comparison) -> None:
     lines = buffer.getvalue().splitlines()
     assert lines[0].split() == ["before", "after", "java", "Better"]
     rows = {line.split("  ")[0].strip(): line for line in lines[2:] if line.strip()}
-    assert rows["Vulnerabilities"].split()[1:] == ["158", "56", "(-102)", "56", "(-102)", "after,", "java"]
+    assert rows["Vulnerabilities"].split()[1:] == ["158", "75", "(-83)", "56", "(-102)", "java"]
     assert rows["Healthcheck"].split()[1:] == [
         "curl",
         "(shell",
@@ -597,7 +612,7 @@ def test_table_report(comparison: Comparison) -> None:
         "after",
     ]
     assert "after vs before: better on 12 lines, worse on 1, the same on 3" in lines
-    assert "CVE diff: after vs before: removes 83 ids in 33 packages, adds 26 in 3, keeps 1" in lines
+    assert "CVE diff: after vs before: removes 81 ids in 32 packages, adds 43 in 4, keeps 3" in lines
     assert any(line.startswith("    glibc (deb: libc-bin ") for line in lines)
 
 
