@@ -139,10 +139,10 @@ def test_cvss_rows_match_the_csv(feed_server: FeedServer, tmp_path: Path) -> Non
                 )
             )
     # the complete records: every cvssMetricV2/V30/V31/V40 entry, read from the raw files
-    keys = {"cvssMetricV2": "2.0", "cvssMetricV30": "3.0", "cvssMetricV31": "3.1", "cvssMetricV40": "4.0"}
+    keys = ("cvssMetricV2", "cvssMetricV30", "cvssMetricV31", "cvssMetricV40")
     for cve_id, record in raw_records().items():
         scores = expected.setdefault(cve_id, set())
-        for key, version in keys.items():
+        for key in keys:
             for metric in record.get("metrics", {}).get(key, ()):
                 data = metric["cvssData"]
                 scores.add(
