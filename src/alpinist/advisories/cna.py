@@ -104,19 +104,31 @@ def cna_affected(
         if not ranges and not versions:
             continue
         fixes = [r.end for r in ranges if r.end is not None and not r.end_inclusive]
-        rows.append(
-            Affected(
-                cve_id,
-                source,
-                NAMESPACE,
-                product,
-                "fixed" if fixes else "open",
-                fixed_version=lowest_version(fixes),
-                ranges=tuple(dict.fromkeys(ranges)),
-                versions=tuple(dict.fromkeys(versions)),
-            )
-        )
+        rows.append(ranged_row(cve_id, source, NAMESPACE, product, ranges, versions, fixes))
     return rows
+
+
+def ranged_row(
+    cve_id: str,
+    source: str,
+    namespace: str,
+    product: str,
+    ranges: list[VersionRange],
+    versions: list[str],
+    fixes: list[str],
+) -> Affected:
+    """One product's row of a CVE (NVD's CPE configurations or a CNA block): ``fixed`` when some range has an
+    exclusive end, the lowest such end as ``fixed_version`` (for display), duplicates dropped."""
+    return Affected(
+        cve_id,
+        source,
+        namespace,
+        product,
+        "fixed" if fixes else "open",
+        fixed_version=lowest_version(fixes),
+        ranges=tuple(dict.fromkeys(ranges)),
+        versions=tuple(dict.fromkeys(versions)),
+    )
 
 
 def _add_version(

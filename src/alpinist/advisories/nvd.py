@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import ijson
 
-from alpinist.advisories.cna import cna_affected, lowest_version
+from alpinist.advisories.cna import cna_affected, ranged_row
 from alpinist.advisories.model import Affected, CvssScore, Severity, VersionRange, Vulnerability
 from alpinist.advisories.osv import cvss2_severity
 from alpinist.advisories.sources import Batcher, FeedBatch, ParseStats
@@ -386,18 +386,7 @@ def cpe_affected(cve_id: str, configurations: Any) -> list[Affected]:
                     ranges.append(VersionRange())  # "*" without bounds: every version
     rows = []
     for product, (ranges, versions, fixes) in found.items():
-        rows.append(
-            Affected(
-                cve_id,
-                "nvd",
-                "cpe",
-                product,
-                "fixed" if fixes else "open",
-                fixed_version=lowest_version(fixes),
-                ranges=tuple(dict.fromkeys(ranges)),
-                versions=tuple(dict.fromkeys(versions)),
-            )
-        )
+        rows.append(ranged_row(cve_id, "nvd", "cpe", product, ranges, versions, fixes))
     return rows
 
 
