@@ -32,11 +32,21 @@ binary (CPython in /usr/…)  ``cpe``                    ``vendor:product`` of i
   440 versions is skipped with a warning. Python packages owned by an OS package (``owner`` set) are
   left to the OS feed; vendored copies are matched and say so in ``notes``. Withdrawn records never
   match (checked against ``index.vulnerability``).
-- **CPE (CPython)**: NVD lists one range per release branch. A range ending in the installed version's
-  branch (``< 3.11.9`` for 3.11.2) decides, and its end is the fixed version. When no range ends in that
-  branch, a range that still contains the version (``< 3.13.0``: fixed on another branch first) makes
-  it affected with status ``open`` and no fixed version: 3.13.0 is not a fix for 3.11. The same rule is
-  applied to every ``cpe`` product.
+- **CPE (CPython)**, in this order (``Finding.rule`` says which decided):
+  1. ``cna``: the CNA's own ranges of the record (namespace ``cna``, ``advisories/cna.py``), when it has
+     them for the product: a range holding the version and ending on its release branch gives that end as
+     the fix (the PSF's ``3.11.0 <= v < 3.11.17``); a range ending on another branch (``0 <= v < 3.13.15``)
+     makes it ``open`` with no fixed version; in no range -> not affected, whatever NVD's CPEs say.
+  2. ``nvd-cpe:branch``: NVD's CPE ranges, one per release branch: a range ending in the installed
+     version's branch (``< 3.11.9`` for 3.11.2) decides, and its end is the fixed version. An inclusive end
+     of two parts (``<= 3.11``) names that whole branch, patch releases included.
+     ``nvd-cpe:version``: an exact-version CPE (``3.11.0``; ``3.11.0:rc1`` is the pre-release 3.11.0rc1 and
+     never matches the final release).
+     ``nvd-cpe:cross-branch``: when no range ends in that branch, a range that still contains the version
+     (``< 3.13.0``: fixed on another branch first) makes it affected with status ``open`` and no fixed
+     version: 3.13.0 is not a fix for 3.11.
+  3. A withdrawn (Rejected) record never matches; configurations that need Windows or macOS give no row
+     (``advisories/nvd.py``). The same rules apply to every ``cpe`` product.
 - **Aliases**: findings of one package whose ids or aliases meet (a GHSA and a PYSEC record of the same
   CVE) are one finding; its id is the CVE if there is one, else the GHSA, else the PYSEC id, and the
   other ids are its aliases.

@@ -22,6 +22,9 @@ the lowest such end, for display; matching goes by the ranges, which for CPython
 (3.11.x fixes apply to 3.11), never only the first fix. A "running on" configuration (``operator: AND``)
 whose platform CPEs are only non-Linux operating systems (CPython vulnerable only on Windows) gives no
 row: it cannot apply to an image.
+
+And from ``cve.affected[].affectedData[]``, the CNA's own ranges (CVE JSON 5 ``affected``, which the API passes
+through since June 2026, undocumented by NIST): ``Affected(namespace="cna")`` rows, see ``advisories/cna.py``.
 """
 
 from __future__ import annotations
