@@ -872,3 +872,17 @@ def test_a_database_with_cna_ranges_but_no_cpe_rows_still_matches_cpython() -> N
     result = match(inventory(ALPINE_320, cpython("3.11.2")), ListingIndex([PSF_15310]))
     assert only(result, "python", "CVE-2026-15310").fixed_version == "3.11.17"
     assert not any("CPE" in w for w in result.warnings)
+
+
+def test_cna_ranges_never_replace_a_distro_verdict() -> None:
+    """OpenSSL's own ranges (CVE-2026-28387: 3.3.0 <= v < 3.3.7) name a product the image has as apk packages:
+    the secdb verdict on Alpine's openssl stays the only one (the CNA rows apply to binaries without a package
+    database, never to an OS package)."""
+    openssl = Affected(
+        "CVE-2026-28387", "nvd", "cna", "openssl:openssl", "fixed", ranges=(VersionRange("3.3.0", end="3.3.7"),)
+    )
+    packages = (apk("libssl3", "3.3.7-r0", "openssl"), apk("libcrypto3", "3.3.2-r0", "openssl"))
+    secdb = [secfix("3.20", "openssl", "CVE-2026-28387", "3.3.7-r0")]
+    result = match(inventory(ALPINE_320, *packages), MemoryIndex([*secdb, openssl]))
+    assert summary(result) == {("libcrypto3", "CVE-2026-28387", "3.3.7-r0", "fixed")}
+    assert {(f.source, f.namespace, f.rule) for f in result.findings} == {("alpine", "alpine:3.20", None)}
