@@ -1,0 +1,132 @@
+# ruff: noqa: F811  (the session fixture imported from tests.scan_fixtures is a parameter here)
+"""Every verb in every format on every corpus image and every test Dockerfile, byte for byte against goldens.
+
+The goldens in ``tests/golden/`` were written by the code as it was before the redesign of issue 9 (commit
+noted in ``tests/golden/README.md``), so a refactoring that changes what a user sees fails here. Volatile
+parts are normalized on both sides before comparing (:func:`normalize`): timestamps, the tool version, UUIDs
+of CycloneDX/SPDX documents, the temporary database path and the absolute path of the checkout.
+
+To rewrite the goldens after an intended change of output: ``ALPINIST_WRITE_GOLDEN=1 pytest
+tests/test_golden_outputs.py`` and review the diff like code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from alpinist import __version__
+from alpinist.cli import main
+from tests.conftest import CORPUS, oci_ref
+from tests.scan_fixtures import scan_db  # noqa: F401  (fixture)
+
+GOLDEN = Path(__file__).parent / "golden"
+REPO = Path(__file__).resolve().parents[1]
+WRITE = os.environ.get("ALPINIST_WRITE_GOLDEN") == "1"
+
+IMAGES = ("alpine:3.20.3", "alpine:3.18.9", "debian:12-slim", "python-app:debian", "python-app:alpine")
+DOCKERFILES = sorted(
+    [*(REPO / "tests" / "dockerfiles").glob("*.Dockerfile"), *(REPO / "examples").glob("*/Dockerfile*")]
+)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
+
+
+CASES: list[tuple[str, list[str]]] = []
+for _tag in IMAGES:
+    for _fmt in ("table", "json", "cyclonedx", "spdx"):
+        CASES.append((f"sbom/{_slug(_tag)}.{_fmt}", ["sbom", oci_ref(_tag), "-f", _fmt, "--no-cache"]))
+    for _fmt in ("table", "json", "sarif", "cyclonedx", "markdown"):
+        CASES.append((f"scan/{_slug(_tag)}.{_fmt}", ["scan", oci_ref(_tag), "-f", _fmt, "@db", "--offline"]))
+for _fmt in ("table", "markdown", "json", "html"):
+    CASES.append(
+        (
+            f"compare/story.{_fmt}",
+            [
+                "compare",
+                oci_ref("python-app:debian"),
+                oci_ref("python-app:alpine"),
+                oci_ref("alpine:3.20.3"),
+                "--labels",
+                "before,after,java",
+                "--base",
+                oci_ref("debian:12-slim"),
+                "-f",
+                _fmt,
+                "@db",
+                "--offline",
+            ],
+        )
+    )
+for _path in DOCKERFILES:
+    _name = _slug(str(_path.relative_to(REPO)))
+    for _fmt in ("table", "json", "sarif"):
+        CASES.append((f"lint/{_name}.{_fmt}", ["lint", str(_path), "-f", _fmt]))
+    for _fmt in ("text", "json"):
+        CASES.append(
+            (f"migrate/{_name}.{_fmt}", ["migrate", str(_path), "--offline", "--report-format", _fmt, "@report"])
+        )
+CASES.append(("db/status.json", ["db", "status", "--format", "json", "@db"]))
+
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_AGE = re.compile(r"\b\d+ (?:s|min|h|d)\b")
+
+
+def normalize(text: str, db: Path) -> str:
+    text = text.replace(str(db), "<DB>").replace(str(db.parent), "<DBDIR>").replace(str(REPO), "<REPO>")
+    text = text.replace(str(CORPUS.resolve()), "<CORPUS>").replace(str(CORPUS), "<CORPUS>")
+    text = _TIMESTAMP.sub("<TIME>", text)
+    text = _UUID.sub("<UUID>", text)
+    text = text.replace(f"alpinist/{__version__}", "alpinist/<VERSION>")
+    text = re.sub(rf'("version"\s*:\s*"){re.escape(__version__)}"', r'\1<VERSION>"', text)
+    text = re.sub(r'("age_seconds"\s*:\s*)\d+', r"\1<AGE>", text)
+    return _AGE.sub("<AGE>", text)
+
+
+def run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    out = capsys.readouterr()
+    code = stopped.value.code
+    return (code if isinstance(code, int) else 1), out.out
+
+
+@pytest.fixture(autouse=True)
+def _terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("ALPINIST_MIRROR", raising=False)
+    monkeypatch.delenv("ALPINIST_DB", raising=False)
+
+
+@pytest.mark.parametrize(("name", "argv"), CASES, ids=[c[0] for c in CASES])
+def test_output_is_unchanged(
+    capsys: pytest.CaptureFixture[str], scan_db: Path, tmp_path: Path, name: str, argv: list[str]
+) -> None:
+    report = tmp_path / "report"
+    args: list[str] = []
+    for arg in argv:
+        if arg == "@db":
+            args += ["--db", str(scan_db)]
+        elif arg == "@report":
+            args += ["--report", str(report), "-o", str(tmp_path / "Dockerfile.out")]
+        else:
+            args.append(arg)
+    code, out = run(capsys, args)
+    if argv[0] == "migrate":
+        dockerfile = tmp_path / "Dockerfile.out"
+        out = (dockerfile.read_text(encoding="utf-8") if dockerfile.exists() else "") + "\n--- report ---\n"
+        out += report.read_text(encoding="utf-8") if report.exists() else ""
+    got = f"exit {code}\n" + normalize(out, scan_db)
+    path = GOLDEN / name
+    if WRITE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(got, encoding="utf-8")
+    assert path.exists(), f"no golden {path}: run with ALPINIST_WRITE_GOLDEN=1 once"
+    assert got == path.read_text(encoding="utf-8")
