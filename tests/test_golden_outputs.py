@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,12 +25,38 @@ from tests.conftest import CORPUS, oci_ref
 from tests.scan_fixtures import scan_db  # noqa: F401  (fixture)
 
 GOLDEN = Path(__file__).parent / "golden"
-REPO = Path(__file__).resolve().parents[1]
+REAL_REPO = Path(__file__).resolve().parents[1]
 WRITE = os.environ.get("ALPINIST_WRITE_GOLDEN") == "1"
+# Paths are printed (and tables wrap around them): every run reaches the checkout and the corpus through the
+# same two links, so a clone in a longer or shorter folder prints the same bytes.
+LINKS = Path(tempfile.gettempdir()) / f"alpinist-golden-{os.getuid()}"
+REPO = LINKS / "repo"
+LINKED_CORPUS = LINKS / "corpus"
+
+
+def _link(link: Path, target: Path) -> None:
+    """``link`` -> ``target``, replaced atomically (several test workers may do this at once)."""
+    if link.is_symlink() and link.resolve() == target.resolve():
+        return
+    link.parent.mkdir(parents=True, exist_ok=True)
+    spare = link.with_name(f".{link.name}.{os.getpid()}")
+    spare.unlink(missing_ok=True)
+    spare.symlink_to(target.resolve())
+    spare.replace(link)
+
+
+_link(REPO, REAL_REPO)
+_link(LINKED_CORPUS, CORPUS)
+
+
+def linked_ref(tag: str) -> str:
+    return oci_ref(tag).replace(str(CORPUS), str(LINKED_CORPUS))
+
 
 IMAGES = ("alpine:3.20.3", "alpine:3.18.9", "debian:12-slim", "python-app:debian", "python-app:alpine")
 DOCKERFILES = sorted(
-    [*(REPO / "tests" / "dockerfiles").glob("*.Dockerfile"), *(REPO / "examples").glob("*/Dockerfile*")]
+    [*(REPO / "tests" / "dockerfiles").glob("*.Dockerfile"), *(REPO / "examples").glob("*/Dockerfile*")],
+    key=str,
 )
 
 
@@ -40,22 +67,24 @@ def _slug(text: str) -> str:
 CASES: list[tuple[str, list[str]]] = []
 for _tag in IMAGES:
     for _fmt in ("table", "json", "cyclonedx", "spdx"):
-        CASES.append((f"sbom/{_slug(_tag)}.{_fmt}", ["sbom", oci_ref(_tag), "-f", _fmt, "--no-cache"]))
+        CASES.append((f"sbom/{_slug(_tag)}.{_fmt}", ["sbom", linked_ref(_tag), "-f", _fmt, "--no-cache"]))
     for _fmt in ("table", "json", "sarif", "cyclonedx", "markdown"):
-        CASES.append((f"scan/{_slug(_tag)}.{_fmt}", ["scan", oci_ref(_tag), "-f", _fmt, "@db", "--offline"]))
+        CASES.append(
+            (f"scan/{_slug(_tag)}.{_fmt}", ["scan", linked_ref(_tag), "-f", _fmt, "@db", "--offline"])
+        )
 for _fmt in ("table", "markdown", "json", "html"):
     CASES.append(
         (
             f"compare/story.{_fmt}",
             [
                 "compare",
-                oci_ref("python-app:debian"),
-                oci_ref("python-app:alpine"),
-                oci_ref("alpine:3.20.3"),
+                linked_ref("python-app:debian"),
+                linked_ref("python-app:alpine"),
+                linked_ref("alpine:3.20.3"),
                 "--labels",
                 "before,after,java",
                 "--base",
-                oci_ref("debian:12-slim"),
+                linked_ref("debian:12-slim"),
                 "-f",
                 _fmt,
                 "@db",
@@ -69,7 +98,10 @@ for _path in DOCKERFILES:
         CASES.append((f"lint/{_name}.{_fmt}", ["lint", str(_path), "-f", _fmt]))
     for _fmt in ("text", "json"):
         CASES.append(
-            (f"migrate/{_name}.{_fmt}", ["migrate", str(_path), "--offline", "--report-format", _fmt, "@report"])
+            (
+                f"migrate/{_name}.{_fmt}",
+                ["migrate", str(_path), "--offline", "--report-format", _fmt, "@report"],
+            )
         )
 CASES.append(("db/status.json", ["db", "status", "--format", "json", "@db"]))
 
@@ -79,8 +111,10 @@ _AGE = re.compile(r"\b\d+ (?:s|min|h|d)\b")
 
 
 def normalize(text: str, db: Path) -> str:
-    text = text.replace(str(db), "<DB>").replace(str(db.parent), "<DBDIR>").replace(str(REPO), "<REPO>")
-    text = text.replace(str(CORPUS.resolve()), "<CORPUS>").replace(str(CORPUS), "<CORPUS>")
+    text = text.replace(str(db), "<DB>").replace(str(db.parent), "<DBDIR>")
+    text = text.replace(str(REPO), "<REPO>").replace(str(LINKED_CORPUS), "<CORPUS>")
+    # a path printed resolved would make tables wrap differently in another checkout: make it visible
+    text = text.replace(str(REAL_REPO), "<REAL-REPO>").replace(str(CORPUS.resolve()), "<REAL-CORPUS>")
     text = _TIMESTAMP.sub("<TIME>", text)
     text = _UUID.sub("<UUID>", text)
     text = text.replace(f"alpinist/{__version__}", "alpinist/<VERSION>")
@@ -110,10 +144,13 @@ def test_output_is_unchanged(
     capsys: pytest.CaptureFixture[str], scan_db: Path, tmp_path: Path, name: str, argv: list[str]
 ) -> None:
     report = tmp_path / "report"
+    # the session database through a link of a fixed length too (every worker's copy has the same records)
+    db = LINKS / "db" / "advisories.db"
+    _link(db.parent, scan_db.parent)
     args: list[str] = []
     for arg in argv:
         if arg == "@db":
-            args += ["--db", str(scan_db)]
+            args += ["--db", str(db)]
         elif arg == "@report":
             args += ["--report", str(report), "-o", str(tmp_path / "Dockerfile.out")]
         else:
@@ -123,7 +160,7 @@ def test_output_is_unchanged(
         dockerfile = tmp_path / "Dockerfile.out"
         out = (dockerfile.read_text(encoding="utf-8") if dockerfile.exists() else "") + "\n--- report ---\n"
         out += report.read_text(encoding="utf-8") if report.exists() else ""
-    got = f"exit {code}\n" + normalize(out, scan_db)
+    got = f"exit {code}\n" + normalize(out.replace(str(scan_db), str(db)), db)
     path = GOLDEN / name
     if WRITE:
         path.parent.mkdir(parents=True, exist_ok=True)

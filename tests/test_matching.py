@@ -879,7 +879,12 @@ def test_cna_ranges_never_replace_a_distro_verdict() -> None:
     the secdb verdict on Alpine's openssl stays the only one (the CNA rows apply to binaries without a package
     database, never to an OS package)."""
     openssl = Affected(
-        "CVE-2026-28387", "nvd", "cna", "openssl:openssl", "fixed", ranges=(VersionRange("3.3.0", end="3.3.7"),)
+        "CVE-2026-28387",
+        "nvd",
+        "cna",
+        "openssl:openssl",
+        "fixed",
+        ranges=(VersionRange("3.3.0", end="3.3.7"),),
     )
     packages = (apk("libssl3", "3.3.7-r0", "openssl"), apk("libcrypto3", "3.3.2-r0", "openssl"))
     secdb = [secfix("3.20", "openssl", "CVE-2026-28387", "3.3.7-r0")]
