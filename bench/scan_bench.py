@@ -52,9 +52,9 @@ from alpinist.advisories.download import Fetcher  # noqa: E402
 from alpinist.advisories.sources import all_sources  # noqa: E402
 from alpinist.advisories.store import Store  # noqa: E402
 from alpinist.advisories.update import update  # noqa: E402
-from alpinist.matching import match  # noqa: E402
+from alpinist.inventory.build import build_inventory  # noqa: E402
 from alpinist.models import Inventory, Package  # noqa: E402
-from alpinist.pipeline import build_inventory  # noqa: E402
+from alpinist.scan.matching import match  # noqa: E402
 
 try:
     from tests.feed_server import FeedServer

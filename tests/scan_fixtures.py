@@ -42,7 +42,7 @@ def scan_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def inventories() -> dict[str, Inventory]:
     """The inventories of the scanned corpus images, built once (no inventory cache involved)."""
-    from alpinist.pipeline import build_inventory
+    from alpinist.inventory.build import build_inventory
 
     return {tag: build_inventory(oci_ref(tag), use_cache=False) for tag in SCANNED_TAGS}
 

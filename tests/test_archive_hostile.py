@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from alpinist.cli import main
+from alpinist.cli.app import main
 from alpinist.errors import ImageError, ManifestError
 from alpinist.images.manifest import host_platform
 from alpinist.images.oci import DockerArchiveSource, OCILayoutSource
 from alpinist.images.tarstream import ARCHIVE_MAX_MEMBERS, ArchiveMember, archive_name, index_archive
+from alpinist.inventory.build import build_inventory
 from alpinist.models import Inventory
-from alpinist.pipeline import build_inventory
 
 from .conftest import CORPUS, EXPECTED, OCI_LAYOUT, oci_ref, read_tsv
 

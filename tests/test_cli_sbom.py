@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from alpinist.cli import main
+from alpinist.cli.app import main
 
 from .conftest import oci_ref
 from .imagebuild import Member, make_layout, tar_bytes
@@ -94,7 +94,7 @@ def test_sbom_of_a_local_image_imports_no_other_verb(tmp_path: Path) -> None:
 
     script = (
         "import sys\n"
-        "from alpinist.cli import main\n"
+        "from alpinist.cli.app import main\n"
         "try:\n"
         f"    main(['sbom', {oci_ref('alpine:3.20.3')!r}, '--format', 'json', '-o', {str(tmp_path / 'o.json')!r}])\n"
         "except SystemExit as exc:\n"
@@ -104,11 +104,11 @@ def test_sbom_of_a_local_image_imports_no_other_verb(tmp_path: Path) -> None:
     env = {"ALPINIST_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
     loaded = set(proc.stdout.split())
-    assert "alpinist.pipeline" in loaded  # the sbom ran in this process
+    assert "alpinist.inventory.build" in loaded  # the sbom ran in this process
     assert not loaded & {
         "httpx",
         "sqlite3",
         "alpinist.advisories.store",
         "alpinist.dockerfile.wheels",
-        "alpinist.cli_scan",
+        "alpinist.cli.scan",
     }

@@ -8,8 +8,8 @@ from __future__ import annotations
 import click
 import pytest
 
-from alpinist.cli_compare import parse_labels
-from alpinist.comparing import (
+from alpinist.cli.compare import parse_labels
+from alpinist.compare.comparing import (
     BaseCandidate,
     HealthcheckInfo,
     Metric,

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from alpinist.cli import app, main
-from alpinist.cli_compare import SHARED_SCAN_OPTIONS, compare
-from alpinist.cli_scan import scan
+from alpinist.cli.app import app, main
+from alpinist.cli.compare import SHARED_SCAN_OPTIONS, compare
+from alpinist.cli.scan import scan
 from tests.conftest import oci_ref
 from tests.feed_server import FeedServer
 from tests.scan_fixtures import scan_db  # noqa: F401  (fixture)

@@ -34,14 +34,14 @@ from packaging.utils import canonicalize_name
 from rich.console import Console
 
 from alpinist.advisories.store import Store
-from alpinist.comparing import Comparison, build_comparison, compare_images
+from alpinist.compare.comparing import Comparison, build_comparison, compare_images
 from alpinist.models import Inventory
-from alpinist.policy import IgnoreRule, Policy
-from alpinist.reports.compare_html import cve_chart, layer_chart, render_compare_html
-from alpinist.reports.compare_json import SCHEMA_ID, comparison_to_dict, render_compare_json
-from alpinist.reports.compare_markdown import render_compare_markdown
-from alpinist.reports.compare_table import render_compare_table
-from alpinist.scanning import ScanResult, scan_inventory
+from alpinist.reports.compare.html import cve_chart, layer_chart, render_compare_html
+from alpinist.reports.compare.json import SCHEMA_ID, comparison_to_dict, render_compare_json
+from alpinist.reports.compare.markdown import render_compare_markdown
+from alpinist.reports.compare.table import render_compare_table
+from alpinist.scan.policy import IgnoreRule, Policy
+from alpinist.scan.scanning import ScanResult, scan_inventory
 from tests.conftest import OCI_LAYOUT, expected_dir, oci_ref, read_tsv
 from tests.scan_fixtures import inventories, scan_db  # noqa: F401  (fixtures)
 

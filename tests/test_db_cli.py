@@ -15,7 +15,7 @@ import pytest
 
 from alpinist.advisories.store import Store
 from alpinist.advisories.update import update
-from alpinist.cli_db import SOURCE_NAMES, db, format_age
+from alpinist.cli.db import SOURCE_NAMES, db, format_age
 from tests import store_records as rec
 from tests.feed_server import FeedServer, feed_server_fixture  # noqa: F401  (the fixture)
 
@@ -48,8 +48,8 @@ def sha256(path: Path) -> str:
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    """Run ``alpinist ARGS`` through ``alpinist.cli.main``: (exit code, stdout, stderr)."""
-    from alpinist.cli import app, main
+    """Run ``alpinist ARGS`` through ``alpinist.cli.app.main``: (exit code, stdout, stderr)."""
+    from alpinist.cli.app import app, main
 
     if "db" not in app.commands:  # until cli.py registers the group itself
         app.add_command(db)

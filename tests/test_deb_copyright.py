@@ -36,8 +36,8 @@ from alpinist.inventory.deb_copyright import (
 )
 from alpinist.inventory.dpkg import DpkgCataloger
 from alpinist.models import ImageFacts, Inventory, OSInfo, Package, Platform
-from alpinist.reports.cyclonedx import render_cyclonedx
-from alpinist.reports.spdx import render_spdx
+from alpinist.reports.sbom.cyclonedx import render_cyclonedx
+from alpinist.reports.sbom.spdx import render_spdx
 
 from .conftest import OCI_LAYOUT, PEERS, REPO, expected_dir, oci_ref, read_tsv
 

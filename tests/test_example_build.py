@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from alpinist.inventory.build import build_inventory
 from alpinist.models import Inventory
-from alpinist.pipeline import build_inventory
 from tests.conftest import OCI_LAYOUT, REPO, expected_dir, read_tsv
 
 pytestmark = pytest.mark.slow

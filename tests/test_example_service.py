@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from alpinist.cli import main as cli_main
+from alpinist.cli.app import main as cli_main
 from alpinist.dockerfile.lint import lint_file
 from alpinist.dockerfile.model import Dockerfile, Stage
 from alpinist.dockerfile.parse import read_dockerfile

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from alpinist.cli import main
+from alpinist.cli.app import main
 
 from .conftest import CORPUS, oci_ref
 

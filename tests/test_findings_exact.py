@@ -31,8 +31,8 @@ from alpinist.advisories.download import Fetcher
 from alpinist.advisories.sources import all_sources
 from alpinist.advisories.store import Store
 from alpinist.advisories.update import update
-from alpinist.matching import Finding, MatchResult, match
-from alpinist.pipeline import build_inventory
+from alpinist.inventory.build import build_inventory
+from alpinist.scan.matching import Finding, MatchResult, match
 from tests.conftest import _is_loopback, oci_ref
 from tests.feed_server import FeedServer
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from alpinist import __version__
-from alpinist.cli import main
+from alpinist.cli.app import main
 from tests.conftest import CORPUS, oci_ref
 from tests.scan_fixtures import scan_db  # noqa: F401  (fixture)
 

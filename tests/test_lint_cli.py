@@ -14,10 +14,10 @@ import jsonschema
 import pytest
 from rich.console import Console
 
-from alpinist.cli import app, main
-from alpinist.cli_lint import lint as lint_command
+from alpinist.cli.app import app, main
+from alpinist.cli.lint import lint as lint_command
 from alpinist.dockerfile.lint import lint_file
-from alpinist.reports.lint_table import render_lint_table, summary_line
+from alpinist.reports.lint.table import render_lint_table, summary_line
 
 FIXTURES = Path(__file__).parent / "dockerfiles"
 SCHEMAS = Path(__file__).parent.parent / "src" / "alpinist" / "schemas"
@@ -70,7 +70,7 @@ def test_json_format_valid_and_complete(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_json_every_fixture_validates() -> None:
-    from alpinist.reports.lint_json import lint_to_dict
+    from alpinist.reports.lint.json import lint_to_dict
 
     v = validator("lint.schema.json")
     for path in sorted(FIXTURES.glob("*.Dockerfile")):
@@ -232,8 +232,8 @@ def test_list_rules(capsys: pytest.CaptureFixture[str]) -> None:
 def test_stdin_via_subprocess() -> None:
     script = (
         "import sys\n"
-        "from alpinist.cli import app, main\n"
-        "from alpinist.cli_lint import lint\n"
+        "from alpinist.cli.app import app, main\n"
+        "from alpinist.cli.lint import lint\n"
         "app.commands.setdefault('lint', lint)\n"
         "main(sys.argv[1:])\n"
     )

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 import pytest
 
 from alpinist.advisories.model import Affected, CvssScore, Status, VersionRange, Vulnerability
-from alpinist.matching import (
+from alpinist.models import ImageFacts, Inventory, OSInfo, Package
+from alpinist.scan.matching import (
     Finding,
     MatchResult,
     alpine_namespace,
@@ -24,7 +25,6 @@ from alpinist.matching import (
     match,
     preferred_id,
 )
-from alpinist.models import ImageFacts, Inventory, OSInfo, Package
 
 # ---------------------------------------------------------------------------------------------- fixtures
 

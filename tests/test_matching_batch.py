@@ -22,9 +22,9 @@ from alpinist.advisories.model import Affected, CvssScore, VersionRange, Vulnera
 from alpinist.advisories.sources import all_sources
 from alpinist.advisories.store import Store
 from alpinist.advisories.update import update
-from alpinist.matching import MatchResult, match
+from alpinist.inventory.build import build_inventory
 from alpinist.models import Inventory, Package
-from alpinist.pipeline import build_inventory
+from alpinist.scan.matching import MatchResult, match
 from tests.conftest import oci_ref
 from tests.feed_server import FeedServer
 from tests.test_findings_exact import _guard_loopback

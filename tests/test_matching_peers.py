@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from alpinist.advisories.model import Affected, Severity, Status, VersionRange
-from alpinist.matching import match
 from alpinist.models import OSInfo, Package
+from alpinist.scan.matching import match
 from alpinist.versions import compare
 from tests.conftest import PEERS
 from tests.test_matching import MemoryIndex, inventory

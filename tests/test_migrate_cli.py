@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from alpinist.cli import app, main
-from alpinist.cli_migrate import migrate
+from alpinist.cli.app import app, main
+from alpinist.cli.migrate import migrate
 
 if TYPE_CHECKING:
     from tests.index_server import IndexServer

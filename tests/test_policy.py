@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from alpinist.advisories.model import Severity, Status
-from alpinist.matching import Finding
 from alpinist.models import Package
-from alpinist.policy import (
+from alpinist.scan.matching import Finding
+from alpinist.scan.policy import (
     IgnoreRule,
     Policy,
     PolicyError,

@@ -30,10 +30,10 @@ from alpinist.models import (
     Package,
     Platform,
 )
-from alpinist.reports.cyclonedx import render_cyclonedx
-from alpinist.reports.sbom_json import inventory_from_dict, inventory_to_dict, load_schema, render_json
-from alpinist.reports.sbom_table import render_table
-from alpinist.reports.spdx import render_spdx
+from alpinist.reports.sbom.cyclonedx import render_cyclonedx
+from alpinist.reports.sbom.json import inventory_from_dict, inventory_to_dict, load_schema, render_json
+from alpinist.reports.sbom.spdx import render_spdx
+from alpinist.reports.sbom.table import render_table
 
 from .conftest import REPO, expected_dir, read_tsv
 

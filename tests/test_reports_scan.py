@@ -28,16 +28,16 @@ from jsonschema import validators
 from rich.console import Console
 
 from alpinist.advisories.store import Store
-from alpinist.matching import Finding
 from alpinist.models import Inventory
-from alpinist.policy import IgnoreRule, Policy, load_vex
-from alpinist.reports._sbom_common import image_purl
-from alpinist.reports.sarif import FINGERPRINT_KEY, render_sarif, security_severity
-from alpinist.reports.scan_cyclonedx import render_scan_cyclonedx
-from alpinist.reports.scan_json import load_schema, render_scan_json
-from alpinist.reports.scan_markdown import render_scan_markdown
-from alpinist.reports.scan_table import render_scan_table
-from alpinist.scanning import ScanResult, scan_inventory, summarize, summary_line
+from alpinist.reports.sbom.common import image_purl
+from alpinist.reports.scan.cyclonedx import render_scan_cyclonedx
+from alpinist.reports.scan.json import load_schema, render_scan_json
+from alpinist.reports.scan.markdown import render_scan_markdown
+from alpinist.reports.scan.sarif import FINGERPRINT_KEY, render_sarif, security_severity
+from alpinist.reports.scan.table import render_scan_table
+from alpinist.scan.matching import Finding
+from alpinist.scan.policy import IgnoreRule, Policy, load_vex
+from alpinist.scan.scanning import ScanResult, scan_inventory, summarize, summary_line
 from tests.scan_fixtures import inventories, scan_db  # noqa: F401  (fixtures)
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "src" / "alpinist" / "schemas"

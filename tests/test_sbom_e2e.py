@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from alpinist.images.open import PullOptions
+from alpinist.inventory.build import build_inventory
 from alpinist.models import Inventory
-from alpinist.pipeline import build_inventory
 
 from .conftest import EXPECTED, OCI_LAYOUT, TAGS, expected_dir, oci_ref, read_tsv
 from .registry_server import REGISTRY_USER, RunningRegistry
@@ -250,7 +250,7 @@ def test_same_inventory_behind_htpasswd(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from alpinist.cli import main
+    from alpinist.cli.app import main
     from alpinist.errors import AuthError
 
     ref = f"registry:{registry_htpasswd.host}/library/python-app:alpine"

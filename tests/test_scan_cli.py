@@ -23,11 +23,11 @@ import click
 import jsonschema
 import pytest
 
-from alpinist.cli import app, main
-from alpinist.cli_scan import parse_duration, scan
+from alpinist.cli.app import app, main
+from alpinist.cli.scan import parse_duration, scan
 from alpinist.models import Inventory
-from alpinist.reports._sbom_common import image_purl
-from alpinist.reports.scan_json import load_schema
+from alpinist.reports.sbom.common import image_purl
+from alpinist.reports.scan.json import load_schema
 from tests.conftest import oci_ref
 from tests.feed_server import FeedServer
 from tests.scan_fixtures import copy_db, inventories, scan_db, set_updated_at  # noqa: F401  (fixtures)

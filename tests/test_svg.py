@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alpinist.reports.svg import MIN_SEGMENT, Bar, LegendItem, Segment, bar_chart
+from alpinist.reports.compare.svg import MIN_SEGMENT, Bar, LegendItem, Segment, bar_chart
 
 NS = "{http://www.w3.org/2000/svg}"
 

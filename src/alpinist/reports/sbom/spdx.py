@@ -37,7 +37,7 @@ from license_expression import Licensing, get_spdx_licensing  # type: ignore[imp
 
 from alpinist import __version__
 from alpinist.models import ImageFacts, Inventory, OSInfo, Package
-from alpinist.reports._sbom_common import cpe_kind, digest_hex, image_purl, image_title, valid_purl
+from alpinist.reports.sbom.common import cpe_kind, digest_hex, image_purl, image_title, valid_purl
 
 SPDX_VERSION = "SPDX-2.3"
 NOASSERTION = "NOASSERTION"

@@ -45,7 +45,7 @@ from packageurl import PackageURL
 
 from alpinist import __version__
 from alpinist.models import ImageFacts, Inventory, OSInfo, Package
-from alpinist.reports._sbom_common import (
+from alpinist.reports.sbom.common import (
     cpe_kind,
     digest_hex,
     image_purl,

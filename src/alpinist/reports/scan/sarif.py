@@ -33,10 +33,10 @@ from urllib.parse import quote
 
 from alpinist import __version__
 from alpinist.advisories.model import Severity
-from alpinist.matching import Finding
-from alpinist.reports._sbom_common import image_purl, image_title
-from alpinist.scanning import ScanResult, advisory_url
-from alpinist.severity import rank
+from alpinist.reports.sbom.common import image_purl, image_title
+from alpinist.scan.matching import Finding
+from alpinist.scan.scanning import ScanResult, advisory_url
+from alpinist.scan.severity import rank
 
 SARIF_SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -22,9 +22,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from alpinist.matching import Finding
-from alpinist.reports._sbom_common import image_title
-from alpinist.scanning import ScanResult, summary_line
+from alpinist.reports.sbom.common import image_title
+from alpinist.scan.matching import Finding
+from alpinist.scan.scanning import ScanResult, summary_line
 
 SEVERITY_STYLE = {
     "CRITICAL": "bold red",

@@ -48,11 +48,11 @@ from cyclonedx.model.vulnerability import (
 )
 from cyclonedx.output.json import JsonV1Dot6
 
-from alpinist.matching import Finding
 from alpinist.models import Package
-from alpinist.policy import Suppression
-from alpinist.reports.cyclonedx import build_bom, package_refs
-from alpinist.scanning import ScanResult, advisory_url
+from alpinist.reports.sbom.cyclonedx import build_bom, package_refs
+from alpinist.scan.matching import Finding
+from alpinist.scan.policy import Suppression
+from alpinist.scan.scanning import ScanResult, advisory_url
 
 NS = "alpinist"
 

@@ -25,9 +25,9 @@ from html import escape
 
 from alpinist import __version__
 from alpinist.advisories.model import SEVERITIES
-from alpinist.comparing import Comparison, CveDiff, ImageColumn, PackageIds, human_bytes, tally_text
-from alpinist.reports.svg import Bar, LegendItem, Segment, bar_chart
-from alpinist.scanning import advisory_url
+from alpinist.compare.comparing import Comparison, CveDiff, ImageColumn, PackageIds, human_bytes, tally_text
+from alpinist.reports.compare.svg import Bar, LegendItem, Segment, bar_chart
+from alpinist.scan.scanning import advisory_url
 
 SEVERITY_FILL = {
     "CRITICAL": "#8e0b0b",

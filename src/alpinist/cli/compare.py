@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from alpinist.cli_common import emit, emit_rich, progress_callbacks, pull_options, stderr_is_terminal
-from alpinist.cli_scan import open_database, policy_from_options
-from alpinist.cli_scan import scan as _scan
+from alpinist.cli.common import emit, emit_rich, progress_callbacks, pull_options, stderr_is_terminal
+from alpinist.cli.scan import open_database, policy_from_options
+from alpinist.cli.scan import scan as _scan
 from alpinist.errors import EXIT_ERROR, EXIT_OK
 
 if TYPE_CHECKING:
     from alpinist.advisories.model import Severity
-    from alpinist.comparing import Comparison
+    from alpinist.compare.comparing import Comparison
 
 COMPARE_FORMATS = ("table", "markdown", "json", "html")
 
@@ -113,7 +113,7 @@ def compare(
     Exit codes: 0 success, 1 an image could not be read (its column shows why; the others are still
     compared), 64 usage.
     """
-    from alpinist.comparing import compare_images
+    from alpinist.compare.comparing import compare_images
     from alpinist.images.reference import parse_reference
 
     if len(images) < 2:
@@ -164,18 +164,18 @@ del _by_name
 
 def write_report(comparison: Comparison, fmt: str, output: Path | None, emit: Any) -> None:
     if fmt == "json":
-        from alpinist.reports.compare_json import render_compare_json
+        from alpinist.reports.compare.json import render_compare_json
 
         emit(render_compare_json(comparison), output)
     elif fmt == "markdown":
-        from alpinist.reports.compare_markdown import render_compare_markdown
+        from alpinist.reports.compare.markdown import render_compare_markdown
 
         emit(render_compare_markdown(comparison), output)
     elif fmt == "html":
-        from alpinist.reports.compare_html import render_compare_html
+        from alpinist.reports.compare.html import render_compare_html
 
         emit(render_compare_html(comparison), output)
     else:
-        from alpinist.reports.compare_table import render_compare_table
+        from alpinist.reports.compare.table import render_compare_table
 
         emit_rich(lambda console: render_compare_table(comparison, console), output, 200)

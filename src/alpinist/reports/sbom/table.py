@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from alpinist.models import ImageFacts, Inventory, OSInfo, Package
-from alpinist.reports._sbom_common import image_title, package_sort_key
+from alpinist.reports.sbom.common import image_title, package_sort_key
 
 
 def render_table(inv: Inventory, console: Console) -> None:

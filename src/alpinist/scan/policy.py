@@ -58,8 +58,8 @@ from packaging.utils import canonicalize_name
 
 from alpinist.advisories.model import SEVERITIES, Severity
 from alpinist.errors import AlpinistError
-from alpinist.matching import Finding
-from alpinist.severity import at_least, parse_severity
+from alpinist.scan.matching import Finding
+from alpinist.scan.severity import at_least, parse_severity
 
 
 class PolicyError(AlpinistError):

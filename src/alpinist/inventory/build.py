@@ -38,7 +38,7 @@ def _inventory_cache_path(options: PullOptions, manifest_digest: str, config_dig
 
 
 def _load_cached(path: Path, ref: ImageRef, resolved_name: str | None) -> Inventory | None:
-    from alpinist.reports.sbom_json import inventory_from_dict
+    from alpinist.reports.sbom.json import inventory_from_dict
 
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -52,7 +52,7 @@ def _load_cached(path: Path, ref: ImageRef, resolved_name: str | None) -> Invent
 
 
 def _store_cached(path: Path, inv: Inventory) -> None:
-    from alpinist.reports.sbom_json import inventory_to_dict
+    from alpinist.reports.sbom.json import inventory_to_dict
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")

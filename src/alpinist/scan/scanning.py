@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING
 
 from alpinist.advisories.model import SEVERITIES, Severity
 from alpinist.errors import DatabaseError
-from alpinist.matching import Finding, match
 from alpinist.models import Inventory
-from alpinist.policy import Policy, Suppression, apply_policy
-from alpinist.severity import rank
+from alpinist.scan.matching import Finding, match
+from alpinist.scan.policy import Policy, Suppression, apply_policy
+from alpinist.scan.severity import rank
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -202,7 +202,7 @@ def scan_inventory(
     ``max_db_age``: sources older than this give a warning (None: no check). ``extra_warnings`` are
     put first (the CLI's own, e.g. about the database).
     """
-    from alpinist.reports._sbom_common import image_purl
+    from alpinist.reports.sbom.common import image_purl
 
     policy = policy or Policy()
     statuses = tuple(store.status(now or datetime.now(UTC)))
@@ -237,7 +237,7 @@ def scan_image(
     extra_warnings: Sequence[str] = (),
 ) -> ScanResult:
     """Inventory the image at ``reference`` (any transport) and scan it (see ``scan_inventory``)."""
-    from alpinist.pipeline import build_inventory
+    from alpinist.inventory.build import build_inventory
 
     inventory = build_inventory(reference, pull_options, use_cache=use_cache, layer_progress=layer_progress)
     return scan_inventory(

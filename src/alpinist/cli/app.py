@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from alpinist import __version__
-from alpinist.cli_common import (
+from alpinist.cli.common import (
     emit,
     emit_rich,
     image_options,
@@ -33,11 +33,11 @@ class LazyGroup(click.Group):
     """
 
     lazy: dict[str, str] = {  # noqa: RUF012 - a class-level table, never mutated
-        "db": "alpinist.cli_db:db",
-        "scan": "alpinist.cli_scan:scan",
-        "compare": "alpinist.cli_compare:compare",
-        "lint": "alpinist.cli_lint:lint",
-        "migrate": "alpinist.cli_migrate:migrate",
+        "db": "alpinist.cli.db:db",
+        "scan": "alpinist.cli.scan:scan",
+        "compare": "alpinist.cli.compare:compare",
+        "lint": "alpinist.cli.lint:lint",
+        "migrate": "alpinist.cli.migrate:migrate",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -83,7 +83,7 @@ def sbom(
     no_cache: bool,
 ) -> None:
     """List what is installed in IMAGE: OS packages, Python packages, CPython, image facts."""
-    from alpinist.pipeline import build_inventory
+    from alpinist.inventory.build import build_inventory
 
     options = pull_options(platform, insecure, creds)
     with progress_callbacks(stderr_is_terminal()) as (on_blob, on_layer):
@@ -94,19 +94,19 @@ def sbom(
         inv = build_inventory(image, options, use_cache=not no_cache, layer_progress=on_layer)
 
     if fmt == "json":
-        from alpinist.reports.sbom_json import render_json
+        from alpinist.reports.sbom.json import render_json
 
         emit(render_json(inv, include_files=files), output)
     elif fmt == "cyclonedx":
-        from alpinist.reports.cyclonedx import render_cyclonedx
+        from alpinist.reports.sbom.cyclonedx import render_cyclonedx
 
         emit(render_cyclonedx(inv), output)
     elif fmt == "spdx":
-        from alpinist.reports.spdx import render_spdx
+        from alpinist.reports.sbom.spdx import render_spdx
 
         emit(render_spdx(inv), output)
     else:
-        from alpinist.reports.sbom_table import render_table
+        from alpinist.reports.sbom.table import render_table
 
         emit_rich(lambda console: render_table(inv, console), output, 160)
 
@@ -148,7 +148,3 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else 0)
-
-
-if __name__ == "__main__":
-    main()

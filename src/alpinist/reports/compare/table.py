@@ -23,8 +23,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from alpinist.comparing import Comparison, CveDiff, PackageIds, tally_text
-from alpinist.reports.scan_table import SEVERITY_STYLE, _t
+from alpinist.compare.comparing import Comparison, CveDiff, PackageIds, tally_text
+from alpinist.reports.scan.table import SEVERITY_STYLE, _t
 
 MISSING = "—"
 

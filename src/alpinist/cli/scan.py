@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from alpinist.cli_common import (
+from alpinist.cli.common import (
     emit,
     emit_rich,
     image_options,
@@ -39,14 +39,14 @@ from alpinist.cli_common import (
     pull_options,
     stderr_is_terminal,
 )
-from alpinist.cli_db import DEFAULT_LOCK_TIMEOUT, db_option
+from alpinist.cli.db import DEFAULT_LOCK_TIMEOUT, db_option
 from alpinist.errors import EXIT_OK, EXIT_POLICY
 
 if TYPE_CHECKING:
     from alpinist.advisories.model import Severity
     from alpinist.advisories.store import Store
-    from alpinist.policy import Policy
-    from alpinist.scanning import ScanResult
+    from alpinist.scan.policy import Policy
+    from alpinist.scan.scanning import ScanResult
 
 SCAN_FORMATS = ("table", "json", "sarif", "cyclonedx", "markdown")
 DEFAULT_MAX_DB_AGE = "5d"
@@ -64,7 +64,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _severity_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Severity | None:
-    from alpinist.severity import parse_severity
+    from alpinist.scan.severity import parse_severity
 
     if value is None:
         return None
@@ -77,7 +77,7 @@ def _severity_callback(ctx: click.Context, param: click.Parameter, value: str | 
 def _severity_list_callback(
     ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 ) -> frozenset[Severity] | None:
-    from alpinist.policy import parse_severity_list
+    from alpinist.scan.policy import parse_severity_list
 
     if not value:
         return None
@@ -187,7 +187,7 @@ def scan(
     options = pull_options(platform, insecure, creds)
 
     policy = policy_from_options(only_fixed, severities, ignore_file, vex_files, fail_on)
-    from alpinist.scanning import scan_image
+    from alpinist.scan.scanning import scan_image
 
     with (
         open_database(db_path, offline, mirror, max_db_age) as store,
@@ -223,7 +223,7 @@ def policy_from_options(
 
     Shared by ``scan`` and ``compare``.
     """
-    from alpinist.policy import Policy, load_ignore_file, load_vex
+    from alpinist.scan.policy import Policy, load_ignore_file, load_vex
 
     rules = load_ignore_file(ignore_file) if ignore_file is not None else ()
     statements: list[Any] = []
@@ -246,9 +246,9 @@ def open_database(
     missing or stale. Shared by ``scan`` and ``compare``.
     """
     from alpinist.advisories.store import Store
-    from alpinist.cli_db import _db_path
+    from alpinist.cli.db import _db_path
     from alpinist.errors import DatabaseError
-    from alpinist.scanning import require_fresh_database
+    from alpinist.scan.scanning import require_fresh_database
 
     path = _db_path(db_path)
     if not path.exists():
@@ -271,7 +271,7 @@ def _first_update(path: Path, mirror: str | None) -> None:
     from alpinist.advisories.download import Fetcher
     from alpinist.advisories.sources import all_sources
     from alpinist.advisories.update import update
-    from alpinist.cli_db import _update_progress
+    from alpinist.cli.db import _update_progress
 
     where = f" from {mirror}" if mirror else ""
     click.echo(f"alpinist: no advisory database at {path} yet: downloading the feeds{where} first", err=True)
@@ -282,22 +282,22 @@ def _first_update(path: Path, mirror: str | None) -> None:
 
 def _write_report(result: ScanResult, fmt: str, output: Path | None, emit: Any) -> None:
     if fmt == "json":
-        from alpinist.reports.scan_json import render_scan_json
+        from alpinist.reports.scan.json import render_scan_json
 
         emit(render_scan_json(result), output)
     elif fmt == "sarif":
-        from alpinist.reports.sarif import render_sarif
+        from alpinist.reports.scan.sarif import render_sarif
 
         emit(render_sarif(result), output)
     elif fmt == "cyclonedx":
-        from alpinist.reports.scan_cyclonedx import render_scan_cyclonedx
+        from alpinist.reports.scan.cyclonedx import render_scan_cyclonedx
 
         emit(render_scan_cyclonedx(result), output)
     elif fmt == "markdown":
-        from alpinist.reports.scan_markdown import render_scan_markdown
+        from alpinist.reports.scan.markdown import render_scan_markdown
 
         emit(render_scan_markdown(result), output)
     else:
-        from alpinist.reports.scan_table import render_scan_table
+        from alpinist.reports.scan.table import render_scan_table
 
         emit_rich(lambda console: render_scan_table(result, console), output, 160)

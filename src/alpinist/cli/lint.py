@@ -108,7 +108,7 @@ def lint(
     file with `# alpinist ignore-file=ALP017`. Exit codes: 0 success, 1 error, 2 --fail-on failed,
     64 usage.
     """
-    from alpinist.cli_common import emit, emit_rich
+    from alpinist.cli.common import emit, emit_rich
     from alpinist.dockerfile.lint import lint as run_lint
     from alpinist.dockerfile.parse import MAX_DOCKERFILE_BYTES, parse_dockerfile, read_dockerfile
 
@@ -137,15 +137,15 @@ def lint(
     result = run_lint(df, select=select or None, ignore=ignored)
 
     if fmt == "json":
-        from alpinist.reports.lint_json import render_lint_json
+        from alpinist.reports.lint.json import render_lint_json
 
         emit(render_lint_json(result), output)
     elif fmt == "sarif":
-        from alpinist.reports.lint_sarif import render_lint_sarif
+        from alpinist.reports.lint.sarif import render_lint_sarif
 
         emit(render_lint_sarif(result), output)
     else:
-        from alpinist.reports.lint_table import render_lint_table
+        from alpinist.reports.lint.table import render_lint_table
 
         emit_rich(lambda console: render_lint_table(result, console), output, 160)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from alpinist.cli_common import stderr_is_terminal
+from alpinist.cli.common import stderr_is_terminal
 
 if TYPE_CHECKING:
     from alpinist.advisories.update import ProgressCallback

@@ -78,7 +78,7 @@ from alpinist.advisories.model import (
     Vulnerability,
 )
 from alpinist.models import Inventory, OSInfo, Package
-from alpinist.severity import VENDOR_FEEDS, SeverityChoice, assess, rank
+from alpinist.scan.severity import VENDOR_FEEDS, SeverityChoice, assess, rank
 from alpinist.versions import Scheme, VersionError, release_branch, sort_key
 
 DEBIAN_CODENAMES: dict[str, str] = {

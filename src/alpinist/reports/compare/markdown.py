@@ -23,9 +23,9 @@ diff tables stop before ``max_chars`` and say how many rows they left out.
 
 from __future__ import annotations
 
-from alpinist.comparing import Comparison, CveDiff, PackageIds, tally_text
-from alpinist.reports.scan_markdown import _cell
-from alpinist.scanning import advisory_url
+from alpinist.compare.comparing import Comparison, CveDiff, PackageIds, tally_text
+from alpinist.reports.scan.markdown import _cell
+from alpinist.scan.scanning import advisory_url
 
 DEFAULT_MAX_CHARS = 60_000
 MISSING = "—"

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Literal
 
 from alpinist.advisories.model import SEVERITIES, Severity
 from alpinist.errors import AlpinistError, DatabaseError
-from alpinist.matching import Finding
 from alpinist.models import Healthcheck, ImageFacts, LayerInfo, OSInfo
-from alpinist.scanning import DEFAULT_MAX_DB_AGE, ScanResult, Summary
-from alpinist.severity import rank
+from alpinist.scan.matching import Finding
+from alpinist.scan.scanning import DEFAULT_MAX_DB_AGE, ScanResult, Summary
+from alpinist.scan.severity import rank
 
 if TYPE_CHECKING:
     from alpinist.advisories.store import Store
     from alpinist.images.open import PullOptions
-    from alpinist.policy import Policy
+    from alpinist.scan.policy import Policy
 
 BASE_NAME_LABEL = "org.opencontainers.image.base.name"
 BASE_DIGEST_LABEL = "org.opencontainers.image.base.digest"
@@ -720,7 +720,7 @@ def tally_text(comparison: Comparison, tally: Tally) -> str:
 
 def default_labels(references: Sequence[str], results: Sequence[ScanResult | None]) -> list[str]:
     """The image's name (``python-app:alpine``) or the reference as written; repeats get ``#2``, ``#3``."""
-    from alpinist.reports._sbom_common import image_title
+    from alpinist.reports.sbom.common import image_title
 
     labels: list[str] = []
     for ref, res in zip(references, results, strict=True):
@@ -820,8 +820,8 @@ def compare_images(
     """
     from datetime import UTC
 
-    from alpinist.pipeline import build_inventory
-    from alpinist.scanning import scan_inventory, staleness_warnings
+    from alpinist.inventory.build import build_inventory
+    from alpinist.scan.scanning import scan_inventory, staleness_warnings
 
     # the database's age is one warning for the whole comparison, not one per column
     db_warnings = staleness_warnings(store.status(now or datetime.now(UTC)), max_db_age) if max_db_age else []

@@ -8,9 +8,9 @@ refuses comments over 65,536 characters: the findings table stops before ``max_c
 
 from __future__ import annotations
 
-from alpinist.matching import Finding
-from alpinist.reports._sbom_common import image_title
-from alpinist.scanning import ScanResult, advisory_url, summary_line
+from alpinist.reports.sbom.common import image_title
+from alpinist.scan.matching import Finding
+from alpinist.scan.scanning import ScanResult, advisory_url, summary_line
 
 DEFAULT_MAX_CHARS = 60_000
 

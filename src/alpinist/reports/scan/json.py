@@ -2,7 +2,7 @@
 
 Documented field by field in ``docs/scan-json.md`` and described by the JSON Schema
 ``alpinist/schemas/scan.schema.json`` (draft 2020-12). Stable: within ``alpinist-scan/1`` fields are
-only ever added. The output is a pure function of the :class:`~alpinist.scanning.ScanResult`: the
+only ever added. The output is a pure function of the :class:`~alpinist.scan.scanning.ScanResult`: the
 same image scanned against the same database gives the same bytes (no scan timestamp is written).
 """
 
@@ -13,11 +13,11 @@ from importlib import resources
 from typing import Any, cast
 
 from alpinist import __version__
-from alpinist.matching import Finding
 from alpinist.models import ImageFacts, OSInfo, Package
-from alpinist.policy import Suppression
-from alpinist.reports._sbom_common import image_purl
-from alpinist.scanning import ScanResult, Summary
+from alpinist.reports.sbom.common import image_purl
+from alpinist.scan.matching import Finding
+from alpinist.scan.policy import Suppression
+from alpinist.scan.scanning import ScanResult, Summary
 
 SCHEMA_ID = "alpinist-scan/1"
 

@@ -1,0 +1,5 @@
+"""``python -m alpinist.cli``: the same as the ``alpinist`` command."""
+
+from alpinist.cli.app import main
+
+main()
