@@ -21,6 +21,7 @@ import pytest
 from rich.console import Console
 
 from alpinist import __version__
+from alpinist.inventory.serialize import inventory_from_dict, inventory_to_dict
 from alpinist.models import (
     Healthcheck,
     ImageFacts,
@@ -31,7 +32,7 @@ from alpinist.models import (
     Platform,
 )
 from alpinist.reports.sbom.cyclonedx import render_cyclonedx
-from alpinist.reports.sbom.json import inventory_from_dict, inventory_to_dict, load_schema, render_json
+from alpinist.reports.sbom.json import load_schema, render_json
 from alpinist.reports.sbom.spdx import render_spdx
 from alpinist.reports.sbom.table import render_table
 

@@ -18,6 +18,7 @@ from alpinist import __version__
 from alpinist.errors import DigestMismatch
 from alpinist.images.open import PullOptions, open_source
 from alpinist.images.reference import ImageRef, parse_reference
+from alpinist.inventory.serialize import inventory_from_dict, inventory_to_dict
 from alpinist.models import Inventory
 
 # Bump when a cataloger's output changes, so cached inventories from older code are not reused.
@@ -38,8 +39,6 @@ def _inventory_cache_path(options: PullOptions, manifest_digest: str, config_dig
 
 
 def _load_cached(path: Path, ref: ImageRef, resolved_name: str | None) -> Inventory | None:
-    from alpinist.reports.sbom.json import inventory_from_dict
-
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         inv = inventory_from_dict(doc)
@@ -52,8 +51,6 @@ def _load_cached(path: Path, ref: ImageRef, resolved_name: str | None) -> Invent
 
 
 def _store_cached(path: Path, inv: Inventory) -> None:
-    from alpinist.reports.sbom.json import inventory_to_dict
-
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
     try:
