@@ -28,8 +28,8 @@ from jsonschema import validators
 from rich.console import Console
 
 from alpinist.advisories.store import Store
+from alpinist.inventory.naming import image_purl
 from alpinist.models import Inventory
-from alpinist.reports.sbom.common import image_purl
 from alpinist.reports.scan.cyclonedx import render_scan_cyclonedx
 from alpinist.reports.scan.json import load_schema, render_scan_json
 from alpinist.reports.scan.markdown import render_scan_markdown

@@ -25,8 +25,8 @@ import pytest
 
 from alpinist.cli.app import app, main
 from alpinist.cli.scan import parse_duration, scan
+from alpinist.inventory.naming import image_purl
 from alpinist.models import Inventory
-from alpinist.reports.sbom.common import image_purl
 from alpinist.reports.scan.json import load_schema
 from tests.conftest import oci_ref
 from tests.feed_server import FeedServer

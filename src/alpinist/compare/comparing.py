@@ -720,7 +720,7 @@ def tally_text(comparison: Comparison, tally: Tally) -> str:
 
 def default_labels(references: Sequence[str], results: Sequence[ScanResult | None]) -> list[str]:
     """The image's name (``python-app:alpine``) or the reference as written; repeats get ``#2``, ``#3``."""
-    from alpinist.reports.sbom.common import image_title
+    from alpinist.inventory.naming import image_title
 
     labels: list[str] = []
     for ref, res in zip(references, results, strict=True):

@@ -202,7 +202,7 @@ def scan_inventory(
     ``max_db_age``: sources older than this give a warning (None: no check). ``extra_warnings`` are
     put first (the CLI's own, e.g. about the database).
     """
-    from alpinist.reports.sbom.common import image_purl
+    from alpinist.inventory.naming import image_purl
 
     policy = policy or Policy()
     statuses = tuple(store.status(now or datetime.now(UTC)))

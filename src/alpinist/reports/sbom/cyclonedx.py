@@ -44,12 +44,11 @@ from cyclonedx.spdx import fixup_id, is_expression
 from packageurl import PackageURL
 
 from alpinist import __version__
+from alpinist.inventory.naming import image_purl, image_title
 from alpinist.models import ImageFacts, Inventory, OSInfo, Package
 from alpinist.reports.sbom.common import (
     cpe_kind,
     digest_hex,
-    image_purl,
-    image_title,
     is_os_package,
     valid_purl,
 )

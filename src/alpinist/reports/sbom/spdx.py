@@ -36,8 +36,9 @@ from typing import Any
 from license_expression import Licensing, get_spdx_licensing  # type: ignore[import-untyped]
 
 from alpinist import __version__
+from alpinist.inventory.naming import image_purl, image_title
 from alpinist.models import ImageFacts, Inventory, OSInfo, Package
-from alpinist.reports.sbom.common import cpe_kind, digest_hex, image_purl, image_title, valid_purl
+from alpinist.reports.sbom.common import cpe_kind, digest_hex, valid_purl
 
 SPDX_VERSION = "SPDX-2.3"
 NOASSERTION = "NOASSERTION"

@@ -18,8 +18,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from alpinist.inventory.naming import image_title
 from alpinist.models import ImageFacts, Inventory, OSInfo, Package
-from alpinist.reports.sbom.common import image_title, package_sort_key
+from alpinist.reports.sbom.common import package_sort_key
 
 
 def render_table(inv: Inventory, console: Console) -> None:

@@ -13,8 +13,8 @@ from importlib import resources
 from typing import Any, cast
 
 from alpinist import __version__
+from alpinist.inventory.naming import image_purl
 from alpinist.models import ImageFacts, OSInfo, Package
-from alpinist.reports.sbom.common import image_purl
 from alpinist.scan.matching import Finding
 from alpinist.scan.policy import Suppression
 from alpinist.scan.scanning import ScanResult, Summary

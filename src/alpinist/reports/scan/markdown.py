@@ -8,7 +8,7 @@ refuses comments over 65,536 characters: the findings table stops before ``max_c
 
 from __future__ import annotations
 
-from alpinist.reports.sbom.common import image_title
+from alpinist.inventory.naming import image_title
 from alpinist.scan.matching import Finding
 from alpinist.scan.scanning import ScanResult, advisory_url, summary_line
 

@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 from alpinist import __version__
 from alpinist.advisories.model import Severity
-from alpinist.reports.sbom.common import image_purl, image_title
+from alpinist.inventory.naming import image_purl, image_title
 from alpinist.scan.matching import Finding
 from alpinist.scan.scanning import ScanResult, advisory_url
 from alpinist.scan.severity import rank

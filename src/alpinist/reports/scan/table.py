@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from alpinist.reports.sbom.common import image_title
+from alpinist.inventory.naming import image_title
 from alpinist.scan.matching import Finding
 from alpinist.scan.scanning import ScanResult, summary_line
 
