@@ -54,7 +54,6 @@ from alpinist.advisories.model import VersionRange
 from alpinist.errors import AlpinistError
 
 Scheme = Literal["apk", "deb", "pep440", "generic"]
-SCHEMES: tuple[Scheme, ...] = ("apk", "deb", "pep440", "generic")
 Op = Literal["<", "<=", "=", ">=", ">", "!="]
 
 _CACHE_SIZE = 65536
@@ -390,9 +389,3 @@ def release_branch(scheme: Scheme, version: str) -> tuple[int, int] | None:
     if not numbers:
         return None
     return (int(numbers[0]), int(numbers[1]) if len(numbers) > 1 else 0)
-
-
-def clear_caches() -> None:
-    """Forget every parsed version (tests; long-running processes after a large scan)."""
-    for parse in (_apk3_parse, _deb_parse, _pep440_parse, _generic_parse):
-        parse.cache_clear()

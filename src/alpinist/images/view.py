@@ -9,9 +9,8 @@ chroot: ``..`` at the root stays at the root, an absolute target starts again at
 from __future__ import annotations
 
 import fnmatch
-import posixpath
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -214,10 +213,3 @@ class FileView:
     def versions(self, path: str) -> list[FileEntry]:
         """Every layer's version of a ``keep_history`` path, bottom layer first (empty if none)."""
         return list(self.history.get(path, []))
-
-
-def parent_dirs(path: str) -> Iterable[str]:
-    d = posixpath.dirname(path)
-    while d not in ("/", ""):
-        yield d
-        d = posixpath.dirname(d)

@@ -106,11 +106,6 @@ def summary_line(summary: Summary) -> str:
     )
 
 
-def severity_line(summary: Summary) -> str:
-    """``CRITICAL 3  HIGH 11  MEDIUM 17  LOW 20  NEGLIGIBLE 0  UNKNOWN 1``."""
-    return "  ".join(f"{severity} {count}" for severity, count in summary.by_severity)
-
-
 def finding_sort_key(f: Finding) -> tuple[int, str, str, str, str, str]:
     """Worst severity first, then package name, version, location, id (a total, stable order)."""
     pkg = f.package
