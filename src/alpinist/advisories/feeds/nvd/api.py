@@ -24,7 +24,7 @@ whose platform CPEs are only non-Linux operating systems (CPython vulnerable onl
 row: it cannot apply to an image.
 
 And from ``cve.affected[].affectedData[]``, the CNA's own ranges (CVE JSON 5 ``affected``, which the API passes
-through since June 2026, undocumented by NIST): ``Affected(namespace="cna")`` rows, see ``advisories/cna.py``.
+through since June 2026, undocumented by NIST): ``Affected(namespace="cna")`` rows, see ``cna.py``.
 """
 
 from __future__ import annotations
