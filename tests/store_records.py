@@ -215,9 +215,13 @@ class FakeSource:
     name: str
     feed: list[FeedBatch]
     fail_at: int | None = None
-    incremental: bool | None = None  # None: as update.py decides by name (nvd is incremental)
+    incremental: bool | None = None  # None: as the real feed of that name is (nvd is incremental)
     fetch_error: bool = False
     seen_since: list[str | None] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.incremental is None:
+            self.incremental = self.name == "nvd"
 
     def fetch(self, fetcher: Any, workdir: Path, since: str | None) -> list[Path]:
         self.seen_since.append(since)

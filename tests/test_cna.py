@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from alpinist.advisories.cna import cna_affected, product_key
+from alpinist.advisories.feeds.nvd.cna import cna_affected, product_key
 from alpinist.advisories.model import VersionRange
 from tests.conftest import CORPUS
 

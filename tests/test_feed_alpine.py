@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from alpinist.advisories.alpine import AlpineSecdbSource, normalize_branch, split_ids
 from alpinist.advisories.download import Fetcher
+from alpinist.advisories.feeds.alpine.secdb import AlpineSecdbSource, normalize_branch, split_ids
 from alpinist.advisories.model import Affected
 from alpinist.advisories.sources import DEFAULT_ALPINE_BRANCHES
 from alpinist.errors import FeedError

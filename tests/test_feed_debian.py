@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from alpinist.advisories.debian import DebianTrackerSource, classify_release
+from alpinist.advisories.feeds.debian.tracker import DebianTrackerSource, classify_release
 from alpinist.advisories.model import Affected, Vulnerability
 from alpinist.errors import FeedError
 from tests.feed_server import FeedServer, feed_server_fixture, fetch_and_parse_source  # noqa: F401 - registers the fixture

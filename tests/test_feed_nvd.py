@@ -17,8 +17,15 @@ from typing import Any
 import pytest
 
 from alpinist.advisories.download import Fetcher
+from alpinist.advisories.feeds.nvd.api import (
+    NvdSource,
+    RateLimiter,
+    cpe_affected,
+    nvd_timestamp,
+    split_cpe,
+    windows,
+)
 from alpinist.advisories.model import Affected, CvssScore, VersionRange, Vulnerability
-from alpinist.advisories.nvd import NvdSource, RateLimiter, cpe_affected, nvd_timestamp, split_cpe, windows
 from alpinist.errors import FeedError
 from tests.feed_server import NVD_PATH, FeedServer, feed_server_fixture  # noqa: F401 - registers the fixture
 

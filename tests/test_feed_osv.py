@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from alpinist.advisories.feeds.osv.records import OsvSource, cvss_score, ranges_from_events
 from alpinist.advisories.model import Affected, CvssScore, VersionRange, Vulnerability
-from alpinist.advisories.osv import OsvSource, cvss_score, ranges_from_events
 from alpinist.errors import FeedError
 from tests.feed_server import FeedServer, feed_server_fixture, fetch_and_parse_source  # noqa: F401 - registers the fixture
 

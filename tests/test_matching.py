@@ -14,17 +14,12 @@ from collections.abc import Iterable
 
 import pytest
 
+from alpinist.advisories.feeds.alpine import alpine_namespace
+from alpinist.advisories.feeds.debian import debian_namespace
+from alpinist.advisories.feeds.nvd import cpe_products
 from alpinist.advisories.model import Affected, CvssScore, Status, VersionRange, Vulnerability
 from alpinist.models import ImageFacts, Inventory, OSInfo, Package
-from alpinist.scan.matching import (
-    Finding,
-    MatchResult,
-    alpine_namespace,
-    cpe_products,
-    debian_namespace,
-    match,
-    preferred_id,
-)
+from alpinist.scan.matching import Finding, MatchResult, match, preferred_id
 
 # ---------------------------------------------------------------------------------------------- fixtures
 

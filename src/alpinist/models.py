@@ -11,6 +11,16 @@ from typing import Literal
 PackageType = Literal["apk", "deb", "python", "binary"]
 
 
+@dataclass(frozen=True)
+class VersionRange:
+    """An interval of versions (an advisory's affected range); ``None`` bounds are open."""
+
+    start: str | None = None
+    start_inclusive: bool = True
+    end: str | None = None
+    end_inclusive: bool = False
+
+
 def env_lookup(env: tuple[str, ...], key: str) -> str | None:
     """The value of ``key`` in a config's ``Env`` list (``KEY=VALUE`` strings), or None."""
     for item in env:

@@ -50,8 +50,8 @@ from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
-from alpinist.advisories.model import VersionRange
 from alpinist.errors import AlpinistError
+from alpinist.models import VersionRange
 
 Scheme = Literal["apk", "deb", "pep440", "generic"]
 Op = Literal["<", "<=", "=", ">=", ">", "!="]

@@ -12,12 +12,26 @@ NVD CPE configurations        ``cpe``                          ``vendor:product`
 ============================  ===============================  ==========================================
 
 Versions are kept as the feed wrote them and compared by the namespace's scheme (``versions.py``).
+``VersionRange`` is a domain value of ``alpinist.models`` (versions.py needs it too), re-exported here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal, Protocol
+
+from alpinist.models import VersionRange
+
+__all__ = [
+    "SEVERITIES",
+    "AdvisoryIndex",
+    "Affected",
+    "CvssScore",
+    "Severity",
+    "Status",
+    "VersionRange",
+    "Vulnerability",
+]
 
 Severity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "NEGLIGIBLE", "UNKNOWN"]
 SEVERITIES: tuple[Severity, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "NEGLIGIBLE", "UNKNOWN")
@@ -34,16 +48,6 @@ SEVERITIES: tuple[Severity, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "NEGLIG
 Status = Literal[
     "fixed", "not-affected", "open", "no-dsa", "ignored", "postponed", "unimportant", "end-of-life"
 ]
-
-
-@dataclass(frozen=True)
-class VersionRange:
-    """An interval of affected versions; ``None`` bounds are open."""
-
-    start: str | None = None
-    start_inclusive: bool = True
-    end: str | None = None
-    end_inclusive: bool = False
 
 
 @dataclass(frozen=True)

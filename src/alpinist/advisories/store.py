@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, cast
 
 from alpinist.advisories.model import Affected, CvssScore, Severity, Status, VersionRange, Vulnerability
+from alpinist.advisories.registry import feed_preference
 from alpinist.errors import DatabaseError
 
 SCHEMA_VERSION = 1
@@ -95,9 +96,6 @@ INDEXES = {
     "affected_by_vuln": "CREATE INDEX IF NOT EXISTS affected_by_vuln ON affected (vuln_id)",
     "aliases_by_alias": "CREATE INDEX IF NOT EXISTS aliases_by_alias ON aliases (alias)",
 }
-
-# The order in which feeds' descriptions of the same id are preferred by Store.vulnerability().
-FEED_PREFERENCE = ("osv", "nvd", "debian", "alpine")
 
 # SQLite allows 32766 bound parameters per statement since 3.32; stay far below it.
 _IN_CHUNK = 900
@@ -212,7 +210,8 @@ def _parse_time(text: str) -> datetime:
 # --------------------------------------------------------------------------- read side
 
 
-def _sqlite_uri(path: Path, mode: str) -> str:
+def sqlite_uri(path: Path, mode: str) -> str:
+    """The ``file:`` URI that opens ``path`` with ``mode`` (``ro``, ``rw``...) through ``sqlite3.connect(uri=True)``."""
     # Percent-encode what a URI would misread; the path is otherwise passed as is.
     from urllib.parse import quote
 
@@ -258,7 +257,7 @@ class Store:
         if not path.is_file():
             raise DatabaseError(f"{path}: advisory database is not a regular file")
         try:
-            conn = sqlite3.connect(_sqlite_uri(path, "ro"), uri=True, check_same_thread=False)
+            conn = sqlite3.connect(sqlite_uri(path, "ro"), uri=True, check_same_thread=False)
         except sqlite3.Error as exc:
             raise DatabaseError(f"{path}: cannot open the database: {exc}") from None
         try:
@@ -341,7 +340,8 @@ class Store:
     def vulnerability(self, vuln_id: str) -> Vulnerability | None:
         """One id as all feeds describe it, merged; ``None`` when no feed has a record for it.
 
-        summary/published/modified come from the first feed in FEED_PREFERENCE that has them;
+        summary/published/modified come from the first feed in ``registry.feed_preference()`` that
+        has them;
         withdrawn from any feed; references, aliases (the ones the feeds record for this id) and
         CVSS scores are the union over feeds, in feed-preference order.
         """
@@ -359,7 +359,8 @@ class Store:
         return result
 
     def _vulnerabilities_chunk(self, chunk: list[str]) -> dict[str, Vulnerability]:
-        rank = {name: i for i, name in enumerate(FEED_PREFERENCE)}
+        # the order in which feeds' descriptions of one id are preferred: each profile's ``preference``
+        rank = {name: i for i, name in enumerate(feed_preference())}
         marks = ",".join("?" * len(chunk))
         by_id: dict[str, list[tuple[Any, ...]]] = {}
         for row in self._query(
@@ -662,11 +663,3 @@ def validate_database(path: Path, *, integrity: bool = True) -> list[SourceStatu
             if rows != ["ok"]:
                 raise DatabaseError(f"{path}: integrity check failed: {'; '.join(rows[:5])}")
         return store.status()
-
-
-def iter_affected(store: Store, source: str) -> Iterator[Affected]:
-    """Every affected row of one feed (for tests and exports; not used by matching)."""
-    for row in store._query(
-        f"SELECT {_AFFECTED_COLUMNS} FROM affected WHERE source = ? ORDER BY rowid", (source,)
-    ):
-        yield _affected_from_row(row)

@@ -30,34 +30,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from alpinist.advisories.model import Affected, Vulnerability
+from alpinist.advisories.feed import Source
 from alpinist.advisories.store import SourceStatus, Store, StoreWriter, validate_database
 from alpinist.errors import DatabaseError, FeedError
 
-
-class Batch(Protocol):
-    """What a feed's parser yields (``sources.FeedBatch``)."""
-
-    @property
-    def affected(self) -> Sequence[Affected]: ...
-
-    @property
-    def vulnerabilities(self) -> Sequence[Vulnerability]: ...
-
-
-class Source(Protocol):
-    """A feed, as the update sees it (``sources.Source``). A source with a true ``incremental``
-    attribute is given the cursor of its last update as ``since`` and may return only the records
-    modified since then; its rows are then replaced id by id instead of all at once."""
-
-    @property
-    def name(self) -> str: ...
-
-    def fetch(self, fetcher: Any, workdir: Path, since: str | None) -> list[Path]: ...
-
-    def parse(self, files: list[Path]) -> Iterator[Batch]: ...
+if TYPE_CHECKING:
+    from alpinist.advisories.download import Fetcher
 
 
 Phase = Literal["wait", "download", "parse", "index", "check", "install"]
@@ -206,14 +186,12 @@ class _RecordingFetcher:
     """Passes every call through to the real fetcher and notes the URLs a source asked for (the mirror
     applied, without the query string), for the ``feed_urls`` column of ``sources``."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Fetcher) -> None:
         self._inner = inner
         self.urls: dict[str, None] = {}
 
     def _note(self, url: str) -> None:
-        url_for = getattr(self._inner, "url_for", None)
-        actual = url_for(url) if callable(url_for) else url
-        self.urls[str(actual).split("?", 1)[0]] = None
+        self.urls[self._inner.url_for(url).split("?", 1)[0]] = None
 
     def get_to_file(self, url: str, *args: Any, **kwargs: Any) -> Any:
         self._note(url)
@@ -227,17 +205,10 @@ class _RecordingFetcher:
         return getattr(self._inner, name)
 
 
-def _feed_urls(source: Any, recorder: _RecordingFetcher) -> list[str]:
-    urls = getattr(source, "feed_urls", None)
-    if callable(urls):
-        return [str(u) for u in urls()]
-    return list(recorder.urls)
-
-
-def _is_incremental(source: Any) -> bool:
-    """A source that says so, or NVD (``sources.py``: only NVD honours ``since``)."""
-    flag = getattr(source, "incremental", None)
-    return bool(flag) if flag is not None else source.name == "nvd"
+def _feed_urls(source: Source, recorder: _RecordingFetcher) -> list[str]:
+    """What the source says it read, else what it asked the fetcher for (``Source.feed_urls``)."""
+    urls = source.feed_urls()
+    return [str(u) for u in urls] if urls is not None else list(recorder.urls)
 
 
 def _load_source(
@@ -303,10 +274,10 @@ def _is_alpinist_database(path: Path) -> bool:
     version, or damaged past its meta table): the only kind of file a full update may replace."""
     import sqlite3
 
-    from alpinist.advisories.store import APPLICATION, _sqlite_uri
+    from alpinist.advisories.store import APPLICATION, sqlite_uri
 
     try:
-        conn = sqlite3.connect(_sqlite_uri(path, "ro"), uri=True)
+        conn = sqlite3.connect(sqlite_uri(path, "ro"), uri=True)
         try:
             row = conn.execute("SELECT value FROM meta WHERE key = 'application'").fetchone()
         finally:
@@ -371,14 +342,17 @@ def update(
             fetched: dict[str, tuple[list[Path], str | None, str | None, list[str]]] = {}
             for name in names:
                 source = sources[name]
-                incremental = _is_incremental(source)
+                incremental = bool(source.incremental)
                 since = cursors.get(name) if incremental and reuse_old else None
                 notify(UpdateProgress(name, "download"))
                 cursor = _cursor_now() if incremental else None
                 subdir = workdir / name
                 subdir.mkdir()
                 recorder = _RecordingFetcher(fetcher)
-                files = source.fetch(recorder if fetcher is not None else fetcher, subdir, since)
+                # the recorder passes every call through: to the source it is the fetcher (None: a source
+                # that fetches nothing, in tests)
+                passed = cast("Fetcher", recorder if fetcher is not None else None)
+                files = source.fetch(passed, subdir, since)
                 fetched[name] = (list(files), since, cursor, _feed_urls(source, recorder))
             _step("downloaded")
 

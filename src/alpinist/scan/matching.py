@@ -3,6 +3,11 @@
 Which packages go to which advisories
 =====================================
 
+Each feed's profile (``advisories/feeds/<name>/``, listed by ``advisories/registry.py``) says which
+package type it matches, the namespace of an OS, the advisory package name, the version compared and its
+scheme, and how the rows of one id are decided (``PackageRule.decide``); this module evaluates those
+rules. With the default registry:
+
 ==========================  =========================  ==============================  =================
 package                     namespace                  advisory package                version compared
 ==========================  =========================  ==============================  =================
@@ -18,7 +23,7 @@ binary (CPython in /usr/…)  ``cpe``                    ``vendor:product`` of i
   ``openssl``'s advisories and each binary package is reported (as grype and trivy do: each is a
   separately installed, separately upgradable file set). secdb rows: installed < fixed version ->
   affected; ``not-affected`` (secfixes key ``0``) -> never affected. One id under several keys of a
-  branch follows the feed's own rule (``advisories/alpine.py``, which already collapses such rows
+  branch follows the feed's own rule (``advisories/feeds/alpine/secdb.py``, which already collapses such rows
   before they are stored): a real fix beats ``0``, and the lowest version is the first fix (secfixes
   list the version that first fixed an id; a later listing is a re-statement, e.g. at an upstream
   upgrade after a backport).
@@ -33,7 +38,7 @@ binary (CPython in /usr/…)  ``cpe``                    ``vendor:product`` of i
   left to the OS feed; vendored copies are matched and say so in ``notes``. Withdrawn records never
   match (checked against ``index.vulnerability``).
 - **CPE (CPython)**, in this order (``Finding.rule`` says which decided):
-  1. ``cna``: the CNA's own ranges of the record (namespace ``cna``, ``advisories/cna.py``), when it has
+  1. ``cna``: the CNA's own ranges of the record (namespace ``cna``, ``advisories/feeds/nvd/cna.py``), when it has
      them for the product: a range holding the version and ending on its release branch gives that end as
      the fix (the PSF's ``3.11.0 <= v < 3.11.17``); a range ending on another branch (``0 <= v < 3.13.15``)
      makes it ``open`` with no fixed version; in no range -> not affected, whatever NVD's CPEs say.
@@ -46,7 +51,7 @@ binary (CPython in /usr/…)  ``cpe``                    ``vendor:product`` of i
      (``< 3.13.0``: fixed on another branch first) makes it affected with status ``open`` and no fixed
      version: 3.13.0 is not a fix for 3.11.
   3. A withdrawn (Rejected) record never matches; configurations that need Windows or macOS give no row
-     (``advisories/nvd.py``). The same rules apply to every ``cpe`` product.
+     (``advisories/feeds/nvd/api.py``). The same rules apply to every ``cpe`` product.
 - **Aliases**: findings of one package whose ids or aliases meet (a GHSA and a PYSEC record of the same
   CVE) are one finding; its id is the CVE if there is one, else the GHSA, else the PYSEC id, and the
   other ids are its aliases.
@@ -64,9 +69,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from packaging.utils import canonicalize_name
-
-from alpinist.advisories.cna import NAMESPACE as CNA_NAMESPACE
+from alpinist.advisories import registry
 from alpinist.advisories.model import (
     SEVERITIES,
     AdvisoryIndex,
@@ -77,21 +80,10 @@ from alpinist.advisories.model import (
     VersionRange,
     Vulnerability,
 )
-from alpinist.models import Inventory, OSInfo, Package
-from alpinist.scan.severity import VENDOR_FEEDS, SeverityChoice, assess, rank
+from alpinist.advisories.profile import PackageRule, Profile
+from alpinist.models import Inventory, Package
+from alpinist.scan.severity import SeverityChoice, assess, rank
 from alpinist.versions import Scheme, VersionError, release_branch, sort_key
-
-DEBIAN_CODENAMES: dict[str, str] = {
-    "7": "wheezy",
-    "8": "jessie",
-    "9": "stretch",
-    "10": "buster",
-    "11": "bullseye",
-    "12": "bookworm",
-    "13": "trixie",
-    "14": "forky",
-}
-OS_FEED_SOURCES = frozenset({"alpine", "debian"})
 
 
 @dataclass(frozen=True)
@@ -176,48 +168,6 @@ class AliasBatchIndex(Protocol):
     def aliases_many(self, vuln_ids: Iterable[str]) -> Mapping[str, list[str]]: ...
 
 
-# ---------------------------------------------------------------------------------------------- namespaces
-
-
-def alpine_namespace(os: OSInfo | None) -> str | None:
-    """``alpine:3.20`` for Alpine 3.20.x, ``alpine:edge`` for an edge (``_alpha``) release, else None."""
-    if os is None or os.id != "alpine":
-        return None
-    release = os.version or os.version_id
-    if "_alpha" in release or release.strip() == "edge":
-        return "alpine:edge"
-    found = re.match(r"(\d+)\.(\d+)", release) or re.match(r"(\d+)\.(\d+)", os.version_id)
-    return f"alpine:{found.group(1)}.{found.group(2)}" if found else None
-
-
-def debian_namespace(os: OSInfo | None) -> str | None:
-    """``debian:bookworm`` from the codename, or from the major version when os-release has none."""
-    if os is None or os.id != "debian":
-        return None
-    if os.codename:
-        return f"debian:{os.codename.strip().lower()}"
-    major = (os.version_id or os.version).split(".")[0]
-    codename = DEBIAN_CODENAMES.get(major)
-    return f"debian:{codename}" if codename else None
-
-
-def cpe_products(package: Package) -> list[str]:
-    """``vendor:product`` of a package's CPEs (``cpe:2.3:a:python:python:3.11.2:...`` -> ``python:python``)."""
-    products: dict[str, None] = {}
-    for cpe in package.cpes:
-        if cpe.startswith("cpe:2.3:"):
-            parts = cpe.split(":")
-            if len(parts) > 4 and parts[3] and parts[4]:
-                products[f"{parts[3]}:{parts[4]}".lower()] = None
-        elif cpe.startswith("cpe:/"):
-            parts = cpe[5:].split(":")
-            if len(parts) > 2 and parts[1] and parts[2]:
-                products[f"{parts[1]}:{parts[2]}".lower()] = None
-    if not products and package.type == "binary" and package.name.lower() == "python":
-        products["python:python"] = None
-    return list(products)
-
-
 # ---------------------------------------------------------------------------------------------- verdicts
 
 
@@ -278,6 +228,7 @@ class _Query(NamedTuple):
     scheme: Scheme
     name: str  # advisory package
     version: str  # compared version
+    rule: PackageRule  # the feed's rule that asked (how its rows are decided)
     notes: tuple[str, ...] = ()
     key: Any = None  # sort key of ``version`` (set once the version is known to be valid)
     # PEP 440: the key of the public version when ``version`` has a local label (2.0.0+cu118 -> 2.0.0),
@@ -313,21 +264,22 @@ def _names_a_branch(rng: VersionRange) -> bool:
 _TWO_PARTS = re.compile(r"\d+\.\d+")
 
 
-def _not_affected(row: Affected) -> bool:
-    if row.status == "not-affected":
-        return True
-    # Debian's fixed_version "0" (and a secdb key "0") mean "never affected", whatever the status says
-    return row.source in OS_FEED_SOURCES and row.fixed_version == "0" and not row.ranges
-
-
 class _Evaluator:
     """Verdicts of advisory rows for one query, on sort keys: the semantics of ``versions.compare``,
     ``versions.in_range`` and ``versions.satisfies`` (including PEP 440's local-label rule), with every
     version string parsed once per match."""
 
-    def __init__(self, warn: Callable[[str], None]) -> None:
+    def __init__(self, warn: Callable[[str], None], os_feeds: frozenset[str]) -> None:
         self.warn = warn
         self._keys: dict[str, _Keys] = {}
+        self.os_feeds = os_feeds
+
+    def not_affected(self, row: Affected) -> bool:
+        if row.status == "not-affected":
+            return True
+        # an OS feed's fixed version "0" (Debian's, a secdb key "0") means "never affected", whatever the
+        # status says
+        return row.source in self.os_feeds and row.fixed_version == "0" and not row.ranges
 
     def keys(self, scheme: Scheme) -> _Keys:
         keys = self._keys.get(scheme)
@@ -417,15 +369,16 @@ class _Evaluator:
 
     def group(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
         """The verdict of one advisory id for one package, from all its rows."""
+        decide = q.rule.decide
         if len(rows) == 1:  # the common case: one row per id
-            if _not_affected(rows[0]):
+            if self.not_affected(rows[0]):
                 return None
-            return self.cpe_rule(q, rows) if q.namespace == "cpe" else self.row(q, rows[0])
-        if q.namespace.startswith("alpine:"):
-            return self.alpine_first_fix(q, rows)
-        if any(_not_affected(r) for r in rows):
+            return self.cpe_rule(q, rows) if decide == "cpe" else self.row(q, rows[0])
+        if decide == "first-fix":
+            return self.first_fix(q, rows)
+        if any(self.not_affected(r) for r in rows):
             return None
-        if q.namespace == "cpe":
+        if decide == "cpe":
             return self.cpe_rule(q, rows)
         verdicts = [v for v in (self.row(q, r) for r in rows) if v is not None]
         if not verdicts:
@@ -436,9 +389,9 @@ class _Evaluator:
         keys = self.keys(q.scheme)
         return max(with_fix, key=lambda v: keys.of(v.fixed_version or ""))
 
-    def alpine_first_fix(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
-        """Several secfixes keys naming one id: a real fix beats ``0``; the lowest version decides."""
-        fixes = [r for r in rows if not _not_affected(r) and r.fixed_version]
+    def first_fix(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
+        """Several rows naming one id (secfixes keys): a real fix beats ``0``; the lowest version decides."""
+        fixes = [r for r in rows if not self.not_affected(r) and r.fixed_version]
         if not fixes:
             return None
         keys = self.keys(q.scheme)
@@ -450,9 +403,10 @@ class _Evaluator:
         return self.row(q, first)
 
     def cpe_rule(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
-        """A ``cpe`` query: the CNA's own ranges when the record has them for this product, else NVD's CPE
-        configurations with the branch rule (see module docstring)."""
-        cna = [row for row in rows if row.namespace == CNA_NAMESPACE]
+        """A ``cpe`` query: the CNA's own ranges (the rule's companion namespace) when the record has them for
+        this product, else NVD's CPE configurations with the branch rule (see module docstring)."""
+        companions = q.rule.companions
+        cna = [row for row in rows if row.namespace in companions]
         if cna:
             return self.cna_rule(q, cna)
         return self.branch_rule(q, rows)
@@ -581,7 +535,12 @@ class _Matcher:
         self._shared: dict[
             tuple[str, frozenset[str], int], tuple[str, tuple[str, ...], SeverityChoice, str | None]
         ] = {}
-        self.evaluator = _Evaluator(self.warn)
+        self.evaluator = _Evaluator(self.warn, registry.os_feeds())
+        self._vendor_feeds = registry.vendor_feeds()
+        self._rules = registry.rules_by_type()
+        self._rule_of: dict[
+            str, tuple[Profile, PackageRule]
+        ] = {}  # namespace -> the feed and rule that asked
         # capabilities checked once: isinstance against a runtime-checkable Protocol is slow
         self._listing: NamespaceListing | None = index if isinstance(index, NamespaceListing) else None
         self._batch: BatchIndex | None = index if isinstance(index, BatchIndex) else None
@@ -598,38 +557,35 @@ class _Matcher:
 
     def queries(self) -> list[_Query]:
         os = self.inventory.os
-        alpine = alpine_namespace(os)
-        debian = debian_namespace(os)
+        namespaces: dict[int, str | None] = {}  # id(rule) -> its namespace for this OS
+        for rules in self._rules.values():
+            for _, rule in rules:
+                namespaces[id(rule)] = rule.namespace(os)
         queries: list[_Query] = []
         unmatched: dict[str, int] = {}
         for i, pkg in enumerate(self.inventory.packages):
-            if pkg.type == "apk":
-                if alpine is None:
-                    unmatched["apk"] = unmatched.get("apk", 0) + 1
+            rules = self._rules.get(pkg.type, ())
+            asked = False
+            for feed, rule in rules:
+                namespace = namespaces[id(rule)]
+                if namespace is None:
                     continue
-                queries.append(_Query(i, pkg, alpine, "apk", pkg.origin or pkg.name, pkg.version))
-            elif pkg.type == "deb":
-                if debian is None:
-                    unmatched["deb"] = unmatched.get("deb", 0) + 1
-                    continue
-                queries.append(
-                    _Query(i, pkg, debian, "deb", pkg.origin or pkg.name, pkg.source_version or pkg.version)
-                )
-            elif pkg.type == "python":
-                if pkg.owner:
+                asked = True
+                if rule.skip_owned and pkg.owner:
                     continue  # the OS package that owns it is matched by the OS feed
+                self._rule_of.setdefault(namespace, (feed, rule))
                 notes: tuple[str, ...] = ()
-                if pkg.vendored:
+                if rule.note_vendored and pkg.vendored:
                     notes = ("vendored copy" + (f" in {pkg.locations[0]}" if pkg.locations else ""),)
-                queries.append(
-                    _Query(i, pkg, "pypi", "pep440", canonicalize_name(pkg.name), pkg.version, notes)
-                )
-            elif pkg.type == "binary":
-                for product in cpe_products(pkg):
-                    scheme: Scheme = "pep440" if product == "python:python" else "generic"
-                    if self.evaluator.keys(scheme).maybe(pkg.version) is None:
-                        scheme = "generic"
-                    queries.append(_Query(i, pkg, "cpe", scheme, product, pkg.version))
+                version = rule.version(pkg)
+                for name in rule.names(pkg):
+                    scheme = rule.name_schemes.get(name, rule.scheme)
+                    fallback = rule.fallback_scheme
+                    if fallback is not None and self.evaluator.keys(scheme).maybe(version) is None:
+                        scheme = fallback
+                    queries.append(_Query(i, pkg, namespace, scheme, name, version, rule, notes))
+            if rules and not asked:
+                unmatched[pkg.type] = unmatched.get(pkg.type, 0) + 1
         for kind, count in unmatched.items():
             os_name = f"{os.id} {os.version_id}".strip() if os else "an unknown OS"
             self.warn(
@@ -662,12 +618,14 @@ class _Matcher:
         known = set(self._listing.namespaces()) if self._listing is not None else None
         result: dict[tuple[str, str], list[Affected]] = {}
         for namespace, names in by_namespace.items():
+            feed, rule = self._rule_of[namespace]
+            companions = rule.companions
             if (
                 known is not None
                 and namespace not in known
-                and not (namespace == "cpe" and CNA_NAMESPACE in known)
+                and not any(companion in known for companion in companions)
             ):
-                self._missing_namespace(namespace)
+                self._missing_namespace(namespace, rule)
                 continue
             if self._batch is not None:
                 found = self._batch.affected_many(namespace, list(names))
@@ -676,35 +634,27 @@ class _Matcher:
             else:
                 for name in names:
                     result[(namespace, name)] = list(self.index.affected(namespace, name))
-            if namespace == "cpe" and (known is None or CNA_NAMESPACE in known):
-                # the CNA's own ranges for the same products, decided together with NVD's rows (cpe_rule)
+            for companion in companions:
+                if known is not None and companion not in known:
+                    continue
+                # e.g. the CNA's own ranges for the same products, decided together with NVD's rows (cpe_rule)
                 if self._batch is not None:
-                    cna = self._batch.affected_many(CNA_NAMESPACE, list(names))
+                    extra = self._batch.affected_many(companion, list(names))
                     for name in names:
-                        result[(namespace, name)].extend(cna.get(name, ()))
+                        result[(namespace, name)].extend(extra.get(name, ()))
                 else:
                     for name in names:
-                        result[(namespace, name)].extend(self.index.affected(CNA_NAMESPACE, name))
-            if (
-                known is None
-                and namespace.split(":")[0] in OS_FEED_SOURCES
-                and not any(result[(namespace, name)] for name in names)
-            ):
-                self._missing_namespace(namespace)
+                        result[(namespace, name)].extend(self.index.affected(companion, name))
+            if known is None and feed.os_feed and not any(result[(namespace, name)] for name in names):
+                self._missing_namespace(namespace, rule)
         return result
 
-    def _missing_namespace(self, namespace: str) -> None:
-        if namespace == "cpe":
-            self.warn(
-                "the advisory database has no NVD CPE configurations: binaries without a package "
-                "database (CPython in /usr/local) were not matched (run `alpinist db update --source nvd`)"
-            )
+    def _missing_namespace(self, namespace: str, rule: PackageRule) -> None:
+        if rule.missing_message is not None:
+            self.warn(rule.missing_message)
             return
-        what = {"alpine": "Alpine secdb branch", "debian": "Debian release", "pypi": "PyPI advisories"}.get(
-            namespace.split(":")[0], "advisories"
-        )
         self.warn(
-            f"the advisory database has no {what} {namespace!r}: packages of that namespace were not "
+            f"the advisory database has no {rule.missing} {namespace!r}: packages of that namespace were not "
             "matched (update the database with that source/branch)"
         )
 
@@ -848,7 +798,7 @@ class _Matcher:
                 (
                     c.verdict.row
                     for c in group
-                    if c.verdict.row.source in VENDOR_FEEDS and c.verdict.row.severity
+                    if c.verdict.row.source in self._vendor_feeds and c.verdict.row.severity
                 ),
                 next((c.verdict.row for c in group if c.verdict.row.severity), chosen.verdict.row),
             )

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from alpinist.advisories import registry
 from alpinist.advisories.model import SEVERITIES, Severity
 from alpinist.errors import DatabaseError
 from alpinist.models import Inventory
@@ -124,17 +125,9 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def advisory_url(vuln_id: str) -> str | None:
-    """Where a person reads about an id: NVD for CVEs, GitHub for GHSAs, OSV for PYSEC, Debian for TEMP."""
-    upper = vuln_id.upper()
-    if upper.startswith("CVE-"):
-        return f"https://nvd.nist.gov/vuln/detail/{vuln_id}"
-    if upper.startswith("GHSA-"):
-        return f"https://github.com/advisories/{vuln_id}"
-    if upper.startswith(("PYSEC-", "OSV-")):
-        return f"https://osv.dev/vulnerability/{vuln_id}"
-    if upper.startswith("TEMP-"):  # Debian's ids for issues without a CVE yet
-        return f"https://security-tracker.debian.org/tracker/{vuln_id}"
-    return None
+    """Where a person reads about an id: the page of the feed whose profile claims its prefix (NVD for
+    CVEs, GitHub for GHSAs, OSV for PYSEC, Debian for TEMP), else None."""
+    return registry.advisory_url(vuln_id)
 
 
 # ---------------------------------------------------------------------------------------------- database age

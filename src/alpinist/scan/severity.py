@@ -2,7 +2,7 @@
 
 Precedence (DESIGN.md "Severity"), first that applies wins:
 
-1. **Vendor**: the distro's own rating of the issue for its package (Debian urgency: ``unimportant``
+1. **Vendor**: the distro's own rating (feeds whose profile has ``vendor_severity``) of the issue for its package (Debian urgency: ``unimportant``
    NEGLIGIBLE, ``low``, ``medium``, ``high``). Source: the feed name, ``"debian"``. An urgency Debian
    marked as guessed from NVD (``low**``) is only used when NVD has no score: NVD's own score is then the
    better evidence.
@@ -25,10 +25,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from alpinist.advisories.cvss import cvss_band
 from alpinist.advisories.model import SEVERITIES, Affected, CvssScore, Severity, Vulnerability
-
-# Feeds whose Affected.severity is the distro's own rating (vendor severity).
-VENDOR_FEEDS = frozenset({"debian", "alpine", "ubuntu"})
+from alpinist.advisories.registry import vendor_feeds
 
 _RANK: dict[Severity, int] = {"CRITICAL": 5, "HIGH": 4, "MEDIUM": 3, "LOW": 2, "NEGLIGIBLE": 1, "UNKNOWN": 0}
 _CVSS_VERSION_ORDER = ("3.1", "4.0", "3.0", "2.0")
@@ -66,12 +65,9 @@ def cvss_severity(score: CvssScore) -> Severity:
     """The qualitative rating of a score: the feed's, else from the base score (v2 has no CRITICAL)."""
     if score.severity in _RANK and score.severity != "UNKNOWN":
         return score.severity
-    base = score.base_score
-    if base <= 0.0:
+    if score.base_score <= 0.0:
         return "NEGLIGIBLE"
-    if score.version.startswith("2"):
-        return "LOW" if base < 4.0 else "MEDIUM" if base < 7.0 else "HIGH"
-    return "LOW" if base < 4.0 else "MEDIUM" if base < 7.0 else "HIGH" if base < 9.0 else "CRITICAL"
+    return cvss_band(score.version, score.base_score)
 
 
 @dataclass(frozen=True)
@@ -128,14 +124,15 @@ def assess(
     scores = [*(vuln.cvss if vuln else ()), *aliases_cvss]
     nvd = _best(s for s in scores if not _is_osv(s))
     other = _best(s for s in scores if _is_osv(s))
-    vendor = affected.severity if affected.source in VENDOR_FEEDS else None
+    vendors = vendor_feeds()  # the feeds whose profile says their severity is the vendor's
+    vendor = affected.severity if affected.source in vendors else None
     if vendor is not None and not (_guessed(affected) and nvd is not None):
         return SeverityChoice(vendor, affected.source, nvd or other)
     if nvd is not None:
         return SeverityChoice(cvss_severity(nvd), _label(nvd), nvd)
     if other is not None:
         return SeverityChoice(cvss_severity(other), _label(other), other)
-    if affected.severity is not None and affected.source not in VENDOR_FEEDS:
+    if affected.severity is not None and affected.source not in vendors:
         # OSV: GitHub's rating of the advisory (the OSV feed notes where the rating came from)
         return SeverityChoice(affected.severity, affected.severity_note or affected.source)
     return SeverityChoice("UNKNOWN", "none")

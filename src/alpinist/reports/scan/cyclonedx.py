@@ -48,6 +48,7 @@ from cyclonedx.model.vulnerability import (
 )
 from cyclonedx.output.json import JsonV1Dot6
 
+from alpinist.advisories.registry import feed_reference
 from alpinist.models import Package
 from alpinist.reports.sbom.cyclonedx import build_bom, package_refs
 from alpinist.scan.matching import Finding
@@ -78,12 +79,6 @@ _JUSTIFICATION = {
     "vulnerable_code_not_in_execute_path": ImpactAnalysisJustification.CODE_NOT_REACHABLE,
     "vulnerable_code_cannot_be_controlled_by_adversary": ImpactAnalysisJustification.PROTECTED_AT_RUNTIME,
     "inline_mitigations_already_exist": ImpactAnalysisJustification.PROTECTED_BY_MITIGATING_CONTROL,
-}
-_FEEDS = {
-    "alpine": ("Alpine secdb", "https://secdb.alpinelinux.org/"),
-    "debian": ("Debian security tracker", "https://security-tracker.debian.org/tracker/"),
-    "osv": ("OSV", "https://osv.dev/vulnerability/"),
-    "nvd": ("NVD", "https://nvd.nist.gov/vuln/detail/"),
 }
 
 
@@ -126,10 +121,8 @@ def _source_for_id(vuln_id: str) -> VulnerabilitySource:
 
 
 def _feed_source(f: Finding) -> VulnerabilitySource:
-    name, base = _FEEDS.get(f.source, (f.source, None))
-    if f.source == "alpine" or base is None:
-        return VulnerabilitySource(name=name, url=XsUri(base) if base else None)
-    return VulnerabilitySource(name=name, url=XsUri(base + f.id))
+    name, url = feed_reference(f.source, f.id)  # the feed's profile: its title and page of the id
+    return VulnerabilitySource(name=name, url=XsUri(url) if url else None)
 
 
 def _ratings(f: Finding) -> list[VulnerabilityRating]:

@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import ijson
 
+from alpinist.advisories.feed import Batcher, FeedBatch, ParseStats, SourceBase
 from alpinist.advisories.model import Affected, Severity, Status, Vulnerability
-from alpinist.advisories.sources import Batcher, FeedBatch, ParseStats
 from alpinist.errors import FeedError
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def classify_release(release: Mapping[str, Any]) -> tuple[Status, str | None, Se
     return "open", None, severity, note
 
 
-class DebianTrackerSource:
+class DebianTrackerSource(SourceBase):
     name = "debian"
 
     def __init__(self, *, url: str = TRACKER_URL) -> None:

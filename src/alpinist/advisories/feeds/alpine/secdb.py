@@ -30,8 +30,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alpinist.advisories.feed import Batcher, FeedBatch, ParseStats, SourceBase
 from alpinist.advisories.model import Affected
-from alpinist.advisories.sources import DEFAULT_ALPINE_BRANCHES, Batcher, FeedBatch, ParseStats
 from alpinist.errors import FeedError
 from alpinist.versions import VersionError, compare
 
@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SECDB_URL = "https://secdb.alpinelinux.org"
+# Every secdb branch the corpus has, plus 3.21 (which the corpus lacks: a branch the server does not have is
+# skipped with a warning). Real use: the branches of the images one scans; the CLI may narrow this list.
+DEFAULT_ALPINE_BRANCHES: tuple[str, ...] = ("3.18", "3.19", "3.20", "3.21", "3.22", "3.23")
 REPOSITORIES = ("main", "community")
 MAX_SECDB_BYTES = 64 * 1024 * 1024  # v3.20/main.json is about 1 MB
 
@@ -69,7 +72,7 @@ def normalize_branch(branch: str) -> str:
     return match.group(1)
 
 
-class AlpineSecdbSource:
+class AlpineSecdbSource(SourceBase):
     name = "alpine"
 
     def __init__(

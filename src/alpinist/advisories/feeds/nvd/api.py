@@ -24,7 +24,7 @@ whose platform CPEs are only non-Linux operating systems (CPython vulnerable onl
 row: it cannot apply to an image.
 
 And from ``cve.affected[].affectedData[]``, the CNA's own ranges (CVE JSON 5 ``affected``, which the API passes
-through since June 2026, undocumented by NIST): ``Affected(namespace="cna")`` rows, see ``advisories/cna.py``.
+through since June 2026, undocumented by NIST): ``Affected(namespace="cna")`` rows, see ``cna.py``.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ from typing import TYPE_CHECKING, Any
 
 import ijson
 
-from alpinist.advisories.cna import cna_affected, ranged_row
+from alpinist.advisories.cvss import cvss_band
+from alpinist.advisories.feed import Batcher, FeedBatch, ParseStats, SourceBase
+from alpinist.advisories.feeds.nvd.cna import cna_affected, ranged_row
 from alpinist.advisories.model import Affected, CvssScore, Severity, VersionRange, Vulnerability
-from alpinist.advisories.osv import cvss2_severity
-from alpinist.advisories.sources import Batcher, FeedBatch, ParseStats
 from alpinist.errors import FeedError
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def windows(start: datetime, end: datetime, span: timedelta = MAX_WINDOW) -> lis
     return out or [(start, end)]
 
 
-class NvdSource:
+class NvdSource(SourceBase):
     name = "nvd"
     incremental = True  # the update passes the time of the last one as ``since``
 
@@ -302,7 +302,7 @@ def metric_score(metric: Any, version: str) -> CvssScore:
     raw = data.get("baseSeverity") or metric.get("baseSeverity")  # v2 keeps it beside cvssData
     severity = _SEVERITIES.get(raw.upper()) if isinstance(raw, str) else None
     if severity is None:
-        severity = cvss2_severity(float(score)) if version == "2.0" else _cvss3_band(float(score))
+        severity = cvss_band(version, float(score))
     source = metric.get("source")
     return CvssScore(
         version=str(data.get("version") or version),
@@ -312,13 +312,6 @@ def metric_score(metric: Any, version: str) -> CvssScore:
         source=source if isinstance(source, str) and source else "nvd",
         primary=metric.get("type") == "Primary",
     )
-
-
-def _cvss3_band(score: float) -> Severity:
-    """CVSS v3/v4 qualitative bands (the specifications' table)."""
-    if score == 0:
-        return "NEGLIGIBLE"
-    return "LOW" if score < 4.0 else "MEDIUM" if score < 7.0 else "HIGH" if score < 9.0 else "CRITICAL"
 
 
 # -- CPE configurations -------------------------------------------------------------------------------

@@ -36,8 +36,9 @@ from cvss import CVSS2, CVSS3, CVSS4, CVSSError
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from alpinist.advisories.cvss import cvss_band
+from alpinist.advisories.feed import Batcher, FeedBatch, ParseStats, SourceBase
 from alpinist.advisories.model import Affected, CvssScore, Severity, VersionRange, Vulnerability
-from alpinist.advisories.sources import DEFAULT_OSV_ECOSYSTEMS, Batcher, FeedBatch, ParseStats
 from alpinist.errors import FeedError
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OSV_URL = "https://osv-vulnerabilities.storage.googleapis.com"
+DEFAULT_OSV_ECOSYSTEMS: tuple[str, ...] = ("PyPI",)
 MAX_ZIP_BYTES = 4 * 1024**3  # the biggest export (all ecosystems) is ~1 GB; PyPI's is ~30 MB
 MAX_MEMBER_BYTES = 16 * 1024 * 1024  # the largest real record is well under 1 MB
 MAX_MEMBERS = 2_000_000
@@ -88,15 +90,10 @@ def cvss_score(kind: str, vector: str, source: str) -> CvssScore:
             return CvssScore(version, vector, float(v3.base_score), severity, source)
         if kind == "CVSS_V2":
             score = float(CVSS2(vector).base_score)
-            return CvssScore("2.0", vector, score, cvss2_severity(score), source)
+            return CvssScore("2.0", vector, score, cvss_band("2.0", score), source)
     except (CVSSError, KeyError, ValueError, ArithmeticError) as exc:
         raise ValueError(f"bad {kind} vector {vector!r}: {exc}") from None
     raise ValueError(f"unsupported severity type {kind!r}")
-
-
-def cvss2_severity(score: float) -> Severity:
-    """CVSS v2 has no severity of its own; NVD's bands: 0-3.9 LOW, 4-6.9 MEDIUM, 7-10 HIGH."""
-    return "LOW" if score < 4.0 else "MEDIUM" if score < 7.0 else "HIGH"
 
 
 def ranges_from_events(
@@ -153,7 +150,7 @@ def _lowest(versions: list[str], ecosystem: str) -> str | None:
     return versions[0]
 
 
-class OsvSource:
+class OsvSource(SourceBase):
     name = "osv"
 
     def __init__(

@@ -1,0 +1,135 @@
+"""The registry of feeds: which profiles exist, in update order, and what is derived from them.
+
+``PROFILES`` is the one table of the feeds alpinist knows (``feeds/<name>/__init__.py``). Everything
+that used to name a feed reads it through this module: ``sources.SOURCE_NAMES`` and ``all_sources()``,
+the store's description preference, matching (which rules apply to a package type, which feeds are OS
+feeds), severity (which feeds' ratings are the vendor's), the advisory URLs of reports and the CycloneDX
+source of a finding.
+
+``register`` adds a profile at run time (a test's toy distro, a plug-in); ``registered`` does so for the
+length of a ``with`` block. The default registry is ``PROFILES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from alpinist.advisories.feeds import alpine, debian, nvd, osv
+from alpinist.advisories.profile import PackageRule, Profile
+
+# The feeds, in update order. A new distro: its package under feeds/ and one line here.
+PROFILES: tuple[Profile, ...] = (
+    alpine.PROFILE,
+    debian.PROFILE,
+    osv.PROFILE,
+    nvd.PROFILE,
+)
+
+
+@dataclass(frozen=True)
+class _Derived:
+    """What the readers need, computed once per registry change (matching asks for it on every scan)."""
+
+    profiles: tuple[Profile, ...]
+    by_name: dict[str, Profile]
+    preference: tuple[str, ...]
+    vendor_feeds: frozenset[str]
+    os_feeds: frozenset[str]
+    rules: dict[str, tuple[tuple[Profile, PackageRule], ...]]
+    advisory_urls: tuple[tuple[str, str], ...]
+
+
+def _derive(profiles: tuple[Profile, ...]) -> _Derived:
+    rules: dict[str, list[tuple[Profile, PackageRule]]] = {}
+    for feed in profiles:
+        for rule in feed.rules:
+            rules.setdefault(rule.package_type, []).append((feed, rule))
+    ranked = sorted(enumerate(profiles), key=lambda item: (item[1].preference, item[0]))
+    return _Derived(
+        profiles=profiles,
+        by_name={p.name: p for p in profiles},
+        preference=tuple(p.name for _, p in ranked),
+        vendor_feeds=frozenset(p.name for p in profiles if p.vendor_severity),
+        os_feeds=frozenset(p.name for p in profiles if p.os_feed),
+        rules={kind: tuple(found) for kind, found in rules.items()},
+        advisory_urls=tuple((prefix.upper(), url) for p in profiles for prefix, url in p.advisory_urls),
+    )
+
+
+_current = _derive(PROFILES)
+
+
+def profiles() -> tuple[Profile, ...]:
+    """The registered profiles, in update order."""
+    return _current.profiles
+
+
+def profile(name: str) -> Profile | None:
+    return _current.by_name.get(name)
+
+
+def register(new: Profile) -> None:
+    """Add a feed after the registered ones; ValueError if its name is taken."""
+    global _current
+    if new.name in _current.by_name:
+        raise ValueError(f"advisory feed {new.name!r} is already registered")
+    _current = _derive((*_current.profiles, new))
+
+
+def unregister(name: str) -> None:
+    global _current
+    _current = _derive(tuple(p for p in _current.profiles if p.name != name))
+
+
+@contextmanager
+def registered(new: Profile) -> Iterator[Profile]:
+    """``register(new)`` for the length of the block."""
+    register(new)
+    try:
+        yield new
+    finally:
+        unregister(new.name)
+
+
+def source_names() -> tuple[str, ...]:
+    return tuple(p.name for p in _current.profiles)
+
+
+def feed_preference() -> tuple[str, ...]:
+    """Feed names in the order their descriptions of one id are preferred (``Store.vulnerability``)."""
+    return _current.preference
+
+
+def vendor_feeds() -> frozenset[str]:
+    """Feeds whose ``Affected.severity`` is the distro's own rating."""
+    return _current.vendor_feeds
+
+
+def os_feeds() -> frozenset[str]:
+    """Feeds where a fixed version ``0`` means "never affected"."""
+    return _current.os_feeds
+
+
+def rules_by_type() -> dict[str, tuple[tuple[Profile, PackageRule], ...]]:
+    """Package type -> (feed, rule) of every feed that matches packages of that type, in registry order."""
+    return dict(_current.rules)
+
+
+def advisory_url(vuln_id: str) -> str | None:
+    """Where a person reads about an id (the first feed that claims its prefix), or None."""
+    upper = vuln_id.upper()
+    for prefix, url in _current.advisory_urls:
+        if upper.startswith(prefix):
+            return url.replace("{id}", vuln_id)
+    return None
+
+
+def feed_reference(source: str, vuln_id: str) -> tuple[str, str | None]:
+    """A finding's feed for CycloneDX: its title and its page of ``vuln_id`` (or the feed's own URL)."""
+    found = _current.by_name.get(source)
+    if found is None:
+        return source, None
+    url = found.source_url.replace("{id}", vuln_id) if found.source_url else None
+    return found.title, url
