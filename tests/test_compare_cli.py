@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
+import click
 import pytest
 
 from alpinist.cli.app import app, main
-from alpinist.cli.compare import SHARED_SCAN_OPTIONS, compare
+from alpinist.cli.compare import compare
+from alpinist.cli.options import database_options, image_options, policy_options
 from alpinist.cli.scan import scan
 from tests.conftest import oci_ref
 from tests.feed_server import FeedServer
@@ -171,13 +174,51 @@ def test_the_first_compare_builds_the_database_through_the_mirror(
     assert [i["vulnerabilities"] for i in json.loads(out)["images"]] == [56, 75]
 
 
+def _options(params: list[click.Parameter]) -> dict[str | None, dict[str, Any]]:
+    """What a user sees of each option: flags, type, default, help, environment variable, callback."""
+    return {
+        p.name: {
+            **p.to_info_dict(),
+            "callback": p.callback,
+            "show_default": getattr(p, "show_default", None),
+            "show_envvar": getattr(p, "show_envvar", None),
+        }
+        for p in params
+    }
+
+
 def test_the_options_are_scans_own(capsys: pytest.CaptureFixture[str]) -> None:
-    """Same option objects as ``scan`` (so the same flags, defaults, help and environment variables)."""
-    ours = {p.name: p for p in compare.params}
-    theirs = {p.name: p for p in scan.params}
-    for name in SHARED_SCAN_OPTIONS:
-        assert ours[name] is theirs[name]
-    # everything scan offers except what belongs to one image (its argument, --fail-on) and the formats
+    """``compare`` applies the shared policy (without ``--fail-on``), database and image groups, as ``scan``
+    does (with it): the same flags, defaults, help, environment variables and callbacks, in the same order."""
+
+    @click.command()
+    @policy_options(fail_on=False)
+    @database_options
+    @image_options
+    def shared() -> None: ...
+
+    expected = _options(shared.params)
+    assert list(expected) == [
+        "only_fixed",
+        "severities",
+        "ignore_file",
+        "vex_files",
+        "offline",
+        "max_db_age",
+        "db_path",
+        "mirror",
+        "platform",
+        "insecure",
+        "creds",
+        "no_cache",
+    ]
+    ours = _options(compare.params)
+    theirs = _options(scan.params)
+    for name, info in expected.items():
+        assert ours[name] == info, name
+        assert theirs[name] == info, name
+    assert [n for n in ours if n in expected] == [n for n in theirs if n in expected] == list(expected)
+    # everything scan offers except what belongs to one image (its argument, --fail-on)
     assert set(theirs) - set(ours) == {"image", "fail_on"}
     code, out, _ = run(capsys, "compare", "--help")
     assert code == 0

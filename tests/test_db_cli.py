@@ -11,11 +11,13 @@ import hashlib
 import re
 from pathlib import Path
 
+import click
 import pytest
 
 from alpinist.advisories.store import Store
 from alpinist.advisories.update import update
-from alpinist.cli.db import SOURCE_NAMES, db, format_age
+from alpinist.cli.db import db
+from alpinist.scan.scanning import format_duration
 from tests import store_records as rec
 from tests.feed_server import FeedServer, feed_server_fixture  # noqa: F401  (the fixture)
 
@@ -71,10 +73,16 @@ def fake_db(tmp_path: Path) -> Path:
     return path
 
 
-def test_source_names_match_the_feeds_registry() -> None:
-    from alpinist.advisories.sources import SOURCE_NAMES as FEEDS
+def test_source_choices_are_the_feeds_update_runs() -> None:
+    """``db update --source`` offers exactly the feeds a full update runs, in update order."""
+    from alpinist.advisories.sources import all_sources
 
-    assert SOURCE_NAMES == FEEDS
+    update_command = db.commands["update"]
+    (source,) = (p for p in update_command.params if p.name == "only")
+    assert isinstance(source.type, click.Choice)
+    sources = all_sources()
+    assert tuple(source.type.choices) == tuple(sources)
+    assert [feed.name for feed in sources.values()] == list(sources)
 
 
 def test_update_all_feeds_from_a_mirror(cli, feed_server: FeedServer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -246,7 +254,8 @@ def test_unknown_source_is_a_usage_error(cli, tmp_path: Path) -> None:  # type: 
     ("seconds", "text"),
     [(0, "0 s"), (59, "59 s"), (60, "1 min"), (3599, "59 min"), (7200, "2 h"), (200000, "2 d"), (-5, "0 s")],
 )
-def test_format_age(seconds: int, text: str) -> None:
+def test_status_ages_read_in_the_largest_whole_unit(seconds: int, text: str) -> None:
+    """``db status`` prints ages with the scan stage's ``format_duration`` (as its staleness warnings do)."""
     from datetime import timedelta
 
-    assert format_age(timedelta(seconds=seconds)) == text
+    assert format_duration(timedelta(seconds=seconds)) == text

@@ -24,7 +24,8 @@ import jsonschema
 import pytest
 
 from alpinist.cli.app import app, main
-from alpinist.cli.scan import parse_duration, scan
+from alpinist.cli.options import duration_text, parse_duration
+from alpinist.cli.scan import scan
 from alpinist.inventory.naming import image_purl
 from alpinist.models import Inventory
 from alpinist.reports.scan.json import load_schema
@@ -364,6 +365,21 @@ def test_parse_duration() -> None:
     assert parse_duration("2").days == 2
     with pytest.raises(ValueError):
         parse_duration("-1d")
+
+
+@pytest.mark.parametrize("text", ["5d", "12h", "90m", "3601s", "0s"])
+def test_duration_text_is_the_inverse_of_parse_duration(text: str) -> None:
+    assert duration_text(parse_duration(text)) == text
+
+
+def test_max_db_age_defaults_to_the_scan_stages_default() -> None:
+    """``--max-db-age``'s default is written from ``scanning.DEFAULT_MAX_DB_AGE``, the default of
+    ``scan_image``, so the two cannot drift apart."""
+    from alpinist.scan.scanning import DEFAULT_MAX_DB_AGE
+
+    (option,) = (p for p in scan.params if p.name == "max_db_age")
+    assert option.default == "5d"
+    assert parse_duration(option.default) == DEFAULT_MAX_DB_AGE
 
 
 def test_scan_offers_the_image_options_of_sbom() -> None:

@@ -1,28 +1,17 @@
-"""Command-line verbs. Parse arguments, call the pipeline, choose a report, set the exit code.
-
-Imports of the pipeline and of formatters are deferred to the verb that needs them, so that a
-warm ``alpinist sbom`` starts fast.
+"""The ``alpinist`` group, logging and ``main`` (the exit codes). Each verb is a module of its own
+(``sbom.py``, ``scan.py``, ``compare.py``, ``db.py``, ``lint.py``, ``migrate.py``), imported only when
+it runs, and each defers the pipeline and its formatters to its body, so that a warm ``alpinist sbom``
+starts fast.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from alpinist import __version__
-from alpinist.cli.common import (
-    emit,
-    emit_rich,
-    image_options,
-    progress_callbacks,
-    pull_options,
-    stderr_is_terminal,
-)
 from alpinist.errors import EXIT_ERROR, EXIT_USAGE, AlpinistError
-
-SBOM_FORMATS = ("table", "json", "cyclonedx", "spdx")
 
 
 class LazyGroup(click.Group):
@@ -33,6 +22,7 @@ class LazyGroup(click.Group):
     """
 
     lazy: dict[str, str] = {  # noqa: RUF012 - a class-level table, never mutated
+        "sbom": "alpinist.cli.sbom:sbom",
         "db": "alpinist.cli.db:db",
         "scan": "alpinist.cli.scan:scan",
         "compare": "alpinist.cli.compare:compare",
@@ -62,53 +52,6 @@ def app() -> None:
 
     Exit codes: 0 success, 1 error, 2 policy failure (--fail-on), 64 usage error.
     """
-
-
-@app.command()
-@click.argument("image")
-@click.option("-f", "--format", "fmt", type=click.Choice(SBOM_FORMATS), default="table", show_default=True)
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."
-)
-@click.option("--files", is_flag=True, help="json: include the files each OS package owns.")
-@image_options
-def sbom(
-    image: str,
-    fmt: str,
-    output: Path | None,
-    files: bool,
-    platform: str | None,
-    insecure: tuple[str, ...],
-    creds: str | None,
-    no_cache: bool,
-) -> None:
-    """List what is installed in IMAGE: OS packages, Python packages, CPython, image facts."""
-    from alpinist.inventory.build import build_inventory
-
-    options = pull_options(platform, insecure, creds)
-    with progress_callbacks(stderr_is_terminal()) as (on_blob, on_layer):
-        if on_blob is not None:
-            import dataclasses
-
-            options = dataclasses.replace(options, progress=on_blob)
-        inv = build_inventory(image, options, use_cache=not no_cache, layer_progress=on_layer)
-
-    if fmt == "json":
-        from alpinist.reports.sbom.json import render_json
-
-        emit(render_json(inv, include_files=files), output)
-    elif fmt == "cyclonedx":
-        from alpinist.reports.sbom.cyclonedx import render_cyclonedx
-
-        emit(render_cyclonedx(inv), output)
-    elif fmt == "spdx":
-        from alpinist.reports.sbom.spdx import render_spdx
-
-        emit(render_spdx(inv), output)
-    else:
-        from alpinist.reports.sbom.table import render_table
-
-        emit_rich(lambda console: render_table(inv, console), output, 160)
 
 
 def _setup_logging() -> None:

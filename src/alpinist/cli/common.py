@@ -1,6 +1,7 @@
-"""What every verb shares: image options, registry pull options, progress bars, writing output.
+"""What verbs share at run time: registry pull options, progress bars, writing output.
 
-No verb module imports ``cli.py`` (which imports them all to register them); they import this.
+The options themselves are in ``options.py``, the output formats in ``formats.py``. No verb module
+imports ``app.py`` (the group, which loads them); they import these.
 """
 
 from __future__ import annotations
@@ -77,36 +78,6 @@ def emit(text: str, output: Path | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
         output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-
-
-_image_options = [
-    click.option(
-        "--platform",
-        metavar="OS/ARCH[/VARIANT]",
-        help="Platform to pick from a multi-platform index (default: this host's).",
-    ),
-    click.option(
-        "--insecure-registry",
-        "insecure",
-        multiple=True,
-        metavar="HOST[:PORT]",
-        help="Allow plain HTTP to this registry (loopback always may).",
-    ),
-    click.option(
-        "--creds",
-        metavar="USER:PASSWORD",
-        help="Registry credentials (default: ~/.docker/config.json and credential helpers; or ALPINIST_USERNAME/ALPINIST_PASSWORD).",
-    ),
-    click.option(
-        "--no-cache", is_flag=True, help="Re-read every layer instead of reusing a cached inventory."
-    ),
-]
-
-
-def image_options(func: Any) -> Any:
-    for option in reversed(_image_options):
-        func = option(func)
-    return func
 
 
 def emit_rich(render: Callable[[Any], None], output: Path | None, width: int = 160) -> None:

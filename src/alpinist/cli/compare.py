@@ -1,14 +1,13 @@
 """``alpinist compare IMAGE IMAGE…``: scan several images and print them side by side.
 
-Registered on the main group by ``cli.py`` (``app.add_command(compare)``). Heavy imports are deferred
-to the command body.
+Loaded lazily by the group (``app.py``). Heavy imports are deferred to the command body.
 
-The database, policy and image options are the ``scan`` verb's own option objects (``scan.params``),
-so the two verbs always accept the same ``--db``, ``--offline``, ``--max-db-age``, ``--mirror``,
-``--only-fixed``, ``--severity``, ``--ignore-file``, ``--vex``, ``--platform``, ``--insecure-registry``,
+The policy, database and image options are the groups ``scan`` applies too (``options.py``), so the
+two verbs always accept the same ``--only-fixed``, ``--severity``, ``--ignore-file``, ``--vex``,
+``--offline``, ``--max-db-age``, ``--db``, ``--mirror``, ``--platform``, ``--insecure-registry``,
 ``--creds`` and ``--no-cache``, with the same meaning: a missing database is built first (through
 ``--mirror``), ``--offline`` never touches the network. ``--fail-on`` is not offered: a comparison
-has no single image to gate.
+has no single image to gate. The formats are ``formats.COMPARE_FORMATS``.
 
 Exit codes (``errors.py``): 0 every image compared; 1 an image (or a ``--base`` image) could not be
 read, or the database failed: the report is still written for the images that could be read, with
@@ -19,36 +18,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from alpinist.cli.common import emit, emit_rich, progress_callbacks, pull_options, stderr_is_terminal
-from alpinist.cli.scan import open_database, policy_from_options
-from alpinist.cli.scan import scan as _scan
+from alpinist.cli.common import progress_callbacks, pull_options, stderr_is_terminal
+from alpinist.cli.db import open_database
+from alpinist.cli.formats import COMPARE_FORMATS
+from alpinist.cli.options import (
+    database_options,
+    image_options,
+    output_options,
+    policy_from_options,
+    policy_options,
+)
 from alpinist.errors import EXIT_ERROR, EXIT_OK
 
 if TYPE_CHECKING:
     from alpinist.advisories.model import Severity
-    from alpinist.compare.comparing import Comparison
-
-COMPARE_FORMATS = ("table", "markdown", "json", "html")
-
-# The options of ``scan`` that ``compare`` takes over unchanged (parameter names).
-SHARED_SCAN_OPTIONS = (
-    "only_fixed",
-    "severities",
-    "ignore_file",
-    "vex_files",
-    "offline",
-    "max_db_age",
-    "db_path",
-    "mirror",
-    "platform",
-    "insecure",
-    "creds",
-    "no_cache",
-)
 
 
 def parse_labels(text: str | None, count: int) -> list[str] | None:
@@ -80,10 +67,10 @@ def parse_labels(text: str | None, count: int) -> list[str] | None:
     help="A candidate base image (repeatable): an image whose layers are a prefix of a compared one's is "
     "named as its base.",
 )
-@click.option("-f", "--format", "fmt", type=click.Choice(COMPARE_FORMATS), default="table", show_default=True)
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."
-)
+@output_options(COMPARE_FORMATS)
+@policy_options(fail_on=False)
+@database_options
+@image_options
 def compare(
     images: tuple[str, ...],
     labels: str | None,
@@ -152,30 +139,5 @@ def compare(
         click.echo(f"alpinist: WARNING: {warning}", err=True)
     for error in comparison.errors:
         click.echo(f"alpinist: error: {error}", err=True)
-    write_report(comparison, fmt, output, emit)
+    COMPARE_FORMATS.write(fmt, comparison, output)
     return EXIT_ERROR if comparison.failed else EXIT_OK
-
-
-# the scan verb's own option objects: both verbs always offer the same options (a test checks it)
-_by_name = {p.name: p for p in _scan.params}
-compare.params.extend(_by_name[name] for name in SHARED_SCAN_OPTIONS)
-del _by_name
-
-
-def write_report(comparison: Comparison, fmt: str, output: Path | None, emit: Any) -> None:
-    if fmt == "json":
-        from alpinist.reports.compare.json import render_compare_json
-
-        emit(render_compare_json(comparison), output)
-    elif fmt == "markdown":
-        from alpinist.reports.compare.markdown import render_compare_markdown
-
-        emit(render_compare_markdown(comparison), output)
-    elif fmt == "html":
-        from alpinist.reports.compare.html import render_compare_html
-
-        emit(render_compare_html(comparison), output)
-    else:
-        from alpinist.reports.compare.table import render_compare_table
-
-        emit_rich(lambda console: render_compare_table(comparison, console), output, 200)

@@ -1,7 +1,9 @@
-"""``alpinist db …``: update, status, export and import of the advisory database.
+"""``alpinist db …``: update, status, export and import of the advisory database; and what ``scan`` and
+``compare`` need of it: ``open_database`` (built first when missing, refused under ``--offline`` when
+missing or stale) and ``database_path``.
 
-Registered on the main group by ``cli.py`` (``app.add_command(db)``). Heavy imports (the feeds, httpx,
-rich) are deferred to the command that needs them.
+Loaded lazily by the group (``app.py``). Heavy imports (the feed parsers, httpx, rich, the store) are
+deferred to the command that needs them.
 """
 
 from __future__ import annotations
@@ -15,29 +17,24 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from alpinist.advisories.sources import SOURCE_NAMES
 from alpinist.cli.common import stderr_is_terminal
+from alpinist.cli.options import db_option
 
 if TYPE_CHECKING:
+    from alpinist.advisories.store import Store
     from alpinist.advisories.update import ProgressCallback
 
-SOURCE_NAMES = ("alpine", "debian", "osv", "nvd")  # == advisories.sources.SOURCE_NAMES (checked by a test)
 DEFAULT_LOCK_TIMEOUT = 600.0
 
 
-def _db_path(value: Path | None) -> Path:
+def database_path(value: Path | None) -> Path:
+    """``--db`` (or ``ALPINIST_DB``) when given, else the default database in the user data directory."""
     from alpinist.advisories.store import default_db_path
 
     return value if value is not None else default_db_path()
 
 
-db_option = click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="ALPINIST_DB",
-    show_envvar=True,
-    help="Advisory database file (default: advisories.db in the user data directory).",
-)
 lock_timeout_option = click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0),
@@ -48,17 +45,8 @@ lock_timeout_option = click.option(
 )
 
 
-def format_age(age: timedelta) -> str:
-    """``42 s``, ``17 min``, ``5 h``, ``3 d`` (the largest whole unit; negative ages read ``0 s``)."""
-    seconds = max(0, int(age.total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} s"
-
-
 @contextmanager
-def _update_progress(enabled: bool) -> Iterator[ProgressCallback | None]:
+def update_progress(enabled: bool) -> Iterator[ProgressCallback | None]:
     """A rich display of the update's steps on stderr, one line per source, when stderr is a terminal."""
     if not enabled:
         yield None
@@ -100,6 +88,46 @@ def _update_progress(enabled: bool) -> Iterator[ProgressCallback | None]:
 
     with progress:
         yield on_event
+
+
+@contextmanager
+def open_database(
+    db_path: Path | None, offline: bool, mirror: str | None, max_db_age: timedelta
+) -> Iterator[Store]:
+    """The advisory store of ``options.database_options``: built first when missing (``--mirror``), an
+    error under ``--offline`` when missing or stale. Used by ``scan`` and ``compare``.
+    """
+    from alpinist.advisories.store import Store
+    from alpinist.errors import DatabaseError
+    from alpinist.scan.scanning import require_fresh_database
+
+    path = database_path(db_path)
+    if not path.exists():
+        if offline:
+            raise DatabaseError(
+                f"{path}: advisory database does not exist, and --offline does not download it: "
+                "run `alpinist db update` (or `alpinist db import FILE`) first"
+            )
+        _first_update(path, mirror)
+    with Store.open(path) as store:
+        if offline:
+            require_fresh_database(path, store.status(), max_db_age)
+        yield store
+
+
+def _first_update(path: Path, mirror: str | None) -> None:
+    """Build the database that does not exist yet: every feed, through the mirror if one is given."""
+    import os
+
+    from alpinist.advisories.download import Fetcher
+    from alpinist.advisories.sources import all_sources
+    from alpinist.advisories.update import update
+
+    where = f" from {mirror}" if mirror else ""
+    click.echo(f"alpinist: no advisory database at {path} yet: downloading the feeds{where} first", err=True)
+    sources = all_sources(nvd_api_key=os.environ.get("NVD_API_KEY") or None)
+    with Fetcher(mirror=mirror) as fetcher, update_progress(stderr_is_terminal()) as progress:
+        update(path, sources, fetcher, None, progress, lock_timeout=DEFAULT_LOCK_TIMEOUT)
 
 
 @click.group()
@@ -156,12 +184,12 @@ def update(
     from alpinist.advisories.sources import all_sources
     from alpinist.advisories.update import update as run_update
 
-    path = _db_path(db_path)
+    path = database_path(db_path)
     kwargs: dict[str, Any] = {"nvd_api_key": nvd_api_key}
     if alpine_branches:
         kwargs["alpine_branches"] = alpine_branches
     sources = all_sources(**kwargs)
-    with Fetcher(mirror=mirror) as fetcher, _update_progress(stderr_is_terminal()) as progress:
+    with Fetcher(mirror=mirror) as fetcher, update_progress(stderr_is_terminal()) as progress:
         report = run_update(path, sources, fetcher, list(only) or None, progress, lock_timeout=lock_timeout)
     for item in report.sources:
         how = "incremental" if item.incremental else "full"
@@ -181,7 +209,7 @@ def status(db_path: Path | None, fmt: str) -> None:
     """Show each feed's record count, last update and age (`--format json` for scripts)."""
     from alpinist.advisories.store import Store
 
-    path = _db_path(db_path)
+    path = database_path(db_path)
     with Store.open(path) as store:
         rows = store.status()
         meta = store.meta()
@@ -208,6 +236,8 @@ def status(db_path: Path | None, fmt: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from alpinist.scan.scanning import format_duration
+
     table = Table(title=f"advisory database {path}", title_justify="left")
     table.add_column("source")
     table.add_column("records", justify="right")
@@ -215,7 +245,10 @@ def status(db_path: Path | None, fmt: str) -> None:
     table.add_column("age", justify="right")
     for row in rows:
         table.add_row(
-            row.name, f"{row.records:,}", row.updated_at.strftime("%Y-%m-%d %H:%M:%S"), format_age(row.age)
+            row.name,
+            f"{row.records:,}",
+            row.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+            format_duration(row.age),
         )
     console = Console(width=None if sys.stdout.isatty() else 120)
     console.print(table)
@@ -232,7 +265,7 @@ def export_cmd(db_path: Path | None, file: Path) -> None:
     """Write a consistent copy of the database to FILE, and its sha256 to FILE.sha256."""
     from alpinist.advisories.update import export_db
 
-    digest = export_db(_db_path(db_path), file)
+    digest = export_db(database_path(db_path), file)
     click.echo(f"exported {file} (sha256 {digest}; checksum in {file}.sha256)")
 
 
@@ -244,7 +277,7 @@ def import_cmd(db_path: Path | None, file: Path, lock_timeout: float) -> None:
     """Check FILE (made by `db export`) and install it as the database, atomically."""
     from alpinist.advisories.update import import_db
 
-    path = _db_path(db_path)
+    path = database_path(db_path)
     report = import_db(file, path, lock_timeout=lock_timeout)
     verified = "checksum verified" if report.checksum_verified else f"no {file}.sha256 to verify against"
     click.echo(f"imported {file} into {path} (sha256 {report.sha256}, {verified})")

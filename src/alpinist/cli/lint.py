@@ -1,7 +1,7 @@
 """``alpinist lint DOCKERFILE``: check a Dockerfile against alpinist's hardening rules (docs/lint-rules.md).
 
-Registered on the main group by ``cli.py`` (``app.add_command(lint)``). The parser, the rules and the
-formatters are imported in the command body.
+Loaded lazily by the group (``app.py``). The parser, the rules and the formatters are imported in the
+command body; the formats are ``formats.LINT_FORMATS``.
 
 Exit codes (``errors.py``): 0 success (also with findings below ``--fail-on``), 1 error (unreadable
 file, parse error naming the line), 2 a finding at or above ``--fail-on`` remains, 64 usage.
@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
+from alpinist.cli.formats import LINT_FORMATS
+from alpinist.cli.options import output_options
 from alpinist.errors import EXIT_OK, EXIT_POLICY
 
 if TYPE_CHECKING:
     from alpinist.dockerfile.rules import Severity
 
-LINT_FORMATS = ("table", "json", "sarif")
 LINT_SEVERITIES = ("error", "warning", "info")
 
 
@@ -51,10 +52,7 @@ def _list_rules(ctx: click.Context, param: click.Parameter, value: bool) -> None
 
 @click.command("lint")
 @click.argument("dockerfile", metavar="DOCKERFILE", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("-f", "--format", "fmt", type=click.Choice(LINT_FORMATS), default="table", show_default=True)
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."
-)
+@output_options(LINT_FORMATS)
 @click.option(
     "--fail-on",
     type=click.Choice(LINT_SEVERITIES, case_sensitive=False),
@@ -108,7 +106,6 @@ def lint(
     file with `# alpinist ignore-file=ALP017`. Exit codes: 0 success, 1 error, 2 --fail-on failed,
     64 usage.
     """
-    from alpinist.cli.common import emit, emit_rich
     from alpinist.dockerfile.lint import lint as run_lint
     from alpinist.dockerfile.parse import MAX_DOCKERFILE_BYTES, parse_dockerfile, read_dockerfile
 
@@ -136,18 +133,7 @@ def lint(
 
     result = run_lint(df, select=select or None, ignore=ignored)
 
-    if fmt == "json":
-        from alpinist.reports.lint.json import render_lint_json
-
-        emit(render_lint_json(result), output)
-    elif fmt == "sarif":
-        from alpinist.reports.lint.sarif import render_lint_sarif
-
-        emit(render_lint_sarif(result), output)
-    else:
-        from alpinist.reports.lint.table import render_lint_table
-
-        emit_rich(lambda console: render_lint_table(result, console), output, 160)
+    LINT_FORMATS.write(fmt, result, output)
 
     severity = cast("Severity", fail_on.lower()) if fail_on else None
     return EXIT_POLICY if result.fails(severity) else EXIT_OK

@@ -1,6 +1,6 @@
 """``alpinist migrate DOCKERFILE --to alpine[:VERSION]``: the migrated Dockerfile and a report.
 
-Registered on the main group by ``cli.py`` (``app.add_command(migrate)``). The Dockerfile goes to stdout
+Loaded lazily by the group (``app.py``). The Dockerfile goes to stdout
 (or ``-o FILE``), the report to stderr (or ``--report FILE``), so ``alpinist migrate Dockerfile >
 Dockerfile.alpine`` keeps the two apart. Exit status 0 when a Dockerfile was written (also when the input
 is already on Alpine and is written unchanged), 1 when the input cannot be read or parsed, 64 for bad

@@ -24,7 +24,7 @@ diff tables stop before ``max_chars`` and say how many rows they left out.
 from __future__ import annotations
 
 from alpinist.compare.comparing import Comparison, CveDiff, PackageIds, tally_text
-from alpinist.reports.scan.markdown import _cell
+from alpinist.reports.markdown_text import markdown_cell
 from alpinist.scan.scanning import advisory_url
 
 DEFAULT_MAX_CHARS = 60_000
@@ -33,7 +33,7 @@ MISSING = "—"
 
 def _id_link(vuln_id: str) -> str:
     url = advisory_url(vuln_id)
-    return f"[{_cell(vuln_id)}]({url})" if url else _cell(vuln_id)
+    return f"[{markdown_cell(vuln_id)}]({url})" if url else markdown_cell(vuln_id)
 
 
 def _code(text: str) -> str:
@@ -50,31 +50,31 @@ def table_lines(comparison: Comparison) -> list[str]:
     """The comparison table alone (header, separator, one line per metric)."""
     cols = comparison.columns
     lines = [
-        _row(["", *(f"**{_cell(c.label)}**" for c in cols), "Better"]),
+        _row(["", *(f"**{markdown_cell(c.label)}**" for c in cols), "Better"]),
         "|---|" + "---|" * len(cols) + "---|",
         _row(["Image", *(_code(c.title) for c in cols), ""]),
     ]
     if any(c.short_digest for c in cols):
         lines.append(_row(["Digest", *(_code(c.short_digest) for c in cols), ""]))
     if any(not c.ok for c in cols):
-        lines.append(_row(["Error", *(_cell(c.error) if c.error else "" for c in cols), ""]))
+        lines.append(_row(["Error", *(markdown_cell(c.error) if c.error else "" for c in cols), ""]))
     for m in comparison.metrics:
         cells = []
         for i, c in enumerate(cols):
             if not c.ok:
                 cells.append(MISSING)
                 continue
-            text = _cell(m.texts[i])
+            text = markdown_cell(m.texts[i])
             delta = m.delta(i) if comparison.columns[0].ok else ""
             cells.append(f"{text} ({delta})" if delta else text)
         label = f"**{m.label}**" if m.key == "vulnerabilities" else m.label
-        lines.append(_row([label, *cells, _cell(comparison.verdict_text(m))]))
+        lines.append(_row([label, *cells, markdown_cell(comparison.verdict_text(m))]))
     return lines
 
 
 def _group_row(group: PackageIds) -> str:
     ids = ", ".join(f"{_id_link(d.id)} ({d.severity})" for d in group.ids)
-    return _row([_cell(group.package), group.type, _cell(", ".join(group.installed)), ids])
+    return _row([markdown_cell(group.package), group.type, markdown_cell(", ".join(group.installed)), ids])
 
 
 def _diff_block(comparison: Comparison, diff: CveDiff) -> list[tuple[bool, str]]:
@@ -82,7 +82,7 @@ def _diff_block(comparison: Comparison, diff: CveDiff) -> list[tuple[bool, str]]
     a = comparison.columns[diff.image].label
     b = comparison.columns[diff.against].label
     summary = (
-        f"CVE diff: {_cell(a)} vs {_cell(b)}: removes {diff.removed_ids} ids in {len(diff.removed)} packages, "
+        f"CVE diff: {markdown_cell(a)} vs {markdown_cell(b)}: removes {diff.removed_ids} ids in {len(diff.removed)} packages, "
         f"adds {diff.added_ids} in {len(diff.added)}, keeps {diff.unchanged}"
     )
     out = [(False, f"<details><summary>{summary}</summary>"), (False, "")]
@@ -106,13 +106,13 @@ def _diff_block(comparison: Comparison, diff: CveDiff) -> list[tuple[bool, str]]
 
 
 def render_compare_markdown(comparison: Comparison, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
-    labels = " · ".join(_cell(c.label) for c in comparison.columns)
+    labels = " · ".join(markdown_cell(c.label) for c in comparison.columns)
     lines = [f"### alpinist compare: {labels}", ""]
     lines += table_lines(comparison)
     lines.append("")
     tallies = [tally_text(comparison, t) for t in comparison.tallies()]
     if tallies:
-        lines += [" \\\n".join(_cell(t) for t in tallies), ""]
+        lines += [" \\\n".join(markdown_cell(t) for t in tallies), ""]
     lines += [
         "<sub>Vulnerabilities are findings (package × advisory) after the policy, counted as "
         "`alpinist scan` counts them; *Better* names the image(s) with the best value on the line "
@@ -120,11 +120,11 @@ def render_compare_markdown(comparison: Comparison, *, max_chars: int = DEFAULT_
         "",
     ]
     for error in comparison.errors:
-        lines += [f"> **Error** {_cell(error)}", ""]
+        lines += [f"> **Error** {markdown_cell(error)}", ""]
     tail: list[str] = []
     if comparison.warnings:
         tail += ["<details><summary>Warnings</summary>", ""]
-        tail += [f"- {_cell(w)}" for w in comparison.warnings]
+        tail += [f"- {markdown_cell(w)}" for w in comparison.warnings]
         tail += ["", "</details>"]
     blocks = [part for diff in comparison.diffs for part in _diff_block(comparison, diff)]
     # the table, the block skeletons and the warnings always fit; package rows fill what is left

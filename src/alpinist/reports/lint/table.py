@@ -10,14 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 from alpinist.dockerfile.lint import LintResult
+from alpinist.reports.rich_text import printable
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
-
-
-def _clean(text: str) -> str:
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def summary_line(result: LintResult) -> str:
@@ -49,9 +44,9 @@ def render_lint_table(result: LintResult, console: Console) -> None:
                 Text(str(f.line)),
                 Text(f.severity, style=_STYLE[f.severity]),
                 Text(f.rule),
-                Text(_clean(f.stage or "-")),
-                Text(_clean(f.message)),
-                Text(_clean(f.fix), style="dim"),
+                Text(printable(f.stage or "-")),
+                Text(printable(f.message)),
+                Text(printable(f.fix), style="dim"),
             )
         console.print(table)
     console.print(Text(summary_line(result)))

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from alpinist.inventory.naming import image_title
 from alpinist.models import ImageFacts, Inventory, OSInfo, Package
+from alpinist.reports.rich_text import safe_text
 from alpinist.reports.sbom.common import package_sort_key
 
 
@@ -51,17 +52,6 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _clean(text: str) -> str:
-    """Printable text only: control characters (ESC, CR, ...) shown as escapes."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
-
-
-def _t(text: str | None, style: str = "") -> Text:
-    return Text(_clean(text or ""), style=style)
-
-
 def _size(n: int | None) -> str:
     return decimal(n) if n is not None else "unknown"
 
@@ -74,55 +64,55 @@ def _header(facts: ImageFacts, os_info: OSInfo | None) -> Panel:
     def row(label: str, value: Text) -> None:
         grid.add_row(label, value)
 
-    row("Reference", _t(facts.reference))
+    row("Reference", safe_text(facts.reference))
     if facts.name and facts.name != facts.reference:
-        row("Name", _t(facts.name))
-    row("Digest", _t(facts.manifest_digest or "unknown"))
-    row("Platform", _t(str(facts.platform) if facts.platform else "unknown"))
+        row("Name", safe_text(facts.name))
+    row("Digest", safe_text(facts.manifest_digest or "unknown"))
+    row("Platform", safe_text(str(facts.platform) if facts.platform else "unknown"))
     if os_info is not None:
-        row("OS", _t(os_info.pretty_name or f"{os_info.id} {os_info.version}"))
+        row("OS", safe_text(os_info.pretty_name or f"{os_info.id} {os_info.version}"))
     else:
-        row("OS", _t("not recognised", "yellow"))
+        row("OS", safe_text("not recognised", "yellow"))
     uncompressed = facts.uncompressed_size
     row(
         "Layers",
-        _t(
+        safe_text(
             f"{len(facts.layers)} ({_size(facts.compressed_size)} compressed, "
             f"{_size(uncompressed)} uncompressed)"
         ),
     )
     if facts.runs_as_root:
-        user = Text.assemble(_t(facts.user or "(unset)"), ("  runs as root", "bold red"))
+        user = Text.assemble(safe_text(facts.user or "(unset)"), ("  runs as root", "bold red"))
     else:
-        user = _t(facts.user)
+        user = safe_text(facts.user)
     row("User", user)
     hc = facts.healthcheck
     if hc is None:
-        row("Healthcheck", _t("none", "yellow"))
+        row("Healthcheck", safe_text("none", "yellow"))
     elif hc.disabled:
-        row("Healthcheck", _t("disabled (NONE)", "yellow"))
+        row("Healthcheck", safe_text("disabled (NONE)", "yellow"))
     else:
-        row("Healthcheck", _t(hc.command))
-    row("Shell", _t(facts.shell) if facts.shell else _t("none"))
-    row("Package managers", _t(", ".join(facts.package_managers) or "none"))
-    return Panel(grid, title=_t(image_title(facts)), title_align="left", expand=False)
+        row("Healthcheck", safe_text(hc.command))
+    row("Shell", safe_text(facts.shell) if facts.shell else safe_text("none"))
+    row("Package managers", safe_text(", ".join(facts.package_managers) or "none"))
+    return Panel(grid, title=safe_text(image_title(facts)), title_align="left", expand=False)
 
 
 def _origin_cell(p: Package) -> Text:
     if p.type == "deb":
         if not p.origin:
-            return _t("")
+            return safe_text("")
         text = p.origin
         if p.source_version and p.source_version != p.version:
             text += f" ({p.source_version})"
-        return _t(text)
+        return safe_text(text)
     if p.type == "python":
         if p.vendored:
-            return _t("vendored" + (f" in {p.owner}" if p.owner else ""), "yellow")
+            return safe_text("vendored" + (f" in {p.owner}" if p.owner else ""), "yellow")
         if p.owner:
-            return _t(f"owned by {p.owner}")
-        return _t("")
-    return _t(p.origin)
+            return safe_text(f"owned by {p.owner}")
+        return safe_text("")
+    return safe_text(p.origin)
 
 
 def _package_table(packages: list[Package]) -> Table:
@@ -140,12 +130,12 @@ def _package_table(packages: list[Package]) -> Table:
     for p in packages:
         location = p.locations[0] if p.locations and p.type in ("python", "binary") else ""
         table.add_row(
-            _t(p.name),
-            _t(p.version),
-            _t(p.type),
+            safe_text(p.name),
+            safe_text(p.version),
+            safe_text(p.type),
             _origin_cell(p),
-            _t(str(p.layer_index) if p.layer_index is not None else ""),
-            _t(location),
+            safe_text(str(p.layer_index) if p.layer_index is not None else ""),
+            safe_text(location),
         )
     return table
 

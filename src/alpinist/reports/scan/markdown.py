@@ -9,30 +9,16 @@ refuses comments over 65,536 characters: the findings table stops before ``max_c
 from __future__ import annotations
 
 from alpinist.inventory.naming import image_title
+from alpinist.reports.markdown_text import markdown_cell
 from alpinist.scan.matching import Finding
 from alpinist.scan.scanning import ScanResult, advisory_url, summary_line
 
 DEFAULT_MAX_CHARS = 60_000
 
 
-def _cell(text: str | None) -> str:
-    if not text:
-        return ""
-    out = text.replace("\\", "\\\\").replace("|", "\\|")
-    out = out.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    out = (
-        out.replace("`", "\\`")
-        .replace("*", "\\*")
-        .replace("_", "\\_")
-        .replace("[", "\\[")
-        .replace("]", "\\]")
-    )
-    return " ".join(out.split())
-
-
 def _id_cell(vuln_id: str) -> str:
     url = advisory_url(vuln_id)
-    return f"[{_cell(vuln_id)}]({url})" if url else _cell(vuln_id)
+    return f"[{markdown_cell(vuln_id)}]({url})" if url else markdown_cell(vuln_id)
 
 
 def render_scan_markdown(result: ScanResult, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
@@ -43,7 +29,7 @@ def render_scan_markdown(result: ScanResult, *, max_chars: int = DEFAULT_MAX_CHA
     if inv.image.manifest_digest:
         facts.append(f"digest `{inv.image.manifest_digest}`")
     if inv.os is not None:
-        facts.append(_cell(inv.os.pretty_name or f"{inv.os.id} {inv.os.version}"))
+        facts.append(markdown_cell(inv.os.pretty_name or f"{inv.os.id} {inv.os.version}"))
     facts.append(f"{summary.packages_scanned} packages scanned")
     lines += [" · ".join(facts), "", f"**{summary_line(summary)}**", ""]
     names = [s for s, _ in summary.by_severity]
@@ -70,12 +56,12 @@ def render_scan_markdown(result: ScanResult, *, max_chars: int = DEFAULT_MAX_CHA
         for s in result.suppressed:
             f = s.finding
             lines.append(
-                f"| {_id_cell(f.id)} | {_cell(f.package.name)} | {_cell(f.installed_version)} | {_cell(s.reason)} |"
+                f"| {_id_cell(f.id)} | {markdown_cell(f.package.name)} | {markdown_cell(f.installed_version)} | {markdown_cell(s.reason)} |"
             )
         lines += ["", "</details>"]
     if result.warnings:
         lines += ["", "<details><summary>Warnings</summary>", ""]
-        lines += [f"- {_cell(w)}" for w in result.warnings]
+        lines += [f"- {markdown_cell(w)}" for w in result.warnings]
         lines += ["", "</details>"]
     return "\n".join(lines).rstrip("\n")
 
@@ -92,8 +78,8 @@ def _findings_table(findings: list[Finding], budget: int) -> list[str]:
     rows: list[str] = []
     for f in findings:
         row = (
-            f"| {f.severity} | {_id_cell(f.id)} | {_cell(f.package.name)} | {_cell(f.installed_version)} | "
-            f"{_cell(f.fixed_version) or '-'} | {f.status} | {f.package.type} |"
+            f"| {f.severity} | {_id_cell(f.id)} | {markdown_cell(f.package.name)} | {markdown_cell(f.installed_version)} | "
+            f"{markdown_cell(f.fixed_version) or '-'} | {f.status} | {f.package.type} |"
         )
         if used + len(row) + 1 > budget - tail_reserve:
             break

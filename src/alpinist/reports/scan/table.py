@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from alpinist.inventory.naming import image_title
+from alpinist.reports.rich_text import printable, safe_text
 from alpinist.scan.matching import Finding
 from alpinist.scan.scanning import ScanResult, summary_line
 
@@ -36,28 +37,18 @@ SEVERITY_STYLE = {
 }
 
 
-def _clean(text: str) -> str:
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
-
-
-def _t(text: str | None, style: str = "") -> Text:
-    return Text(_clean(text or ""), style=style)
-
-
 def render_scan_table(result: ScanResult, console: Console) -> None:
     """Print the scan: header line, summary line, severity counts, findings table, footer."""
     inv = result.inventory
     summary = result.summary
-    header = [_t(image_title(inv.image), "bold")]
+    header = [safe_text(image_title(inv.image), "bold")]
     if inv.image.manifest_digest:
-        header.append(_t(inv.image.manifest_digest[:19] + "…"))
+        header.append(safe_text(inv.image.manifest_digest[:19] + "…"))
     if inv.os is not None:
-        header.append(_t(inv.os.pretty_name or f"{inv.os.id} {inv.os.version}"))
-    header.append(_t(f"{summary.packages_scanned} packages scanned"))
+        header.append(safe_text(inv.os.pretty_name or f"{inv.os.id} {inv.os.version}"))
+    header.append(safe_text(f"{summary.packages_scanned} packages scanned"))
     console.print(Text("  ").join(header))
-    console.print(_t(summary_line(summary), "bold"))
+    console.print(safe_text(summary_line(summary), "bold"))
     counts = Text("  ").join(
         Text.assemble((severity, SEVERITY_STYLE[severity]), f" {count}")
         for severity, count in summary.by_severity
@@ -66,7 +57,7 @@ def render_scan_table(result: ScanResult, console: Console) -> None:
     if result.findings:
         console.print(findings_table(list(result.findings)))
     for line in footer_lines(result):
-        console.print(_t(line))
+        console.print(safe_text(line))
 
 
 def findings_table(findings: list[Finding]) -> Table:
@@ -76,7 +67,7 @@ def findings_table(findings: list[Finding]) -> Table:
     # columns are as wide as their widest cell. The severity source, the least needed cell, gives way
     # first on a narrow console.
     def widest(cells: list[str], header: str) -> int:
-        return max([len(header), *(len(_clean(c)) for c in cells)])
+        return max([len(header), *(len(printable(c)) for c in cells)])
 
     table.add_column("Severity", no_wrap=True, min_width=10)
     table.add_column("ID", no_wrap=True, min_width=widest([f.id for f in findings], "ID"))
@@ -95,25 +86,25 @@ def findings_table(findings: list[Finding]) -> Table:
     table.add_column("Severity source", overflow="ellipsis", no_wrap=True, ratio=1)
     for f in findings:  # already sorted by the scan (worst first)
         table.add_row(
-            _t(f.severity, SEVERITY_STYLE[f.severity]),
-            _t(f.id),
+            safe_text(f.severity, SEVERITY_STYLE[f.severity]),
+            safe_text(f.id),
             _package_cell(f),
-            _t(f.installed_version),
-            _t(f.fixed_version or "-"),
-            _t(f.status),
-            _t(f.package.type),
-            _t(str(f.package.layer_index) if f.package.layer_index is not None else ""),
-            _t(f.severity_source, "dim"),
+            safe_text(f.installed_version),
+            safe_text(f.fixed_version or "-"),
+            safe_text(f.status),
+            safe_text(f.package.type),
+            safe_text(str(f.package.layer_index) if f.package.layer_index is not None else ""),
+            safe_text(f.severity_source, "dim"),
         )
     return table
 
 
 def _package_cell(f: Finding) -> Text:
-    text = _t(f.package.name)
+    text = safe_text(f.package.name)
     if f.advisory_package and f.advisory_package != f.package.name and f.package.type in ("deb", "apk"):
-        text.append_text(_t(f" ({f.advisory_package})", "dim"))
+        text.append_text(safe_text(f" ({f.advisory_package})", "dim"))
     if f.package.vendored:
-        text.append_text(_t(" vendored", "yellow"))
+        text.append_text(safe_text(" vendored", "yellow"))
     return text
 
 
