@@ -40,8 +40,8 @@ from alpinist.reports.compare.html import cve_chart, layer_chart, render_compare
 from alpinist.reports.compare.json import SCHEMA_ID, comparison_to_dict, render_compare_json
 from alpinist.reports.compare.markdown import render_compare_markdown
 from alpinist.reports.compare.table import render_compare_table
-from alpinist.scan.policy import IgnoreRule, Policy
-from alpinist.scan.scanning import ScanResult, scan_inventory
+from alpinist.scan.model import IgnoreRule, Policy, ScanResult
+from alpinist.scan.scanning import scan_inventory
 from tests.conftest import OCI_LAYOUT, expected_dir, oci_ref, read_tsv
 from tests.scan_fixtures import inventories, scan_db  # noqa: F401  (fixtures)
 

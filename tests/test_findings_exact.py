@@ -32,7 +32,8 @@ from alpinist.advisories.sources import all_sources
 from alpinist.advisories.store import Store
 from alpinist.advisories.update import update
 from alpinist.inventory.build import build_inventory
-from alpinist.scan.matching import Finding, MatchResult, match
+from alpinist.scan.matching import match
+from alpinist.scan.model import Finding, MatchResult
 from tests.conftest import _is_loopback, oci_ref
 from tests.feed_server import FeedServer
 

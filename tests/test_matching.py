@@ -19,7 +19,8 @@ from alpinist.advisories.feeds.debian import debian_namespace
 from alpinist.advisories.feeds.nvd import cpe_products
 from alpinist.advisories.model import Affected, CvssScore, Status, VersionRange, Vulnerability
 from alpinist.models import ImageFacts, Inventory, OSInfo, Package
-from alpinist.scan.matching import Finding, MatchResult, match, preferred_id
+from alpinist.scan.matching import match, preferred_id
+from alpinist.scan.model import Finding, MatchResult
 
 # ---------------------------------------------------------------------------------------------- fixtures
 

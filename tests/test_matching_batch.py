@@ -24,7 +24,8 @@ from alpinist.advisories.store import Store
 from alpinist.advisories.update import update
 from alpinist.inventory.build import build_inventory
 from alpinist.models import Inventory, Package
-from alpinist.scan.matching import MatchResult, match
+from alpinist.scan.matching import match
+from alpinist.scan.model import MatchResult
 from tests.conftest import oci_ref
 from tests.feed_server import FeedServer
 from tests.test_findings_exact import _guard_loopback

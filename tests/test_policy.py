@@ -15,10 +15,8 @@ import pytest
 
 from alpinist.advisories.model import Severity, Status
 from alpinist.models import Package
-from alpinist.scan.matching import Finding
+from alpinist.scan.model import Finding, IgnoreRule, Policy
 from alpinist.scan.policy import (
-    IgnoreRule,
-    Policy,
     PolicyError,
     apply_policy,
     gate_failed,

@@ -35,9 +35,9 @@ from alpinist.reports.scan.json import load_schema, render_scan_json
 from alpinist.reports.scan.markdown import render_scan_markdown
 from alpinist.reports.scan.sarif import FINGERPRINT_KEY, render_sarif, security_severity
 from alpinist.reports.scan.table import render_scan_table
-from alpinist.scan.matching import Finding
-from alpinist.scan.policy import IgnoreRule, Policy, load_vex
-from alpinist.scan.scanning import ScanResult, scan_inventory, summarize, summary_line
+from alpinist.scan.model import Finding, IgnoreRule, Policy, ScanResult, summarize, summary_line
+from alpinist.scan.policy import load_vex
+from alpinist.scan.scanning import scan_inventory
 from tests.scan_fixtures import inventories, scan_db  # noqa: F401  (fixtures)
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "src" / "alpinist" / "schemas"

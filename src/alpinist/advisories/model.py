@@ -18,6 +18,7 @@ Versions are kept as the feed wrote them and compared by the namespace's scheme 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from alpinist.models import VersionRange
@@ -92,3 +93,13 @@ class AdvisoryIndex(Protocol):
     def affected(self, namespace: str, package: str) -> list[Affected]: ...
 
     def vulnerability(self, vuln_id: str) -> Vulnerability | None: ...
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    name: str
+    records: int  # distinct advisory ids the feed contributed
+    updated_at: datetime  # UTC
+    age: timedelta
+    feed_urls: tuple[str, ...] = ()
+    last_modified_cursor: str | None = None

@@ -16,13 +16,20 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
-from alpinist.advisories.model import Affected, CvssScore, Severity, Status, VersionRange, Vulnerability
+from alpinist.advisories.model import (
+    Affected,
+    CvssScore,
+    Severity,
+    SourceStatus,
+    Status,
+    VersionRange,
+    Vulnerability,
+)
 from alpinist.advisories.registry import feed_preference
 from alpinist.errors import DatabaseError
 
@@ -114,16 +121,6 @@ def default_db_path() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("alpinist")) / "advisories.db"
-
-
-@dataclass(frozen=True)
-class SourceStatus:
-    name: str
-    records: int  # distinct advisory ids the feed contributed
-    updated_at: datetime  # UTC
-    age: timedelta
-    feed_urls: tuple[str, ...] = ()
-    last_modified_cursor: str | None = None
 
 
 # --------------------------------------------------------------------------- encoding of rows

@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from alpinist.advisories.feed import Source
-from alpinist.advisories.store import SourceStatus, Store, StoreWriter, validate_database
+from alpinist.advisories.model import SourceStatus
+from alpinist.advisories.store import Store, StoreWriter, validate_database
 from alpinist.errors import DatabaseError, FeedError
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ import click
 if TYPE_CHECKING:
     from alpinist.advisories.model import Severity
     from alpinist.cli.formats import Formats
-    from alpinist.scan.policy import Policy
+    from alpinist.scan.model import Policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -247,7 +247,8 @@ def policy_from_options(
     fail_on: Severity | None = None,
 ) -> Policy:
     """The policy of ``--only-fixed``, ``--severity``, ``--ignore-file``, ``--vex`` (and ``--fail-on``)."""
-    from alpinist.scan.policy import Policy, load_ignore_file, load_vex
+    from alpinist.scan.model import Policy
+    from alpinist.scan.policy import load_ignore_file, load_vex
 
     rules = load_ignore_file(ignore_file) if ignore_file is not None else ()
     statements: list[Any] = []

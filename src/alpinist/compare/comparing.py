@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Literal
 from alpinist.advisories.model import SEVERITIES, Severity
 from alpinist.errors import AlpinistError, DatabaseError
 from alpinist.models import Healthcheck, ImageFacts, LayerInfo, OSInfo
-from alpinist.scan.matching import Finding
-from alpinist.scan.scanning import DEFAULT_MAX_DB_AGE, ScanResult, Summary
+from alpinist.scan.model import Finding, ScanResult, Summary
+from alpinist.scan.scanning import DEFAULT_MAX_DB_AGE
 from alpinist.scan.severity import rank
 
 if TYPE_CHECKING:
     from alpinist.advisories.store import Store
     from alpinist.images.open import PullOptions
-    from alpinist.scan.policy import Policy
+    from alpinist.scan.model import Policy
 
 BASE_NAME_LABEL = "org.opencontainers.image.base.name"
 BASE_DIGEST_LABEL = "org.opencontainers.image.base.digest"

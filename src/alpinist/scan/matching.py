@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -75,59 +74,15 @@ from alpinist.advisories.model import (
     AdvisoryIndex,
     Affected,
     CvssScore,
-    Severity,
     Status,
     VersionRange,
     Vulnerability,
 )
 from alpinist.advisories.profile import PackageRule, Profile
 from alpinist.models import Inventory, Package
+from alpinist.scan.model import Finding, MatchResult
 from alpinist.scan.severity import SeverityChoice, assess, rank
 from alpinist.versions import Scheme, VersionError, release_branch, sort_key
-
-
-@dataclass(frozen=True)
-class Finding:
-    id: str  # preferred id: CVE, else GHSA, else PYSEC/other
-    aliases: tuple[str, ...]
-    package: Package
-    installed_version: str  # the package's own version, as installed
-    fixed_version: str | None
-    status: Status
-    severity: Severity
-    severity_source: str  # "debian", "nvd:cvss3.1", "ghsa:cvss3.1", "ghsa", "none"...
-    namespace: str  # alpine:3.20, debian:bookworm, pypi, cpe
-    source: str  # the feed: alpine, debian, osv, nvd
-    advisory_package: str  # origin / source package / PEP 503 name / vendor:product
-    matched_version: str  # the version compared (Debian: the source version)
-    description: str | None = None
-    cvss_score: float | None = None
-    cvss_vector: str | None = None
-    cvss_version: str | None = None
-    notes: tuple[str, ...] = ()
-    # how a ``cpe`` finding was decided: "cna" (the CNA's own ranges), "nvd-cpe:branch" (an NVD range of the
-    # installed release branch), "nvd-cpe:version" (an exact-version CPE), "nvd-cpe:cross-branch" (a range
-    # ending on another branch that still contains the version); None for the distro and OSV feeds
-    rule: str | None = None
-
-    @property
-    def purl(self) -> str:
-        return self.package.purl
-
-    @property
-    def layer(self) -> str | None:
-        return self.package.layer
-
-    @property
-    def vendored(self) -> bool:
-        return self.package.vendored
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    findings: tuple[Finding, ...]
-    warnings: tuple[str, ...] = ()
-    namespaces: tuple[str, ...] = ()  # the advisory namespaces consulted
 
 
 @runtime_checkable
@@ -812,6 +767,8 @@ class _Matcher:
             self._shared[key] = shared
         best_id, aliases, choice, description = shared
         verdict, cvss = chosen.verdict, choice.cvss
+        links = self._links_of(best_id, aliases)
+        feed_title, feed_url = registry.feed_reference(verdict.row.source, best_id)
         return Finding(
             id=best_id,
             aliases=aliases,
@@ -831,7 +788,19 @@ class _Matcher:
             cvss_version=cvss.version if cvss else None,
             notes=notes,
             rule=verdict.rule,
+            links=links,
+            feed_title=feed_title,
+            feed_url=feed_url,
         )
+
+    def _links_of(self, best_id: str, aliases: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        """(id, page) of the finding's id and each alias that a feed's profile can link to."""
+        links = []
+        for vuln_id in (best_id, *aliases):
+            url = registry.advisory_url(vuln_id)
+            if url is not None:
+                links.append((vuln_id, url))
+        return tuple(links)
 
     def _describe(
         self, vuln_id: str, all_ids: frozenset[str], severity_row: Affected, member_ids: list[str]

@@ -48,17 +48,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from packageurl import PackageURL
 from packaging.utils import canonicalize_name
 
 from alpinist.advisories.model import SEVERITIES, Severity
 from alpinist.errors import AlpinistError
-from alpinist.scan.matching import Finding
+from alpinist.scan.model import (
+    Finding,
+    IgnoreRule,
+    Policy,
+    PolicyOutcome,
+    Suppression,
+    VexProduct,
+    VexStatement,
+    VexStatus,
+)
 from alpinist.scan.severity import at_least, parse_severity
 
 
@@ -69,72 +77,8 @@ class PolicyError(AlpinistError):
 # ---------------------------------------------------------------------------------------------- values
 
 
-@dataclass(frozen=True)
-class IgnoreRule:
-    id: str
-    reason: str
-    package: str | None = None
-    expires: date | None = None
-    where: str = ""  # "FILE:LINE" of the rule, for messages
-
-    def expired(self, today: date) -> bool:
-        return self.expires is not None and today > self.expires
-
-
-VexStatus = Literal["not_affected", "affected", "fixed", "under_investigation"]
 VEX_STATUSES: tuple[str, ...] = ("not_affected", "affected", "fixed", "under_investigation")
 SUPPRESSING_VEX_STATUSES = frozenset({"not_affected", "fixed"})
-
-
-@dataclass(frozen=True)
-class VexProduct:
-    purl: str | None  # the product's purl (None: an identifier alpinist cannot match)
-    subcomponents: tuple[str, ...] = ()  # purls
-
-
-@dataclass(frozen=True)
-class VexStatement:
-    vulnerabilities: tuple[str, ...]  # name, @id, aliases
-    products: tuple[VexProduct, ...]
-    status: VexStatus
-    justification: str | None = None
-    impact_statement: str | None = None
-    status_notes: str | None = None
-    timestamp: datetime | None = None
-    where: str = ""  # "FILE statements[N]"
-    order: int = 0  # position across all documents, the tie-breaker
-
-
-@dataclass(frozen=True)
-class Policy:
-    only_fixed: bool = False
-    severities: frozenset[Severity] | None = None  # None: every severity
-    fail_on: Severity | None = None
-    ignore_rules: tuple[IgnoreRule, ...] = ()
-    vex: tuple[VexStatement, ...] = ()
-    today: date | None = None  # the day expiry dates are compared to (None: today, local time)
-
-
-SuppressedBy = Literal["ignore-file", "vex"]
-
-
-@dataclass(frozen=True)
-class Suppression:
-    finding: Finding
-    reason: str  # what the user reads: "ignored: <reason>", "VEX not_affected: <justification>"
-    by: SuppressedBy
-    rule: str  # where the rule or statement is: "FILE:LINE", "FILE statements[N]"
-    justification: str | None = None  # VEX justification (not_affected)
-    vex_status: str | None = None
-
-
-@dataclass(frozen=True)
-class PolicyOutcome:
-    findings: tuple[Finding, ...]  # what remains
-    suppressed: tuple[Suppression, ...] = ()
-    filtered: int = 0  # removed by --only-fixed / --severity
-    warnings: tuple[str, ...] = ()
-    failed: bool = False  # the --fail-on gate
 
 
 # ---------------------------------------------------------------------------------------------- options

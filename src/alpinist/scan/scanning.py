@@ -19,92 +19,29 @@ Database freshness: each source's age comes from ``Store.status()``. ``require_f
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from alpinist.advisories import registry
-from alpinist.advisories.model import SEVERITIES, Severity
 from alpinist.errors import DatabaseError
 from alpinist.models import Inventory
-from alpinist.scan.matching import Finding, match
-from alpinist.scan.policy import Policy, Suppression, apply_policy
+from alpinist.scan.matching import match
+from alpinist.scan.model import Finding, Policy, ScanResult
+from alpinist.scan.policy import apply_policy
 from alpinist.scan.severity import rank
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from alpinist.advisories.store import SourceStatus, Store
+    from alpinist.advisories.model import SourceStatus
+    from alpinist.advisories.store import Store
     from alpinist.images.open import PullOptions
 
 DEFAULT_MAX_DB_AGE = timedelta(days=5)
 
 
-@dataclass(frozen=True)
-class Summary:
-    vulnerabilities: int  # findings after the policy
-    packages: int  # distinct packages with at least one finding
-    by_severity: tuple[tuple[Severity, int], ...]  # all six severities, worst first
-    unique_ids: int = 0
-    suppressed: int = 0
-    filtered: int = 0
-    packages_scanned: int = 0
-
-    def count(self, severity: Severity) -> int:
-        return dict(self.by_severity)[severity]
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    inventory: Inventory
-    findings: tuple[Finding, ...]  # after the policy, sorted worst first
-    suppressed: tuple[Suppression, ...] = ()
-    warnings: tuple[str, ...] = ()
-    db_status: tuple[SourceStatus, ...] = ()
-    filtered: int = 0  # findings hidden by --only-fixed / --severity
-    policy: Policy = field(default_factory=Policy)
-    failed: bool = False  # the --fail-on gate
-
-    @property
-    def summary(self) -> Summary:
-        return summarize(
-            self.findings,
-            suppressed=len(self.suppressed),
-            filtered=self.filtered,
-            packages_scanned=len(self.inventory.packages),
-        )
-
-
 # ---------------------------------------------------------------------------------------------- counting
-
-
-def summarize(
-    findings: Sequence[Finding], *, suppressed: int = 0, filtered: int = 0, packages_scanned: int = 0
-) -> Summary:
-    counts: Counter[Severity] = Counter(f.severity for f in findings)
-    return Summary(
-        vulnerabilities=len(findings),
-        packages=len({f.package for f in findings}),
-        by_severity=tuple((s, counts.get(s, 0)) for s in SEVERITIES),
-        unique_ids=len({f.id for f in findings}),
-        suppressed=suppressed,
-        filtered=filtered,
-        packages_scanned=packages_scanned,
-    )
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
-def summary_line(summary: Summary) -> str:
-    """``52 vulnerabilities found in 22 packages``."""
-    return (
-        f"{_plural(summary.vulnerabilities, 'vulnerability', 'vulnerabilities')} found in "
-        f"{_plural(summary.packages, 'package', 'packages')}"
-    )
 
 
 def finding_sort_key(f: Finding) -> tuple[int, str, str, str, str, str]:

@@ -48,12 +48,9 @@ from cyclonedx.model.vulnerability import (
 )
 from cyclonedx.output.json import JsonV1Dot6
 
-from alpinist.advisories.registry import feed_reference
 from alpinist.models import Package
 from alpinist.reports.sbom.cyclonedx import build_bom, package_refs
-from alpinist.scan.matching import Finding
-from alpinist.scan.policy import Suppression
-from alpinist.scan.scanning import ScanResult, advisory_url
+from alpinist.scan.model import Finding, ScanResult, Suppression
 
 NS = "alpinist"
 
@@ -113,16 +110,17 @@ def _ref_of(pkg: Package, refs: dict[int, str], packages: tuple[Package, ...]) -
     raise ValueError(f"package {pkg.name} {pkg.version} of a finding is not in the inventory")
 
 
-def _source_for_id(vuln_id: str) -> VulnerabilitySource:
+def _source_for_id(f: Finding, vuln_id: str) -> VulnerabilitySource:
     upper = vuln_id.upper()
     name = "NVD" if upper.startswith("CVE-") else "GitHub" if upper.startswith("GHSA-") else "OSV"
-    url = advisory_url(vuln_id)
+    url = f.url_of(vuln_id)
     return VulnerabilitySource(name=name, url=XsUri(url) if url else None)
 
 
 def _feed_source(f: Finding) -> VulnerabilitySource:
-    name, url = feed_reference(f.source, f.id)  # the feed's profile: its title and page of the id
-    return VulnerabilitySource(name=name, url=XsUri(url) if url else None)
+    # the feed's profile named it at scan time: its title and its page of the id
+    url = f.feed_url
+    return VulnerabilitySource(name=f.feed_title or f.source, url=XsUri(url) if url else None)
 
 
 def _ratings(f: Finding) -> list[VulnerabilityRating]:
@@ -190,7 +188,7 @@ def _vulnerability(f: Finding, ref: str, n: int, suppression: Suppression | None
         bom_ref=f"{NS}:{kind}:{n}:{f.id}",
         id=f.id,
         source=_feed_source(f),
-        references=[VulnerabilityReference(id=a, source=_source_for_id(a)) for a in f.aliases],
+        references=[VulnerabilityReference(id=a, source=_source_for_id(f, a)) for a in f.aliases],
         ratings=_ratings(f),
         description=f.description,
         recommendation=(

@@ -15,9 +15,7 @@ from typing import Any, cast
 from alpinist import __version__
 from alpinist.inventory.naming import image_purl
 from alpinist.models import ImageFacts, OSInfo, Package
-from alpinist.scan.matching import Finding
-from alpinist.scan.policy import Suppression
-from alpinist.scan.scanning import ScanResult, Summary
+from alpinist.scan.model import Finding, ScanResult, Summary, Suppression
 
 SCHEMA_ID = "alpinist-scan/1"
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from alpinist.inventory.naming import image_title
 from alpinist.reports.markdown_text import markdown_cell
-from alpinist.scan.matching import Finding
-from alpinist.scan.scanning import ScanResult, advisory_url, summary_line
+from alpinist.scan.model import Finding, ScanResult, summary_line
 
 DEFAULT_MAX_CHARS = 60_000
 
 
-def _id_cell(vuln_id: str) -> str:
-    url = advisory_url(vuln_id)
+def _id_cell(f: Finding) -> str:
+    vuln_id = f.id
+    url = f.url_of(vuln_id)
     return f"[{markdown_cell(vuln_id)}]({url})" if url else markdown_cell(vuln_id)
 
 
@@ -56,7 +56,7 @@ def render_scan_markdown(result: ScanResult, *, max_chars: int = DEFAULT_MAX_CHA
         for s in result.suppressed:
             f = s.finding
             lines.append(
-                f"| {_id_cell(f.id)} | {markdown_cell(f.package.name)} | {markdown_cell(f.installed_version)} | {markdown_cell(s.reason)} |"
+                f"| {_id_cell(f)} | {markdown_cell(f.package.name)} | {markdown_cell(f.installed_version)} | {markdown_cell(s.reason)} |"
             )
         lines += ["", "</details>"]
     if result.warnings:
@@ -78,7 +78,7 @@ def _findings_table(findings: list[Finding], budget: int) -> list[str]:
     rows: list[str] = []
     for f in findings:
         row = (
-            f"| {f.severity} | {_id_cell(f.id)} | {markdown_cell(f.package.name)} | {markdown_cell(f.installed_version)} | "
+            f"| {f.severity} | {_id_cell(f)} | {markdown_cell(f.package.name)} | {markdown_cell(f.installed_version)} | "
             f"{markdown_cell(f.fixed_version) or '-'} | {f.status} | {f.package.type} |"
         )
         if used + len(row) + 1 > budget - tail_reserve:

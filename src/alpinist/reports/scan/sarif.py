@@ -34,8 +34,7 @@ from urllib.parse import quote
 from alpinist import __version__
 from alpinist.advisories.model import Severity
 from alpinist.inventory.naming import image_purl, image_title
-from alpinist.scan.matching import Finding
-from alpinist.scan.scanning import ScanResult, advisory_url
+from alpinist.scan.model import Finding, ScanResult
 from alpinist.scan.severity import rank
 
 SARIF_SCHEMA_URI = (
@@ -162,7 +161,7 @@ def _rule(rule_id: str, findings: list[Finding]) -> dict[str, Any]:
             f"| {_md_escape(f.package.name)} | {_md_escape(f.installed_version)} | "
             f"{_md_escape(f.fixed_version or '-')} | {f.status} |"
         )
-    url = advisory_url(rule_id)
+    url = first.url_of(rule_id)
     if url:
         md += ["", f"[{rule_id}]({url})"]
     props: dict[str, Any] = {"tags": ["security", "vulnerability", worst.severity], "precision": "very-high"}

@@ -24,8 +24,7 @@ from rich.text import Text
 
 from alpinist.inventory.naming import image_title
 from alpinist.reports.rich_text import printable, safe_text
-from alpinist.scan.matching import Finding
-from alpinist.scan.scanning import ScanResult, summary_line
+from alpinist.scan.model import Finding, ScanResult, summary_line
 
 SEVERITY_STYLE = {
     "CRITICAL": "bold red",
