@@ -89,10 +89,6 @@ def e(text: object) -> str:
     return escape(str(text), quote=True)
 
 
-def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in text.lower())
-
-
 # ---------------------------------------------------------------------------------------------- charts
 
 
