@@ -14,15 +14,19 @@ advisory database are not per image: they propagate.
 
 from __future__ import annotations
 
-import posixpath
-import re
-import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from alpinist.advisories.model import SEVERITIES, Severity
+from alpinist.dockerfile.healthcheck import (
+    EXTRA_TOOL_KINDS,
+    HealthTool,
+    programs_in_argv,
+    programs_in_shell,
+    tool_kind,
+)
 from alpinist.errors import AlpinistError, DatabaseError
 from alpinist.models import Healthcheck, ImageFacts, LayerInfo, OSInfo
 from alpinist.scan.matching import Finding
@@ -39,21 +43,7 @@ BASE_DIGEST_LABEL = "org.opencontainers.image.base.digest"
 
 # ---------------------------------------------------------------------------------------------- healthcheck
 
-HealthTool = Literal["curl", "wget", "python", "other", "none"]
 HealthForm = Literal["shell", "exec"]
-
-SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "busybox"})
-# Shell builtins and keywords a healthcheck line uses around its real program (``|| exit 1``).
-_BUILTINS = frozenset(
-    {"exit", "true", "false", "test", "[", "[[", "echo", "printf", ":", "return", "cd", "if", "then", "else"}
-    | {"fi", "!", "set", "sleep"}
-)
-# Prefixes that run the next word as the program (``exec curl …``, ``timeout 5 wget …``).
-_WRAPPERS = frozenset({"exec", "command", "env", "nice", "nohup", "timeout"})
-_OPERATORS = frozenset({";", "&&", "||", "|", "&", "(", ")", ";;", "|&", "\n"})
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
-EXTRA_TOOL_KINDS: frozenset[HealthTool] = frozenset({"curl", "wget", "python"})
 
 
 @dataclass(frozen=True)
@@ -91,72 +81,10 @@ class HealthcheckInfo:
         return 1 if self.extra_tool else 0
 
 
-def _tokens(script: str) -> list[str]:
-    """The words and operators of a shell command line (quotes removed); whitespace split if unbalanced."""
-    lexer = shlex.shlex(script, posix=True, punctuation_chars=True)
-    lexer.whitespace_split = True
-    lexer.commenters = ""
-    try:
-        return list(lexer)
-    except ValueError:  # unbalanced quotes: the first words are still the best evidence
-        return script.split()
-
-
-def programs_in_shell(script: str) -> list[str]:
-    """The programs a shell command line runs: the first word of each simple command, as a basename,
-    after assignments (``A=1 curl``) and wrappers (``exec``, ``env``, ``timeout 5``), skipping builtins.
-
-    A reading of the common forms of healthcheck lines, not a shell parser: a command substitution or a
-    function is not followed.
-    """
-    programs: list[str] = []
-    at_start = True
-    skip_next = False
-    for token in _tokens(script):
-        if token in _OPERATORS or (token and set(token) <= set(";&|()")):
-            at_start, skip_next = True, False
-            continue
-        if not at_start:
-            continue
-        if skip_next:  # the duration of ``timeout 5``
-            skip_next = False
-            continue
-        if _ASSIGNMENT.match(token) or token.startswith("-"):
-            continue
-        name = posixpath.basename(token)
-        if name in _WRAPPERS:
-            skip_next = name == "timeout"
-            continue
-        at_start = False
-        if name in _BUILTINS:
-            continue
-        programs.append(name)
-    return programs
-
-
-def _argv_programs(argv: Sequence[str]) -> tuple[list[str], bool]:
-    """Programs of an exec-form command line, and whether it runs a shell (``sh -c 'curl …'``)."""
-    if not argv:
-        return [], False
-    first = posixpath.basename(argv[0])
-    if first in SHELLS and "-c" in argv[1:]:
-        rest = list(argv[argv.index("-c", 1) + 1 :])
-        return programs_in_shell(rest[0] if rest else ""), True
-    return programs_in_shell(shlex.join(argv)), False
-
-
-def tool_kind(program: str) -> HealthTool:
-    if program in ("curl", "wget"):
-        return program  # type: ignore[return-value]  # narrowed by the test above
-    if _PYTHON.match(program):
-        return "python"
-    return "other"
-
-
 def image_programs(facts: ImageFacts) -> list[str]:
     """The programs the image runs: its entrypoint, else its cmd (a shell's ``-c`` script is read)."""
     argv = list(facts.entrypoint or ()) or list(facts.cmd or ())
-    return _argv_programs(argv)[0]
+    return programs_in_argv(argv)[0]
 
 
 def healthcheck_info(healthcheck: Healthcheck | None, runs: Iterable[str] = ()) -> HealthcheckInfo:
@@ -167,7 +95,7 @@ def healthcheck_info(healthcheck: Healthcheck | None, runs: Iterable[str] = ()) 
     form: HealthForm
     if kind == "CMD":
         form = "exec"
-        programs, needs_shell = _argv_programs(args)
+        programs, needs_shell = programs_in_argv(args)
     else:  # CMD-SHELL, or a bare string as some builders write it
         form = "shell"
         script = " ".join(args) if kind == "CMD-SHELL" else " ".join(healthcheck.test)
