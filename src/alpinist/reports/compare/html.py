@@ -25,7 +25,7 @@ from html import escape
 
 from alpinist import __version__
 from alpinist.advisories.model import SEVERITIES
-from alpinist.compare.comparing import Comparison, CveDiff, ImageColumn, PackageIds, human_bytes, tally_text
+from alpinist.compare import Comparison, CveDiff, ImageColumn, PackageIds, human_bytes, tally_text
 from alpinist.reports.compare.svg import Bar, LegendItem, Segment, bar_chart
 from alpinist.scan.scanning import advisory_url
 

@@ -23,7 +23,7 @@ diff tables stop before ``max_chars`` and say how many rows they left out.
 
 from __future__ import annotations
 
-from alpinist.compare.comparing import Comparison, CveDiff, PackageIds, tally_text
+from alpinist.compare import Comparison, CveDiff, PackageIds, tally_text
 from alpinist.reports.scan.markdown import _cell
 from alpinist.scan.scanning import advisory_url
 
