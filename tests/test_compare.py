@@ -1,4 +1,4 @@
-"""The pure parts of ``comparing.py``: healthcheck reading, base image detection, the verdict of a line,
+"""The pure parts of :mod:`alpinist.compare` (and the healthcheck reader it shares with lint and migrate): healthcheck reading, base image detection, the verdict of a line,
 deltas, sizes, labels. Inputs are written by hand (healthcheck lines as Dockerfiles write them, diff_ids as
 image configs list them); the images of the corpus are compared in ``test_compare_corpus.py``.
 """
@@ -9,7 +9,7 @@ import click
 import pytest
 
 from alpinist.cli.compare import parse_labels
-from alpinist.compare.comparing import (
+from alpinist.compare import (
     BaseCandidate,
     HealthcheckInfo,
     Metric,
@@ -18,8 +18,8 @@ from alpinist.compare.comparing import (
     human_bytes,
     image_programs,
     one_line,
-    programs_in_shell,
 )
+from alpinist.dockerfile.healthcheck import programs_in_shell
 from alpinist.errors import BlobError
 from alpinist.models import Healthcheck, ImageFacts, LayerInfo
 

@@ -34,7 +34,7 @@ from packaging.utils import canonicalize_name
 from rich.console import Console
 
 from alpinist.advisories.store import Store
-from alpinist.compare.comparing import Comparison, build_comparison, compare_images
+from alpinist.compare import Comparison, build_comparison, compare_images
 from alpinist.models import Inventory
 from alpinist.reports.compare.html import cve_chart, layer_chart, render_compare_html
 from alpinist.reports.compare.json import SCHEMA_ID, comparison_to_dict, render_compare_json

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from alpinist.advisories.store import Store
-from alpinist.compare.comparing import compare_images
+from alpinist.compare import compare_images
 from alpinist.reports.compare.html import SEVERITY_FILL, SIZE_FILL, render_compare_html
 from tests.conftest import expected_dir, oci_ref, read_tsv
 from tests.scan_fixtures import scan_db  # noqa: F401  (fixture)

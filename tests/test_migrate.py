@@ -27,12 +27,12 @@ from alpinist.dockerfile.migrate import (
     Migration,
     MigrationOptions,
     Note,
-    _healthcheck_url,
-    _segments,
-    _translate_useradd,
     migrate_text,
     parse_target,
 )
+from alpinist.dockerfile.migrate.healthcheck import healthcheck_url
+from alpinist.dockerfile.migrate.runs import split_segments
+from alpinist.dockerfile.migrate.users import translate_useradd
 from alpinist.dockerfile.model import Dockerfile, Stage
 from alpinist.dockerfile.parse import parse_dockerfile
 from alpinist.dockerfile.rules import stage_python
@@ -388,7 +388,7 @@ def report_errors(result: Migration) -> int:
     ],
 )
 def test_segments(script: str, expected: list[str]) -> None:
-    assert [s.text for s in _segments(script)] == expected
+    assert [s.text for s in split_segments(script)] == expected
 
 
 @pytest.mark.parametrize(
@@ -420,12 +420,12 @@ def test_segments(script: str, expected: list[str]) -> None:
 )
 def test_user_creation_translation(command: str, expected: str) -> None:
     (cmd,) = split_commands(command)
-    assert _translate_useradd(cmd.words).text == expected
+    assert translate_useradd(cmd.words).text == expected
 
 
 def test_user_creation_that_cannot_be_translated() -> None:
     (cmd,) = split_commands("useradd -p secret app")
-    op = _translate_useradd(cmd.words)
+    op = translate_useradd(cmd.words)
     assert op.text is None and "-p" in op.problem
 
 
@@ -446,10 +446,10 @@ def test_user_creation_that_cannot_be_translated() -> None:
         ("CMD wget -qO /dev/null http://localhost:8080/h", {}, "http://127.0.0.1:8080/h"),
     ],
 )
-def test_healthcheck_url(healthcheck: str, env: dict[str, str], url: str) -> None:
+def testhealthcheck_url(healthcheck: str, env: dict[str, str], url: str) -> None:
     hc = parse_dockerfile(f"FROM python:3.12-slim\nHEALTHCHECK {healthcheck}\n").healthcheck()
     assert hc is not None
-    assert _healthcheck_url(hc, env) == (url, "")
+    assert healthcheck_url(hc, env) == (url, "")
 
 
 @pytest.mark.parametrize(
@@ -467,7 +467,7 @@ def test_healthcheck_url(healthcheck: str, env: dict[str, str], url: str) -> Non
 def test_healthcheck_kept(healthcheck: str, why: str) -> None:
     hc = parse_dockerfile(f"FROM python:3.12-slim\nHEALTHCHECK {healthcheck}\n").healthcheck()
     assert hc is not None
-    url, reason = _healthcheck_url(hc, {})
+    url, reason = healthcheck_url(hc, {})
     assert url is None and why in reason
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from alpinist.dockerfile.migrate import _translate_useradd
+from alpinist.dockerfile.migrate.users import translate_useradd
 from alpinist.dockerfile.shell import split_commands
 from tests.conftest import CORPUS
 
@@ -48,7 +48,7 @@ def run_translated(root: Path, tmp_path: Path, script: str, check: str) -> str:
     translated = []
     for part in script.split(";"):
         (cmd,) = split_commands(part.strip())
-        op = _translate_useradd(cmd.words)
+        op = translate_useradd(cmd.words)
         assert op.text is not None, op.problem
         translated.append(op.text)
     proc = subprocess.run(

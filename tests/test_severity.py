@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from alpinist.advisories.model import Affected, CvssScore, Severity, Vulnerability
-from alpinist.scan.severity import assess, at_least, choose_severity, cvss_severity, parse_severity, rank
+from alpinist.advisories.model import Affected, CvssScore, Severity, Vulnerability, rank
+from alpinist.scan.severity import assess, at_least, choose_severity, cvss_severity, parse_severity
 
 NVD = "nvd@nist.gov"
 CISA_ADP = "134c704f-9b21-4f2e-91b3-4a467353bcc0"

@@ -36,6 +36,13 @@ __all__ = [
 
 Severity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "NEGLIGIBLE", "UNKNOWN"]
 SEVERITIES: tuple[Severity, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "NEGLIGIBLE", "UNKNOWN")
+_RANK: dict[Severity, int] = {"CRITICAL": 5, "HIGH": 4, "MEDIUM": 3, "LOW": 2, "NEGLIGIBLE": 1, "UNKNOWN": 0}
+
+
+def rank(severity: Severity) -> int:
+    """CRITICAL 5, HIGH 4, MEDIUM 3, LOW 2, NEGLIGIBLE 1, UNKNOWN 0 (worse is higher)."""
+    return _RANK[severity]
+
 
 # Status of a package with respect to an advisory, as the distro says it.
 #   fixed         a fix exists: versions below ``fixed_version`` (or in ``ranges``) are affected

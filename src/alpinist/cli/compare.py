@@ -100,7 +100,7 @@ def compare(
     Exit codes: 0 success, 1 an image could not be read (its column shows why; the others are still
     compared), 64 usage.
     """
-    from alpinist.compare.comparing import compare_images
+    from alpinist.compare import compare_images
     from alpinist.images.reference import parse_reference
 
     if len(images) < 2:

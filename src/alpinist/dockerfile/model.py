@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from alpinist.dockerfile.expand import expand_word
 from alpinist.errors import AlpinistError
 
 __all__ = [
@@ -262,7 +263,5 @@ class Dockerfile:
 
 
 def _user_value(ins: Instruction, stage: Stage) -> str:
-    from alpinist.dockerfile.parse import expand_word
-
     raw = ins.words[0] if ins.words else ins.value
     return expand_word(raw, stage.env).value

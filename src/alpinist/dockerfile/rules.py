@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from alpinist.dockerfile.healthcheck import instruction_programs, is_disabled, tool_kind
 from alpinist.dockerfile.knowledge import BaseFacts, base_facts, distro_python, image_python
 from alpinist.dockerfile.model import Dockerfile, ImageName, Instruction, Stage
 from alpinist.dockerfile.parse import parse_image_name
@@ -93,7 +94,6 @@ class Rule:
     severity: Severity
     fix: str
     fn: CheckFn
-    peers: tuple[str, ...] = ()
 
     def check(self, dockerfile: Dockerfile) -> Iterator[LintFinding]:
         for hit in self.fn(dockerfile):
@@ -111,11 +111,9 @@ class Rule:
 _REGISTRY: list[Rule] = []
 
 
-def _rule(
-    rule_id: str, name: str, severity: Severity, doc: str, fix: str, peers: tuple[str, ...] = ()
-) -> Callable[[CheckFn], CheckFn]:
+def _rule(rule_id: str, name: str, severity: Severity, doc: str, fix: str) -> Callable[[CheckFn], CheckFn]:
     def register(fn: CheckFn) -> CheckFn:
-        _REGISTRY.append(Rule(rule_id, name, doc, severity, fix, fn, peers))
+        _REGISTRY.append(Rule(rule_id, name, doc, severity, fix, fn))
         return fn
 
     return register
@@ -137,10 +135,6 @@ def _commands(ins: Instruction) -> tuple[ShellCommand, ...]:
     if isinstance(ins.args, tuple) and ins.args:
         return (ShellCommand(ins.args),)
     return ()
-
-
-def _all_text(ins: Instruction) -> str:
-    return ins.shell_script or (" ".join(ins.args) if isinstance(ins.args, tuple) else ins.args)
 
 
 def _has_cache_mount(ins: Instruction, *targets: str) -> bool:
@@ -176,7 +170,6 @@ _ROOT_RE = re.compile(r"^(root|0)(:.*)?$")
     "The final stage runs as root (last USER is root or 0, or no USER at all).",
     "Create an unprivileged user and end with it: `RUN adduser -D -u 65532 nonroot` (Alpine) or "
     "`useradd -u 65532 nonroot` (Debian), then `USER 65532:65532`.",
-    peers=("hadolint DL3002", "checkov CKV_DOCKER_3", "checkov CKV_DOCKER_8"),
 )
 def check_final_user(df: Dockerfile) -> Iterator[Hit]:
     final = df.final_stage
@@ -234,7 +227,6 @@ _PIP_CACHING = {
     "pip: `pip install --no-cache-dir` (`pip wheel`/`pip download` too; or `ENV PIP_NO_CACHE_DIR=1`); "
     "dnf/yum: `&& dnf clean all`; "
     "or use a `RUN --mount=type=cache,...` for the cache directory.",
-    peers=("hadolint DL3009", "hadolint DL3019", "hadolint DL3042", "hadolint DL3032", "hadolint DL3040"),
 )
 def check_package_cache(df: Dockerfile) -> Iterator[Hit]:
     for stage in _final_lineage(df):
@@ -375,12 +367,7 @@ _BIN_DESTS = frozenset({"", "/usr", "/usr/local", "/opt", "/bin", "/usr/bin", "/
 
 
 def _healthcheck_tools(ins: Instruction) -> list[str]:
-    tools = []
-    for cmd in _commands(ins):
-        name = command_name(cmd.words)
-        if name in _HC_TOOLS or re.fullmatch(r"python(\d(\.\d+)?)?", name):
-            tools.append(name)
-    return tools
+    return [p for p in instruction_programs(ins) if p in _HC_TOOLS or tool_kind(p) == "python"]
 
 
 @_rule(
@@ -395,7 +382,7 @@ def _healthcheck_tools(ins: Instruction) -> list[str]:
 def check_healthcheck_tool(df: Dockerfile) -> Iterator[Hit]:
     final = df.final_stage
     hc = df.healthcheck(final)
-    if hc is None or (hc.words and hc.words[0].upper() == "NONE"):
+    if hc is None or is_disabled(hc):
         return
     base = df.root_base(final)
     facts = base_facts(base)
@@ -419,7 +406,6 @@ def check_healthcheck_tool(df: Dockerfile) -> Iterator[Hit]:
     "A base image is not pinned: tag `latest` or none (warning); a tag without a digest (info).",
     "Pin tag and digest: `FROM alpine:3.22.2@sha256:<digest>` (`skopeo inspect docker://alpine:3.22.2` "
     "prints the digest); let Renovate/Dependabot update it.",
-    peers=("hadolint DL3006", "hadolint DL3007", "checkov CKV_DOCKER_7"),
 )
 def check_base_pinned(df: Dockerfile) -> Iterator[Hit]:
     for stage in df.stages:
@@ -611,7 +597,6 @@ _URL_RE = re.compile(r"^(https?|ftp)://|^git@|\.git(#.*)?$", re.IGNORECASE)
     "ADD downloads a remote URL without a checksum: the content can change under the same URL.",
     "Use `ADD --checksum=sha256:<digest> <url> <dest>`, or download with curl and verify the "
     "sha256 in the same RUN.",
-    peers=("hadolint DL3020", "checkov CKV_DOCKER_4"),
 )
 def check_add_remote(df: Dockerfile) -> Iterator[Hit]:
     for stage in df.stages:
@@ -651,7 +636,6 @@ def _secret_name(name: str) -> bool:
     "A secret-looking ENV (error) or ARG (warning) name or value: it stays in the image config or history.",
     "Pass secrets at build time with `RUN --mount=type=secret,id=NAME` and at run time from the "
     "orchestrator (Kubernetes Secret, env file); never bake them into ENV or ARG.",
-    peers=("checkov CKV_SECRET_*",),
 )
 def check_secrets(df: Dockerfile) -> Iterator[Hit]:
     for stage, ins in df.instructions():
@@ -695,7 +679,6 @@ def check_secrets(df: Dockerfile) -> Iterator[Hit]:
     "warning",
     "RUN uses sudo: builds already run as the USER in effect; sudo in an image is an escalation path.",
     "Drop sudo; switch with `USER root` for the privileged steps and back to the unprivileged USER after.",
-    peers=("hadolint DL3004",),
 )
 def check_sudo(df: Dockerfile) -> Iterator[Hit]:
     for stage in df.stages:
@@ -810,7 +793,6 @@ def _tls_off(cmd: ShellCommand) -> str | None:
     "pip --trusted-host, apk --allow-untrusted, PYTHONHTTPSVERIFY=0…).",
     "Keep verification on; add the CA you need (`COPY ca.crt /usr/local/share/ca-certificates/` and "
     "`update-ca-certificates`) or sign the repository.",
-    peers=("checkov CKV2_DOCKER_1..17",),
 )
 def check_tls(df: Dockerfile) -> Iterator[Hit]:
     for stage, ins in df.instructions():
@@ -885,7 +867,6 @@ def check_shell_form_without_shell(df: Dockerfile) -> Iterator[Hit]:
     "info",
     "apt-get upgrade / dist-upgrade / apk upgrade in a build: the result depends on the day of the build.",
     "Rebuild on a newer, digest-pinned base instead; upgrade single packages by pinning their versions.",
-    peers=("hadolint DL3005 (retired)",),
 )
 def check_upgrade(df: Dockerfile) -> Iterator[Hit]:
     for stage in df.stages:
@@ -905,7 +886,6 @@ def check_upgrade(df: Dockerfile) -> Iterator[Hit]:
     "info",
     "apt-get install without --no-install-recommends pulls in recommended packages the image does not need.",
     '`apt-get install -y --no-install-recommends …` (or `APT::Install-Recommends "false";` in /etc/apt/apt.conf.d).',
-    peers=("hadolint DL3015", "checkov CKV_DOCKER_9 (apt)"),
 )
 def check_no_install_recommends(df: Dockerfile) -> Iterator[Hit]:
     for stage in _final_lineage(df):
@@ -933,7 +913,6 @@ def check_no_install_recommends(df: Dockerfile) -> Iterator[Hit]:
     "warning",
     "apt-get install without -y: the build stops at the confirmation prompt.",
     "`apt-get install -y …`.",
-    peers=("hadolint DL3014",),
 )
 def check_apt_yes(df: Dockerfile) -> Iterator[Hit]:
     for stage in df.stages:
@@ -958,7 +937,6 @@ def check_apt_yes(df: Dockerfile) -> Iterator[Hit]:
     "warning",
     "WORKDIR with a relative path: it depends on the WORKDIR the base image left.",
     "Use an absolute path: `WORKDIR /app`.",
-    peers=("hadolint DL3000", "checkov CKV_DOCKER_10"),
 )
 def check_workdir(df: Dockerfile) -> Iterator[Hit]:
     for stage in df.stages:
@@ -979,7 +957,6 @@ _ARCHIVE_RE = re.compile(r"\.(tar|tar\.(gz|bz2|xz|zst)|tgz|tbz2?|txz)$", re.IGNO
     "info",
     "ADD of local files that are not archives: COPY says what happens; ADD also unpacks and fetches.",
     "Use `COPY` for files and directories; keep `ADD` for local tar archives it should unpack.",
-    peers=("hadolint DL3020",),
 )
 def check_add_local(df: Dockerfile) -> Iterator[Hit]:
     for stage in df.stages:
@@ -1001,7 +978,6 @@ def check_add_local(df: Dockerfile) -> Iterator[Hit]:
     "The final image has no HEALTHCHECK (orchestrators without their own probes cannot tell it is stuck).",
     'Add `HEALTHCHECK CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen(\'http://127.0.0.1:8080/health\')"]`, '
     "or rely on Kubernetes probes and say so with `# alpinist ignore=ALP017`.",
-    peers=("checkov CKV_DOCKER_2",),
 )
 def check_healthcheck_missing(df: Dockerfile) -> Iterator[Hit]:
     final = df.final_stage
@@ -1020,7 +996,6 @@ def check_healthcheck_missing(df: Dockerfile) -> Iterator[Hit]:
     "warning",
     "EXPOSE 22: an SSH server in an application container is an attack surface; use `kubectl exec`.",
     "Remove `EXPOSE 22` and the SSH server.",
-    peers=("checkov CKV_DOCKER_1",),
 )
 def check_expose_ssh(df: Dockerfile) -> Iterator[Hit]:
     for stage in df.stages:
@@ -1039,7 +1014,6 @@ def check_expose_ssh(df: Dockerfile) -> Iterator[Hit]:
     "error",
     "Two stages share an alias: `COPY --from` and `FROM` then refer to the wrong one.",
     "Give each stage a unique `AS` name.",
-    peers=("hadolint DL3024", "checkov CKV_DOCKER_11"),
 )
 def check_duplicate_stage(df: Dockerfile) -> Iterator[Hit]:
     seen: dict[str, Stage] = {}
@@ -1066,7 +1040,6 @@ def check_duplicate_stage(df: Dockerfile) -> Iterator[Hit]:
     "info",
     "More than one CMD or ENTRYPOINT in the final stage: only the last takes effect.",
     "Keep one CMD and at most one ENTRYPOINT per stage.",
-    peers=("hadolint DL4003", "hadolint DL4004"),
 )
 def check_multiple_cmd(df: Dockerfile) -> Iterator[Hit]:
     final = df.final_stage
@@ -1087,7 +1060,6 @@ def check_multiple_cmd(df: Dockerfile) -> Iterator[Hit]:
     "info",
     "The final USER is a name, not a uid: Kubernetes `runAsNonRoot` cannot verify a name and refuses to start the pod.",
     "Use the numeric ids: `USER 65532:65532` (after creating the user with that uid).",
-    peers=("hadolint DL3066",),
 )
 def check_user_numeric(df: Dockerfile) -> Iterator[Hit]:
     user, ins = df.effective_user(df.final_stage)
@@ -1109,7 +1081,6 @@ def check_user_numeric(df: Dockerfile) -> Iterator[Hit]:
     "warning",
     "`apt-get update` (or `apk update`, `dnf makecache`) in a RUN without an install: a cached layer keeps stale lists for later installs.",
     "Update and install in the same RUN: `apt-get update && apt-get install -y … && rm -rf /var/lib/apt/lists/*`.",
-    peers=("checkov CKV_DOCKER_5",),
 )
 def check_update_alone(df: Dockerfile) -> Iterator[Hit]:
     for stage in df.stages:
@@ -1132,7 +1103,6 @@ def check_update_alone(df: Dockerfile) -> Iterator[Hit]:
     "warning",
     "CMD or ENTRYPOINT in shell form: /bin/sh is PID 1, so SIGTERM from `docker stop`/Kubernetes does not reach the app.",
     'Use exec form: `CMD ["python3", "-m", "app"]` (or `exec` the app from an entrypoint script).',
-    peers=("hadolint DL3025",),
 )
 def check_shell_form_entrypoint(df: Dockerfile) -> Iterator[Hit]:
     final = df.final_stage

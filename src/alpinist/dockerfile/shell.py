@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from alpinist.dockerfile.model import Instruction, Stage
 
 __all__ = [
+    "WRAPPERS",
     "PackageOperation",
     "ShellCommand",
     "command_name",
@@ -92,22 +93,30 @@ def split_commands(script: str) -> tuple[ShellCommand, ...]:
     return tuple(commands)
 
 
-_WRAPPERS = frozenset({"sudo", "env", "time", "nice", "nohup", "exec", "command", "doas", "su-exec", "gosu"})
+#: Prefixes that run the next word as the program: ``sudo -u x``, ``env``, ``exec``, ``timeout 5``…
+WRAPPERS = frozenset(
+    {"sudo", "env", "time", "nice", "nohup", "exec", "command", "doas", "su-exec", "gosu", "timeout"}
+)
 _WRAPPER_ARG_OPTS = frozenset({"-u", "-g", "-n", "-C", "-h", "-p", "-U"})
+_TIMEOUT_ARG_OPTS = frozenset({"-s", "--signal", "-k", "--kill-after"})
 
 
 def strip_wrappers(words: Iterable[str]) -> tuple[str, ...]:
-    """Drop leading ``VAR=value`` assignments and wrappers (``sudo -u x``, ``env``, ``time``, ``nice``…)."""
+    """Drop leading ``VAR=value`` assignments and wrappers (``sudo -u x``, ``env``, ``time``, ``nice``,
+    ``timeout 5``…)."""
     ws = list(words)
     i = 0
     while i < len(ws):
         w = ws[i]
         if "=" in w and not w.startswith("-") and w.split("=", 1)[0].replace("_", "").isalnum():
             i += 1
-        elif w.rsplit("/", 1)[-1] in _WRAPPERS:
+        elif (wrapper := w.rsplit("/", 1)[-1]) in WRAPPERS:
             i += 1
+            arg_opts = _TIMEOUT_ARG_OPTS if wrapper == "timeout" else _WRAPPER_ARG_OPTS
             while i < len(ws) and ws[i].startswith("-"):
-                i += 2 if ws[i] in _WRAPPER_ARG_OPTS else 1
+                i += 2 if ws[i] in arg_opts else 1
+            if wrapper == "timeout" and i < len(ws):
+                i += 1  # the duration
         else:
             break
     return tuple(ws[i:])

@@ -77,11 +77,12 @@ from alpinist.advisories.model import (
     Status,
     VersionRange,
     Vulnerability,
+    rank,
 )
 from alpinist.advisories.profile import PackageRule, Profile
 from alpinist.models import Inventory, Package
 from alpinist.scan.model import Finding, MatchResult
-from alpinist.scan.severity import SeverityChoice, assess, rank
+from alpinist.scan.severity import SeverityChoice, assess
 from alpinist.versions import Scheme, VersionError, release_branch, sort_key
 
 

@@ -24,12 +24,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from alpinist.advisories import registry
+from alpinist.advisories.model import rank
 from alpinist.errors import DatabaseError
 from alpinist.models import Inventory
 from alpinist.scan.matching import match
 from alpinist.scan.model import Finding, Policy, ScanResult
 from alpinist.scan.policy import apply_policy
-from alpinist.scan.severity import rank
 
 if TYPE_CHECKING:
     from pathlib import Path

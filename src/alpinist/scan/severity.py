@@ -26,10 +26,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from alpinist.advisories.cvss import cvss_band
-from alpinist.advisories.model import SEVERITIES, Affected, CvssScore, Severity, Vulnerability
+from alpinist.advisories.model import SEVERITIES, Affected, CvssScore, Severity, Vulnerability, rank
 from alpinist.advisories.registry import vendor_feeds
 
-_RANK: dict[Severity, int] = {"CRITICAL": 5, "HIGH": 4, "MEDIUM": 3, "LOW": 2, "NEGLIGIBLE": 1, "UNKNOWN": 0}
 _CVSS_VERSION_ORDER = ("3.1", "4.0", "3.0", "2.0")
 _ALIASES: dict[str, Severity] = {
     "MODERATE": "MEDIUM",
@@ -39,20 +38,15 @@ _ALIASES: dict[str, Severity] = {
 }
 
 
-def rank(severity: Severity) -> int:
-    """CRITICAL 5, HIGH 4, MEDIUM 3, LOW 2, NEGLIGIBLE 1, UNKNOWN 0."""
-    return _RANK[severity]
-
-
 def at_least(severity: Severity, threshold: Severity) -> bool:
     """Whether ``severity`` is ``threshold`` or worse (UNKNOWN is below everything else)."""
-    return _RANK[severity] >= _RANK[threshold]
+    return rank(severity) >= rank(threshold)
 
 
 def parse_severity(text: str) -> Severity:
     """A severity name as users and feeds write it (``high``, ``Moderate``) -> Severity; ValueError otherwise."""
     name = text.strip().upper()
-    if name in _RANK:
+    if name in SEVERITIES:
         return name
     if name in _ALIASES:
         return _ALIASES[name]
@@ -63,7 +57,7 @@ def parse_severity(text: str) -> Severity:
 
 def cvss_severity(score: CvssScore) -> Severity:
     """The qualitative rating of a score: the feed's, else from the base score (v2 has no CRITICAL)."""
-    if score.severity in _RANK and score.severity != "UNKNOWN":
+    if score.severity in SEVERITIES and score.severity != "UNKNOWN":
         return score.severity
     if score.base_score <= 0.0:
         return "NEGLIGIBLE"

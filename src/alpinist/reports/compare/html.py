@@ -25,9 +25,9 @@ from html import escape
 
 from alpinist import __version__
 from alpinist.advisories.model import SEVERITIES
-from alpinist.compare.comparing import Comparison, CveDiff, ImageColumn, PackageIds, human_bytes, tally_text
+from alpinist.compare.metrics import human_bytes
+from alpinist.compare.model import Comparison, CveDiff, DiffId, ImageColumn, PackageIds, tally_text
 from alpinist.reports.compare.svg import Bar, LegendItem, Segment, bar_chart
-from alpinist.scan.scanning import advisory_url
 
 SEVERITY_FILL = {
     "CRITICAL": "#8e0b0b",
@@ -87,10 +87,6 @@ footer { color: #666; font-size: .85em; margin-top: 2rem; }
 
 def e(text: object) -> str:
     return escape(str(text), quote=True)
-
-
-def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in text.lower())
 
 
 # ---------------------------------------------------------------------------------------------- charts
@@ -294,8 +290,8 @@ def _table(comparison: Comparison) -> str:
     return "\n".join(out)
 
 
-def _id_html(vuln_id: str, severity: str) -> str:
-    url = advisory_url(vuln_id)
+def _id_html(diff_id: DiffId) -> str:
+    vuln_id, severity, url = diff_id.id, diff_id.severity, diff_id.url
     name = f'<a href="{e(url)}">{e(vuln_id)}</a>' if url else e(vuln_id)
     return f'<span class="vuln" data-id="{e(vuln_id)}">{name} <span class="sev sev-{e(severity)}">{e(severity)}</span></span>'
 
@@ -308,7 +304,7 @@ def _groups_table(kind: str, groups: tuple[PackageIds, ...]) -> str:
         "</thead><tbody>"
     ]
     for g in groups:
-        ids = ", ".join(_id_html(d.id, d.severity) for d in g.ids)
+        ids = ", ".join(_id_html(d) for d in g.ids)
         rows.append(
             f'<tr data-package="{e(g.package)}"><td>{e(g.package)}</td><td>{e(g.type)}</td>'
             f'<td>{e(", ".join(g.installed))}</td><td class="ids">{ids}</td></tr>'

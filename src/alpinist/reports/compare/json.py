@@ -1,7 +1,7 @@
 """alpinist's compare JSON (schema ``alpinist-compare/1``), documented field by field in ``docs/compare.md``.
 
 Stable: within ``alpinist-compare/1`` fields are only ever added. A pure function of the
-:class:`~alpinist.compare.comparing.Comparison`: the same images against the same database give the same bytes
+:class:`~alpinist.compare.Comparison`: the same images against the same database give the same bytes
 (no timestamp is written). Per-image numbers are the ones ``alpinist scan --format json`` gives in its
 ``summary`` for that image alone.
 """
@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from alpinist import __version__
-from alpinist.compare.comparing import Comparison, CveDiff, ImageColumn, Metric, PackageIds
+from alpinist.compare.model import Comparison, CveDiff, ImageColumn, Metric, PackageIds
 from alpinist.models import LayerInfo
 
 SCHEMA_ID = "alpinist-compare/1"

@@ -23,16 +23,15 @@ diff tables stop before ``max_chars`` and say how many rows they left out.
 
 from __future__ import annotations
 
-from alpinist.compare.comparing import Comparison, CveDiff, PackageIds, tally_text
+from alpinist.compare.model import Comparison, CveDiff, DiffId, PackageIds, tally_text
 from alpinist.reports.markdown_text import markdown_cell
-from alpinist.scan.scanning import advisory_url
 
 DEFAULT_MAX_CHARS = 60_000
 MISSING = "—"
 
 
-def _id_link(vuln_id: str) -> str:
-    url = advisory_url(vuln_id)
+def _id_link(diff_id: DiffId) -> str:
+    vuln_id, url = diff_id.id, diff_id.url
     return f"[{markdown_cell(vuln_id)}]({url})" if url else markdown_cell(vuln_id)
 
 
@@ -73,7 +72,7 @@ def table_lines(comparison: Comparison) -> list[str]:
 
 
 def _group_row(group: PackageIds) -> str:
-    ids = ", ".join(f"{_id_link(d.id)} ({d.severity})" for d in group.ids)
+    ids = ", ".join(f"{_id_link(d)} ({d.severity})" for d in group.ids)
     return _row([markdown_cell(group.package), group.type, markdown_cell(", ".join(group.installed)), ids])
 
 

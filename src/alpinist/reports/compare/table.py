@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from alpinist.compare.comparing import Comparison, CveDiff, PackageIds, tally_text
+from alpinist.compare.model import Comparison, CveDiff, PackageIds, tally_text
 from alpinist.reports.rich_text import safe_text
 from alpinist.reports.scan.table import SEVERITY_STYLE
 

@@ -32,10 +32,9 @@ from typing import Any
 from urllib.parse import quote
 
 from alpinist import __version__
-from alpinist.advisories.model import Severity
+from alpinist.advisories.model import Severity, rank
 from alpinist.inventory.naming import image_purl, image_title
 from alpinist.scan.model import Finding, ScanResult
-from alpinist.scan.severity import rank
 
 SARIF_SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
