@@ -246,7 +246,7 @@ def test_alpine_secfixes_zero_is_never_affected() -> None:
     result = match(inventory(ALPINE_320, apk("zlib", "1.3.1-r1", "zlib")), MemoryIndex(SECDB_320))
     assert result.findings == ()
     # an id under "0" and under a version of the same branch (constructed): the real fix wins, as the
-    # feed parser (advisories/alpine.py) decides before storing; a conflicting "0" must not hide it
+    # feed parser (advisories/feeds/alpine/secdb.py) decides before storing; a conflicting "0" must not hide it
     rows = [
         secfix("3.20", "zlib", "CVE-2023-45853", "0"),
         secfix("3.20", "zlib", "CVE-2023-45853", "1.3.1-r2"),
@@ -257,7 +257,7 @@ def test_alpine_secfixes_zero_is_never_affected() -> None:
 
 def test_alpine_one_id_under_several_versions_the_first_fix_decides() -> None:
     # constructed: an id listed under two versions of one branch; secfixes name the version that first
-    # fixed it, so the lowest decides (the same rule as advisories/alpine.py, which stores one row)
+    # fixed it, so the lowest decides (the same rule as advisories/feeds/alpine/secdb.py, which stores one row)
     rows = [
         secfix("3.20", "busybox", "CVE-2023-42366", "1.36.1-r25"),
         secfix("3.20", "busybox", "CVE-2023-42366", "1.36.1-r31"),

@@ -30,7 +30,7 @@ status. A statement covers a finding when one of its vulnerability ids is the fi
 its aliases, and one of its products is
 
 - the **image**: the product's purl (``@id`` or ``identifiers.purl``) matches the image purl
-  ``pkg:oci/NAME@sha256:…`` (see ``reports/_sbom_common.image_purl``), and either the product has no
+  ``pkg:oci/NAME@sha256:…`` (see ``inventory/naming.image_purl``), and either the product has no
   ``subcomponents`` (the statement is about the whole image) or one subcomponent matches the
   finding's package purl; or
 - the **package** itself: the product's purl matches the package purl.
