@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -89,13 +89,10 @@ class BlobCache:
         ``progress`` gets (digest, bytes so far, size or -1 when unknown).
         """
         final = self.path_for(digest)
-        final.parent.mkdir(parents=True, exist_ok=True)
         reader = VerifyingReader(stream, digest, size)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name[:16]}-", suffix=".part", dir=final.parent)
-        tmp = Path(tmp_name)
         total = size if size is not None else -1
         try:
-            with os.fdopen(fd, "wb") as out:
+            with _atomic_file(final) as out:
                 if progress is not None:
                     progress(digest, 0, total)
                 while True:
@@ -105,37 +102,37 @@ class BlobCache:
                     out.write(chunk)
                     if progress is not None:
                         progress(digest, reader.bytes_read, total)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            raise
         finally:
             reader.close()
-        _fsync_dir(final.parent)
         return final
 
     def put_bytes(self, digest: str, data: bytes) -> Path:
         """Store ``data`` (already in memory) under ``digest`` after checking that it hashes to it."""
         verify_bytes(data, digest)
         final = self.path_for(digest)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name[:16]}-", suffix=".part", dir=final.parent)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            raise
-        _fsync_dir(final.parent)
+        with _atomic_file(final) as out:
+            out.write(data)
         return final
+
+
+@contextlib.contextmanager
+def _atomic_file(final: Path) -> Iterator[BinaryIO]:
+    """A temporary file beside ``final`` to write: fsynced and renamed to ``final`` (durably) when the
+    block ends, removed when it raises."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name[:16]}-", suffix=".part", dir=final.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    _fsync_dir(final.parent)
 
 
 def _fsync_dir(path: Path) -> None:
