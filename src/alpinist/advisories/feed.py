@@ -32,11 +32,13 @@ is a ``Source`` too (the protocol is structural).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from alpinist.advisories.model import Affected, Vulnerability
+from alpinist.errors import FeedError
 
 if TYPE_CHECKING:
     from alpinist.advisories.download import Fetcher
@@ -125,3 +127,24 @@ class Batcher:
 
     def __bool__(self) -> bool:
         return bool(self._affected or self._vulns)
+
+
+@contextmanager
+def streamed_json_errors(path: Path) -> Iterator[None]:
+    """Around a streamed (``ijson``) read of ``path``: a parse error or an OS error leaves as a ``FeedError``
+    naming the file (the parse error's first line only: ijson's can run on with the input)."""
+    import ijson
+
+    try:
+        yield
+    except ijson.JSONError as exc:
+        raise not_valid_json(path, exc) from None
+    except OSError as exc:
+        raise FeedError(str(path), f"cannot read: {exc.strerror or exc}") from None
+
+
+def not_valid_json(path: Path, exc: BaseException) -> FeedError:
+    """The ``FeedError`` for a JSON parse error in ``path`` (the error's first line)."""
+    text = str(exc).strip()
+    first_line = text.splitlines()[0] if text else type(exc).__name__
+    return FeedError(str(path), f"not valid JSON (truncated or corrupt?): {first_line}")

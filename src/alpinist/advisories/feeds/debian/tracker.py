@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import ijson
 
-from alpinist.advisories.feed import Batcher, FeedBatch, ParseStats, SourceBase
+from alpinist.advisories.feed import Batcher, FeedBatch, ParseStats, SourceBase, streamed_json_errors
 from alpinist.advisories.model import Affected, Severity, Status, Vulnerability
 from alpinist.errors import FeedError
 
@@ -124,19 +124,13 @@ class DebianTrackerSource(SourceBase):
         seen: set[str] = set()  # ids already given a Vulnerability row (one per id, not per package)
         for path in files:
             try:
-                with path.open("rb") as fh:
+                with streamed_json_errors(path), path.open("rb") as fh:
                     for package, vuln_id, entry in _entries(fh, self.stats):
                         self._add_entry(batch, seen, package, vuln_id, entry)
                         if batch.full:
                             yield batch.take()
-            except ijson.JSONError as exc:
-                raise FeedError(
-                    str(path), f"not valid JSON (truncated or corrupt?): {_one_line(exc)}"
-                ) from None
             except _ShapeError as exc:
                 raise FeedError(str(path), f"not the tracker's JSON: {exc}") from None
-            except OSError as exc:
-                raise FeedError(str(path), f"cannot read: {exc.strerror or exc}") from None
         if batch:
             yield batch.take()
 
@@ -235,8 +229,3 @@ def _build(events: Events, event: str, value: Any, depth: int) -> Any:
                 return items
             items.append(value if event in _SCALARS else _build(events, event, value, depth + 1))
     raise _ShapeError("the JSON ends early")
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -40,7 +40,14 @@ from typing import TYPE_CHECKING, Any
 import ijson
 
 from alpinist.advisories.cvss import cvss_band
-from alpinist.advisories.feed import Batcher, FeedBatch, ParseStats, SourceBase
+from alpinist.advisories.feed import (
+    Batcher,
+    FeedBatch,
+    ParseStats,
+    SourceBase,
+    not_valid_json,
+    streamed_json_errors,
+)
 from alpinist.advisories.feeds.nvd.cna import cna_affected, ranged_row
 from alpinist.advisories.model import Affected, CvssScore, Severity, VersionRange, Vulnerability
 from alpinist.errors import FeedError
@@ -224,18 +231,11 @@ class NvdSource(SourceBase):
         batch = Batcher(self.stats)
         seen: set[str] = set()  # a CVE modified while paging can appear on two pages
         for path in files:
-            try:
-                with path.open("rb") as fh:
-                    for cve in ijson.items(fh, "vulnerabilities.item.cve", use_float=True):
-                        self._add_cve(batch, seen, cve, path)
-                        if batch.full:
-                            yield batch.take()
-            except ijson.JSONError as exc:
-                raise FeedError(
-                    str(path), f"not valid JSON (truncated or corrupt?): {_one_line(exc)}"
-                ) from None
-            except OSError as exc:
-                raise FeedError(str(path), f"cannot read: {exc.strerror or exc}") from None
+            with streamed_json_errors(path), path.open("rb") as fh:
+                for cve in ijson.items(fh, "vulnerabilities.item.cve", use_float=True):
+                    self._add_cve(batch, seen, cve, path)
+                    if batch.full:
+                        yield batch.take()
         if batch:
             yield batch.take()
 
@@ -424,7 +424,7 @@ def _page_header(path: Path) -> tuple[int, int]:
                 elif prefix == "vulnerabilities.item" and event == "start_map":
                     count += 1
     except ijson.JSONError as exc:
-        raise FeedError(str(path), f"not valid JSON (truncated or corrupt?): {_one_line(exc)}") from None
+        raise not_valid_json(path, exc) from None
     if total is None:
         raise FeedError(str(path), "not an NVD API response: no 'totalResults'")
     return total, count
@@ -432,8 +432,3 @@ def _page_header(path: Path) -> tuple[int, int]:
 
 def _text(value: Any) -> str | None:
     return (value.strip() or None) if isinstance(value, str) else None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
