@@ -1,8 +1,9 @@
 """``alpinist lint --format sarif``: SARIF 2.1.0 for code-scanning dashboards.
 
-Written as plain JSON like ``reports/sarif.py`` (the scan's SARIF) and validated by the tests against
-the same vendored OASIS schema (``schemas/sarif-2.1.0.schema.json``). Not imported from
-``reports/sarif.py``: that module imports the scanning stack, which ``lint`` must not load.
+Written as plain JSON like ``reports/scan/sarif.py`` (the scan's SARIF) and validated by the tests
+against the same vendored OASIS schema (``schemas/sarif-2.1.0.schema.json``). The log skeleton is
+``reports/sarif_common.py``'s, shared with the scan's; ``reports/scan/sarif.py`` itself is not imported:
+it imports the scan's models, which ``lint`` must not load.
 
 Mapping: one ``tool.driver.rules`` entry per rule that ran (id, name, one-line doc, help with the fix,
 ``defaultConfiguration.level``: error → ``error``, warning → ``warning``, info → ``note``); one
@@ -17,20 +18,16 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
-from urllib.parse import quote
 
-from alpinist import __version__
 from alpinist.dockerfile.lint import LintResult
 from alpinist.dockerfile.rules import SARIF_LEVEL, LintFinding, Rule
+from alpinist.reports.sarif_common import artifact_uri, single_run_log
 
-SARIF_SCHEMA_URI = (
-    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-)
 FINGERPRINT_KEY = "alpinistLint/v1"
 
 
 def _uri(path: str | None) -> str:
-    return quote((path or "Dockerfile").replace("\\", "/"), safe="/:@+-._~")
+    return artifact_uri((path or "Dockerfile").replace("\\", "/"))
 
 
 def _rule(rule: Rule) -> dict[str, Any]:
@@ -75,27 +72,11 @@ def lint_sarif_log(result: LintResult) -> dict[str, Any]:
     rules = list(result.rules)
     index = {r.id: i for i, r in enumerate(rules)}
     uri = _uri(result.path)
-    return {
-        "$schema": SARIF_SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "alpinist",
-                        "version": __version__,
-                        "semanticVersion": __version__,
-                        "rules": [_rule(r) for r in rules],
-                    }
-                },
-                "artifacts": [
-                    {"location": {"uri": uri}, "roles": ["analysisTarget"], "mimeType": "text/x-dockerfile"}
-                ],
-                "results": [_result(f, index[f.rule], uri) for f in result.findings],
-                "columnKind": "utf16CodeUnits",
-            }
-        ],
-    }
+    return single_run_log(
+        rules=[_rule(r) for r in rules],
+        artifact={"location": {"uri": uri}, "roles": ["analysisTarget"], "mimeType": "text/x-dockerfile"},
+        results=[_result(f, index[f.rule], uri) for f in result.findings],
+    )
 
 
 def render_lint_sarif(result: LintResult) -> str:

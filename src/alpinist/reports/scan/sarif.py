@@ -29,16 +29,12 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
-from urllib.parse import quote
 
-from alpinist import __version__
 from alpinist.advisories.model import Severity, rank
 from alpinist.inventory.naming import image_purl, image_title
+from alpinist.reports.sarif_common import artifact_uri, single_run_log
 from alpinist.scan.model import Finding, ScanResult
 
-SARIF_SCHEMA_URI = (
-    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-)
 FINGERPRINT_KEY = "alpinistFinding/v1"
 
 _LEVEL: dict[Severity, str] = {
@@ -85,7 +81,7 @@ def fingerprint(f: Finding) -> str:
 
 
 def _artifact_uri(result: ScanResult) -> str:
-    return quote(image_title(result.inventory.image), safe="/:@+-._~")
+    return artifact_uri(image_title(result.inventory.image))
 
 
 def render_sarif(result: ScanResult) -> str:
@@ -107,32 +103,16 @@ def sarif_log(result: ScanResult) -> dict[str, Any]:
         "manifestDigest": image.manifest_digest,
         "imagePurl": image_purl(image),
     }
-    return {
-        "$schema": SARIF_SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "alpinist",
-                        "version": __version__,
-                        "semanticVersion": __version__,
-                        "rules": [_rule(rule_id, rules[rule_id]) for rule_id in rule_ids],
-                    }
-                },
-                "artifacts": [
-                    {
-                        "location": {"uri": uri},
-                        "description": {"text": f"container image {image_title(image)}"},
-                        "roles": ["analysisTarget"],
-                    }
-                ],
-                "results": [_result(f, index[f.id], uri) for f in result.findings],
-                "columnKind": "utf16CodeUnits",
-                "properties": {k: v for k, v in run_properties.items() if v is not None},
-            }
-        ],
-    }
+    return single_run_log(
+        rules=[_rule(rule_id, rules[rule_id]) for rule_id in rule_ids],
+        artifact={
+            "location": {"uri": uri},
+            "description": {"text": f"container image {image_title(image)}"},
+            "roles": ["analysisTarget"],
+        },
+        results=[_result(f, index[f.id], uri) for f in result.findings],
+        properties={k: v for k, v in run_properties.items() if v is not None},
+    )
 
 
 def _rule(rule_id: str, findings: list[Finding]) -> dict[str, Any]:
