@@ -6,14 +6,18 @@ imports ``app.py`` (the group, which loads them); they import these.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from alpinist.images.open import PullOptions
 
 
 def stderr_is_terminal() -> bool:
@@ -51,6 +55,16 @@ def progress_callbacks(enabled: bool) -> Iterator[tuple[Any, Any]]:
 
     with progress:
         yield on_blob, on_layer
+
+
+@contextmanager
+def pull_progress(options: PullOptions) -> Iterator[tuple[PullOptions, Any]]:
+    """``(options, on_layer)``: ``options`` with a progress bar for blob downloads and a callback for
+    layer decoding when stderr is a terminal, else ``options`` as they are and None."""
+    with progress_callbacks(stderr_is_terminal()) as (on_blob, on_layer):
+        if on_blob is not None:
+            options = dataclasses.replace(options, progress=on_blob)
+        yield options, on_layer
 
 
 def pull_options(platform: str | None, insecure: tuple[str, ...], creds: str | None) -> Any:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from alpinist.cli.common import progress_callbacks, pull_options, stderr_is_terminal
+from alpinist.cli.common import pull_options, pull_progress
 from alpinist.cli.db import open_database
 from alpinist.cli.formats import COMPARE_FORMATS
 from alpinist.cli.options import (
@@ -31,6 +31,7 @@ from alpinist.cli.options import (
     output_options,
     policy_from_options,
     policy_options,
+    refuse_registry_offline,
 )
 from alpinist.errors import EXIT_ERROR, EXIT_OK
 
@@ -101,29 +102,20 @@ def compare(
     compared), 64 usage.
     """
     from alpinist.compare import compare_images
-    from alpinist.images.reference import parse_reference
 
     if len(images) < 2:
         raise click.UsageError("compare needs at least two images")
     names = parse_labels(labels, len(images))
-    if offline:
-        for image in (*images, *bases):
-            if parse_reference(image).transport == "registry":
-                raise click.UsageError(
-                    f"--offline: {image!r} is a registry reference, and resolving it needs the registry; "
-                    "compare oci:, oci-archive:, docker-archive: or dir: copies, or drop --offline"
-                )
+    refuse_registry_offline(
+        offline, (*images, *bases), "compare oci:, oci-archive:, docker-archive: or dir: copies"
+    )
     options = pull_options(platform, insecure, creds)
     policy = policy_from_options(only_fixed, severities, ignore_file, vex_files)
 
     with (
         open_database(db_path, offline, mirror, max_db_age) as store,
-        progress_callbacks(stderr_is_terminal()) as (on_blob, on_layer),
+        pull_progress(options) as (options, on_layer),
     ):
-        if on_blob is not None:
-            import dataclasses
-
-            options = dataclasses.replace(options, progress=on_blob)
         comparison = compare_images(
             images,
             store,

@@ -21,7 +21,7 @@ pipeline at import time (callbacks and ``database_options`` import what they nee
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -173,6 +173,21 @@ def database_options(func: F) -> F:
             ),
         ]
     )(func)
+
+
+def refuse_registry_offline(offline: bool, images: Iterable[str], instead: str) -> None:
+    """Under ``--offline``, a usage error for the first registry reference among ``images``: resolving
+    one asks the registry. ``instead`` says what to give (``scan an oci:, … copy of the image``)."""
+    if not offline:
+        return
+    from alpinist.images.reference import parse_reference
+
+    for image in images:
+        if parse_reference(image).transport == "registry":
+            raise click.UsageError(
+                f"--offline: {image!r} is a registry reference, and resolving it needs the registry; "
+                f"{instead}, or drop --offline"
+            )
 
 
 # ------------------------------------------------------------------------------------------------ policy

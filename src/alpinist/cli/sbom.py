@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from alpinist.cli.common import progress_callbacks, pull_options, stderr_is_terminal
+from alpinist.cli.common import pull_options, pull_progress
 from alpinist.cli.formats import SBOM_FORMATS
 from alpinist.cli.options import image_options, output_options
 
@@ -36,11 +36,7 @@ def sbom(
     from alpinist.inventory.build import build_inventory
 
     options = pull_options(platform, insecure, creds)
-    with progress_callbacks(stderr_is_terminal()) as (on_blob, on_layer):
-        if on_blob is not None:
-            import dataclasses
-
-            options = dataclasses.replace(options, progress=on_blob)
+    with pull_progress(options) as (options, on_layer):
         inv = build_inventory(image, options, use_cache=not no_cache, layer_progress=on_layer)
 
     SBOM_FORMATS.write(fmt, inv, output, include_files=files)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from alpinist.cli.common import progress_callbacks, pull_options, stderr_is_terminal
+from alpinist.cli.common import pull_options, pull_progress
 from alpinist.cli.db import open_database
 from alpinist.cli.formats import SCAN_FORMATS
 from alpinist.cli.options import (
@@ -38,6 +38,7 @@ from alpinist.cli.options import (
     output_options,
     policy_from_options,
     policy_options,
+    refuse_registry_offline,
 )
 from alpinist.errors import EXIT_OK, EXIT_POLICY
 
@@ -78,12 +79,10 @@ def scan(
     """
     from alpinist.images.reference import parse_reference
 
-    ref = parse_reference(image)
-    if offline and ref.transport == "registry":
-        raise click.UsageError(
-            f"--offline: {image!r} is a registry reference, and resolving it needs the registry; scan an "
-            "oci:, oci-archive:, docker-archive: or dir: copy of the image, or drop --offline"
-        )
+    parse_reference(image)  # a malformed reference is a usage error before anything is opened
+    refuse_registry_offline(
+        offline, (image,), "scan an oci:, oci-archive:, docker-archive: or dir: copy of the image"
+    )
     options = pull_options(platform, insecure, creds)
 
     policy = policy_from_options(only_fixed, severities, ignore_file, vex_files, fail_on)
@@ -91,12 +90,8 @@ def scan(
 
     with (
         open_database(db_path, offline, mirror, max_db_age) as store,
-        progress_callbacks(stderr_is_terminal()) as (on_blob, on_layer),
+        pull_progress(options) as (options, on_layer),
     ):
-        if on_blob is not None:
-            import dataclasses
-
-            options = dataclasses.replace(options, progress=on_blob)
         result = scan_image(
             image,
             options,
