@@ -115,14 +115,18 @@ def _layer_to_dict(layer: LayerInfo) -> dict[str, Any]:
 
 
 def _os_to_dict(o: OSInfo) -> dict[str, Any]:
+    return {**os_identity_to_dict(o), "id_like": list(o.id_like), "release": o.release}
+
+
+def os_identity_to_dict(o: OSInfo) -> dict[str, Any]:
+    """The OS's identity (``id``, ``version_id``, ``version``, ``codename``, ``pretty_name``): the head
+    of the SBOM's ``os`` object, and the whole of the scan and compare JSON's."""
     return {
         "id": o.id,
         "version_id": o.version_id,
         "version": o.version,
         "codename": o.codename,
         "pretty_name": o.pretty_name,
-        "id_like": list(o.id_like),
-        "release": o.release,
     }
 
 

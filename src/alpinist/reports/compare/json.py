@@ -13,6 +13,7 @@ from typing import Any
 
 from alpinist import __version__
 from alpinist.compare.model import Comparison, CveDiff, ImageColumn, Metric, PackageIds
+from alpinist.inventory.serialize import os_identity_to_dict
 from alpinist.models import LayerInfo
 
 SCHEMA_ID = "alpinist-compare/1"
@@ -69,15 +70,7 @@ def _image(col: ImageColumn) -> dict[str, Any]:
             "manifest_digest": facts.manifest_digest,
             "config_digest": facts.config_digest,
             "platform": str(facts.platform) if facts.platform else None,
-            "os": None
-            if os is None
-            else {
-                "id": os.id,
-                "version_id": os.version_id,
-                "version": os.version,
-                "codename": os.codename,
-                "pretty_name": os.pretty_name,
-            },
+            "os": None if os is None else os_identity_to_dict(os),
             "base": None
             if col.base is None
             else {

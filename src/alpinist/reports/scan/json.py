@@ -14,7 +14,8 @@ from typing import Any, cast
 
 from alpinist import __version__
 from alpinist.inventory.naming import image_purl
-from alpinist.models import ImageFacts, OSInfo, Package
+from alpinist.inventory.serialize import os_identity_to_dict
+from alpinist.models import ImageFacts, Package
 from alpinist.scan.model import Finding, ScanResult, Summary, Suppression
 
 SCHEMA_ID = "alpinist-scan/1"
@@ -38,7 +39,7 @@ def scan_to_dict(result: ScanResult) -> dict[str, Any]:
         "schema": SCHEMA_ID,
         "tool": {"name": "alpinist", "version": __version__},
         "image": _image(inv.image),
-        "os": _os(inv.os) if inv.os is not None else None,
+        "os": os_identity_to_dict(inv.os) if inv.os is not None else None,
         "database": {
             "sources": [
                 {
@@ -84,16 +85,6 @@ def _image(img: ImageFacts) -> dict[str, Any]:
     }
 
 
-def _os(o: OSInfo) -> dict[str, Any]:
-    return {
-        "id": o.id,
-        "version_id": o.version_id,
-        "version": o.version,
-        "codename": o.codename,
-        "pretty_name": o.pretty_name,
-    }
-
-
 def _summary(s: Summary) -> dict[str, Any]:
     return {
         "vulnerabilities": s.vulnerabilities,
@@ -107,6 +98,8 @@ def _summary(s: Summary) -> dict[str, Any]:
 
 
 def package_to_dict(p: Package) -> dict[str, Any]:
+    # Not the SBOM's package object (``inventory.serialize``): this one names the source/origin package
+    # even when it is the package itself, gives one location, and orders its fields differently.
     d: dict[str, Any] = {"name": p.name, "version": p.version, "type": p.type, "purl": p.purl}
     # Where the distro has one: Debian's source package (and its version), Alpine's origin package.
     if p.type == "deb":
