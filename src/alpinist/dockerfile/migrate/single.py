@@ -80,6 +80,17 @@ class _Single:
         return ins.cmd == "RUN" and self.runs[id(ins)].builder and self.has_builder
 
 
+@dataclass(frozen=True)
+class _Runtime:
+    """What the runtime stage applies to the input's instructions: the healthcheck and its rewrite,
+    whether the input's user is kept, the exec-form CMD/ENTRYPOINT lines (by id() of the instruction)."""
+
+    hc: Instruction | None
+    hc_text: str | None
+    keep_user: bool
+    exec_forms: dict[int, str]
+
+
 def migrate_single(
     df: Dockerfile, text: str, options: MigrationOptions, c: Collector, client: httpx.Client | None
 ) -> Migration:
@@ -105,7 +116,7 @@ def migrate_single(
     out += global_args(df, text, c)
     if s.has_builder:
         out += _builder(s, build_pkgs, c)
-    out += _runtime(s, runtime_pkgs, hc, hc_text, keep_user, exec_forms, c)
+    out += _runtime(s, runtime_pkgs, _Runtime(hc, hc_text, keep_user, exec_forms), c)
     if not keep_user:
         _report_nonroot(s, user, user_ins, c)
     _closing_notes(s, exec_forms, c)
@@ -270,19 +281,11 @@ def _builder(s: _Single, build_pkgs: Sequence[str], c: Collector) -> list[str]:
     return out
 
 
-def _runtime(
-    s: _Single,
-    runtime_pkgs: Sequence[str],
-    hc: Instruction | None,
-    hc_text: str | None,
-    keep_user: bool,
-    exec_forms: dict[int, str],
-    c: Collector,
-) -> list[str]:
+def _runtime(s: _Single, runtime_pkgs: Sequence[str], r: _Runtime, c: Collector) -> list[str]:
     """The runtime stage: runtime packages, the nonroot user, the venv, the input's other instructions."""
     out = ["", f"FROM {_from_flags(s.stage)}{s.plan.runtime_base}" + (" AS runtime" if s.has_builder else "")]
     first = [cmd for cmd in (apk_add(runtime_pkgs),) if cmd]
-    if not keep_user:
+    if not r.keep_user:
         first += NONROOT_COMMANDS
     if first:
         out.append(run_text(first, s.df.escape))
@@ -300,25 +303,16 @@ def _runtime(
     )
     user_emitted = False
     for idx, ins in enumerate(s.ordered):
-        out += _runtime_instruction(s, idx, ins, hc, hc_text, keep_user, exec_forms, c)
-        if not keep_user and not user_emitted and idx >= last_fs:
+        out += _runtime_instruction(s, idx, ins, r, c)
+        if not r.keep_user and not user_emitted and idx >= last_fs:
             out.append(NONROOT_USER)
             user_emitted = True
-    if not keep_user and not user_emitted:
+    if not r.keep_user and not user_emitted:
         out.append(NONROOT_USER)
     return out
 
 
-def _runtime_instruction(
-    s: _Single,
-    idx: int,
-    ins: Instruction,
-    hc: Instruction | None,
-    hc_text: str | None,
-    keep_user: bool,
-    exec_forms: dict[int, str],
-    c: Collector,
-) -> list[str]:
+def _runtime_instruction(s: _Single, idx: int, ins: Instruction, r: _Runtime, c: Collector) -> list[str]:
     """One instruction of the input in the runtime stage (nothing when it went to the builder)."""
     text = s.text
     if ins.cmd == "RUN":
@@ -339,13 +333,16 @@ def _runtime_instruction(
         env_line = env_without_frontend(ins, text, c, note=True)
         return [*comment_block(text, ins), env_line] if env_line else []
     if ins.cmd == "USER":
-        if keep_user:
+        if r.keep_user:
             return [*comment_block(text, ins), user_line(ins, s.stage, text, s.pieces, c)]
         c.change(f"USER {ins.value} replaced by USER {NONROOT_UID}:{NONROOT_UID} (nonroot)", ins.line)
         return []
     if ins.cmd == "HEALTHCHECK":
-        return [*comment_block(text, ins), hc_text if (hc_text and ins is hc) else source_lines(text, ins)]
-    line = exec_forms.get(id(ins))
+        return [
+            *comment_block(text, ins),
+            r.hc_text if (r.hc_text and ins is r.hc) else source_lines(text, ins),
+        ]
+    line = r.exec_forms.get(id(ins))
     if s.has_builder and s.own_venv is None and ins.cmd in ("CMD", "ENTRYPOINT"):
         on_venv = venv_entrypoint(ins, line, s.venv)
         if on_venv is not None:
