@@ -107,7 +107,12 @@ def lint(
     64 usage.
     """
     from alpinist.dockerfile.lint import lint as run_lint
-    from alpinist.dockerfile.parse import MAX_DOCKERFILE_BYTES, parse_dockerfile, read_dockerfile
+    from alpinist.dockerfile.parse import (
+        MAX_DOCKERFILE_BYTES,
+        dockerfile_text,
+        parse_dockerfile,
+        read_dockerfile,
+    )
 
     overrides: dict[str, str] = {}
     for item in build_args:
@@ -117,15 +122,7 @@ def lint(
         overrides[name] = value
 
     if str(dockerfile) == "-":
-        data = sys.stdin.buffer.read(MAX_DOCKERFILE_BYTES + 1)
-        from alpinist.dockerfile.model import DockerfileError
-
-        if len(data) > MAX_DOCKERFILE_BYTES:
-            raise DockerfileError(f"<stdin>: larger than {MAX_DOCKERFILE_BYTES} bytes, refused")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DockerfileError(f"<stdin>: not UTF-8 text (byte {exc.start})") from None
+        text = dockerfile_text(sys.stdin.buffer.read(MAX_DOCKERFILE_BYTES + 1), "<stdin>")
         df = parse_dockerfile(text, "Dockerfile", build_args=overrides)
     else:
         target = dockerfile / "Dockerfile" if dockerfile.is_dir() else dockerfile

@@ -24,6 +24,7 @@ from alpinist.dockerfile.model import Dockerfile, DockerfileError, Heredoc, Imag
 __all__ = [
     "MAX_DOCKERFILE_BYTES",
     "Expanded",
+    "dockerfile_text",
     "expand_word",
     "parse_dockerfile",
     "parse_image_name",
@@ -50,13 +51,18 @@ def read_dockerfile(path: str | Path, *, build_args: Mapping[str, str] | None = 
             data = fh.read(MAX_DOCKERFILE_BYTES + 1)
     except OSError as exc:
         raise DockerfileError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    return parse_dockerfile(dockerfile_text(data, str(p)), str(p), build_args=build_args)
+
+
+def dockerfile_text(data: bytes, where: str) -> str:
+    """A Dockerfile's bytes (read up to ``MAX_DOCKERFILE_BYTES + 1``) as text: ``DockerfileError`` naming
+    ``where`` when they are more than :data:`MAX_DOCKERFILE_BYTES` or not UTF-8."""
     if len(data) > MAX_DOCKERFILE_BYTES:
-        raise DockerfileError(f"{p}: larger than {MAX_DOCKERFILE_BYTES} bytes, refused")
+        raise DockerfileError(f"{where}: larger than {MAX_DOCKERFILE_BYTES} bytes, refused")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DockerfileError(f"{p}: not UTF-8 text (byte {exc.start})") from None
-    return parse_dockerfile(text, str(p), build_args=build_args)
+        raise DockerfileError(f"{where}: not UTF-8 text (byte {exc.start})") from None
 
 
 def parse_dockerfile(
