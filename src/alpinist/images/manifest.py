@@ -56,11 +56,16 @@ def host_platform() -> Platform:
     return Platform("linux", arch, variant)
 
 
-def load_json(data: bytes, what: str) -> dict[str, Any]:
+def parse_json(data: bytes, what: str) -> Any:
+    """``data`` parsed as JSON; ``ManifestError`` naming ``what`` when it is not."""
     try:
-        doc = json.loads(data)
+        return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestError(f"{what} is not JSON: {exc}") from None
+
+
+def load_json(data: bytes, what: str) -> dict[str, Any]:
+    doc = parse_json(data, what)
     if not isinstance(doc, dict):
         raise ManifestError(f"{what} is JSON but not an object")
     return doc

@@ -12,7 +12,6 @@ layers are verified while they stream (``layers.py``).
 from __future__ import annotations
 
 import io
-import json
 import re
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
@@ -233,10 +232,7 @@ class DockerArchiveSource:
 
     def resolve(self) -> ResolvedImage:
         raw = self._read_member("manifest.json", mf.MAX_MANIFEST_BYTES)
-        try:
-            entries = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ManifestError(f"{self._path}: manifest.json is not JSON: {exc}") from None
+        entries = mf.parse_json(raw, f"{self._path}: manifest.json")
         if not isinstance(entries, list):
             raise ManifestError(f"{self._path}: manifest.json is not a list")
         chosen = self._select(entries)
