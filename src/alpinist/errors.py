@@ -98,3 +98,14 @@ class FeedError(AlpinistError):
 
 def _rebuild_feed_error(where: str, reason: str, status: int | None) -> FeedError:
     return FeedError(where, reason, status=status)
+
+
+class CIOptionError(AlpinistError):
+    """An option of ``alpinist ci init`` that cannot go into a workflow (unsafe or malformed)."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, option: str, reason: str) -> None:
+        self.option = option
+        self.reason = reason
+        super().__init__(f"{option}: {reason}")

@@ -1,5 +1,5 @@
 """The ``alpinist`` group, logging and ``main`` (the exit codes). Each verb is a module of its own
-(``sbom.py``, ``scan.py``, ``compare.py``, ``db.py``, ``lint.py``, ``migrate.py``), imported only when
+(``sbom.py``, ``scan.py``, ``compare.py``, ``db.py``, ``lint.py``, ``migrate.py``, ``ci.py``), imported only when
 it runs, and each defers the pipeline and its formatters to its body, so that a warm ``alpinist sbom``
 starts fast.
 """
@@ -28,6 +28,7 @@ class LazyGroup(click.Group):
         "compare": "alpinist.cli.compare:compare",
         "lint": "alpinist.cli.lint:lint",
         "migrate": "alpinist.cli.migrate:migrate",
+        "ci": "alpinist.cli.ci:ci",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
