@@ -98,3 +98,8 @@ class FeedError(AlpinistError):
 
 def _rebuild_feed_error(where: str, reason: str, status: int | None) -> FeedError:
     return FeedError(where, reason, status=status)
+
+
+class BaselineError(AlpinistError):
+    """A baseline file that is missing, not JSON, of another schema, hand-edited into an invalid shape,
+    or recorded for another image; the message names the file and the line or field that fails."""
