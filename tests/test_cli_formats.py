@@ -15,6 +15,7 @@ import alpinist
 from alpinist.cli.app import app
 from alpinist.cli.formats import (
     COMPARE_FORMATS,
+    GATE_FORMATS,
     LINT_FORMATS,
     SBOM_FORMATS,
     SCAN_FORMATS,
@@ -22,7 +23,13 @@ from alpinist.cli.formats import (
     Formats,
 )
 
-REGISTRIES = {"sbom": SBOM_FORMATS, "scan": SCAN_FORMATS, "compare": COMPARE_FORMATS, "lint": LINT_FORMATS}
+REGISTRIES = {
+    "sbom": SBOM_FORMATS,
+    "scan": SCAN_FORMATS,
+    "compare": COMPARE_FORMATS,
+    "lint": LINT_FORMATS,
+    "gate": GATE_FORMATS,
+}
 
 
 @pytest.mark.parametrize("verb", sorted(REGISTRIES))

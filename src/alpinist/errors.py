@@ -109,3 +109,8 @@ class CIOptionError(AlpinistError):
         self.option = option
         self.reason = reason
         super().__init__(f"{option}: {reason}")
+
+
+class BaselineError(AlpinistError):
+    """A baseline file that is missing, not JSON, of another schema, hand-edited into an invalid shape,
+    or recorded for another image; the message names the file and the line or field that fails."""

@@ -1,7 +1,7 @@
 """The ``alpinist`` group, logging and ``main`` (the exit codes). Each verb is a module of its own
-(``sbom.py``, ``scan.py``, ``compare.py``, ``db.py``, ``lint.py``, ``migrate.py``, ``ci.py``), imported only when
-it runs, and each defers the pipeline and its formatters to its body, so that a warm ``alpinist sbom``
-starts fast.
+(``sbom.py``, ``scan.py``, ``compare.py``, ``baseline.py``, ``gate.py``, ``db.py``, ``lint.py``,
+``migrate.py``, ``ci.py``), imported only when it runs, and each defers the pipeline and its formatters to
+its body, so that a warm ``alpinist sbom`` starts fast.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ class LazyGroup(click.Group):
         "db": "alpinist.cli.db:db",
         "scan": "alpinist.cli.scan:scan",
         "compare": "alpinist.cli.compare:compare",
+        "baseline": "alpinist.cli.baseline:baseline",
+        "gate": "alpinist.cli.gate:gate",
         "lint": "alpinist.cli.lint:lint",
         "migrate": "alpinist.cli.migrate:migrate",
         "ci": "alpinist.cli.ci:ci",

@@ -111,3 +111,10 @@ LINT_FORMATS = Formats(
     Format("json", "alpinist.reports.lint.json:render_lint_json"),
     Format("sarif", "alpinist.reports.lint.sarif:render_lint_sarif"),
 )
+
+GATE_FORMATS = Formats(
+    Format("table", "alpinist.reports.gate.table:render_gate_table", kind="console", width=160),
+    Format("markdown", "alpinist.reports.gate.markdown:render_gate_markdown"),
+    Format("json", "alpinist.reports.gate.json:render_gate_json"),
+    Format("sarif", "alpinist.reports.gate.sarif:render_gate_sarif"),
+)
