@@ -15,9 +15,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from alpinist.cli.common import emit, progress_callbacks, pull_options, stderr_is_terminal
+from alpinist.cli.common import emit, pull_options, pull_progress
 from alpinist.cli.db import open_database
-from alpinist.cli.options import database_options, image_options, policy_from_options, policy_options
+from alpinist.cli.options import (
+    database_options,
+    image_options,
+    policy_from_options,
+    policy_options,
+    refuse_registry_offline,
+)
 from alpinist.errors import EXIT_OK
 
 if TYPE_CHECKING:
@@ -39,24 +45,18 @@ def scan_for_gate(
     no_cache: bool,
 ) -> ScanResult:
     """Scan ``image`` exactly as ``alpinist scan`` does (warnings on stderr); shared by ``gate``."""
-    import dataclasses
-
     from alpinist.images.reference import parse_reference
     from alpinist.scan.scanning import scan_image
 
-    ref = parse_reference(image)
-    if offline and ref.transport == "registry":
-        raise click.UsageError(
-            f"--offline: {image!r} is a registry reference, and resolving it needs the registry; use an "
-            "oci:, oci-archive:, docker-archive: or dir: copy of the image, or drop --offline"
-        )
+    parse_reference(image)  # a malformed reference is a usage error before anything is opened
+    refuse_registry_offline(
+        offline, (image,), "use an oci:, oci-archive:, docker-archive: or dir: copy of the image"
+    )
     options = pull_options(platform, insecure, creds)
     with (
         open_database(db_path, offline, mirror, max_db_age) as store,
-        progress_callbacks(stderr_is_terminal()) as (on_blob, on_layer),
+        pull_progress(options) as (options, on_layer),
     ):
-        if on_blob is not None:
-            options = dataclasses.replace(options, progress=on_blob)
         result = scan_image(
             image,
             options,
