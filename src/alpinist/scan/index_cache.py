@@ -10,6 +10,7 @@ whole life: make one per run, not one per process.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
 from alpinist.advisories.model import Affected, Vulnerability
 from alpinist.advisories.store import Store
@@ -22,6 +23,10 @@ class CachingIndex:
         self._vulns: dict[str, Vulnerability | None] = {}
         self._aliases: dict[str, list[str]] = {}
         self._namespaces: list[str] | None = None
+        # matching's verdicts per (namespace, scheme, advisory package, version), shared by every match()
+        # through this index (scan/matching.py reads the attribute). A record that cannot be evaluated is
+        # warned about in the first inventory that meets it only.
+        self.verdict_cache: dict[Any, Any] = {}
 
     def namespaces(self) -> Collection[str]:
         if self._namespaces is None:
