@@ -75,6 +75,11 @@ class InventoryError(AlpinistError):
     """A package database inside the image that cannot be parsed."""
 
 
+class SbomError(InventoryError):
+    """A stored SBOM (``scan sbom:FILE``, ``rescan``) that cannot be read: not JSON, or in no format
+    alpinist accepts (the message lists them), or of the right format but the wrong shape."""
+
+
 class DatabaseError(AlpinistError):
     """The advisory database is missing, not SQLite, of another schema version, damaged or locked."""
 

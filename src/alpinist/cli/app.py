@@ -25,6 +25,7 @@ class LazyGroup(click.Group):
         "sbom": "alpinist.cli.sbom:sbom",
         "db": "alpinist.cli.db:db",
         "scan": "alpinist.cli.scan:scan",
+        "rescan": "alpinist.cli.rescan:rescan",
         "compare": "alpinist.cli.compare:compare",
         "baseline": "alpinist.cli.baseline:baseline",
         "gate": "alpinist.cli.gate:gate",

@@ -106,6 +106,11 @@ COMPARE_FORMATS = Formats(
     Format("html", "alpinist.reports.compare.html:render_compare_html"),
 )
 
+RESCAN_FORMATS = Formats(
+    Format("table", "alpinist.reports.rescan.table:render_rescan_table", kind="console", width=160),
+    Format("json", "alpinist.reports.rescan.json:render_rescan_json"),
+)
+
 LINT_FORMATS = Formats(
     Format("table", "alpinist.reports.lint.table:render_lint_table", kind="console", width=160),
     Format("json", "alpinist.reports.lint.json:render_lint_json"),

@@ -232,6 +232,7 @@ _fail_on = click.option(
     callback=_severity_callback,
     help="Exit 2 when a finding at or above SEVERITY remains after filters and suppressions.",
 )
+fail_on_option = _fail_on  # for verbs that gate without the rest of the policy group (rescan)
 _ignore_file = click.option(
     "--ignore-file",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -18,6 +18,10 @@ Network use:
   ``--offline`` (exit 64): scan an ``oci:``, ``oci-archive:``, ``docker-archive:`` or ``dir:`` copy
   of the image, or drop ``--offline`` (a scan with an existing database reaches only the registry).
 
+A stored SBOM: ``IMAGE`` of the form ``sbom:FILE`` scans the inventory read from FILE
+(``inventory/sbom_import.py``: alpinist JSON, CycloneDX, SPDX 2.3, syft JSON) instead of an image; matching,
+policy and formats are the same; what the SBOM lacks is said in warnings. An unreadable FILE exits 1.
+
 Exit codes (``errors.py``): 0 success, 1 error, 2 ``--fail-on`` failed, 64 usage.
 """
 
@@ -44,6 +48,10 @@ from alpinist.errors import EXIT_OK, EXIT_POLICY
 
 if TYPE_CHECKING:
     from alpinist.advisories.model import Severity
+    from alpinist.images.open import PullOptions
+    from alpinist.scan.model import Policy, ScanResult
+
+SBOM_PREFIX = "sbom:"  # scan a stored SBOM file instead of an image (inventory.sbom_import)
 
 
 @click.command()
@@ -77,15 +85,56 @@ def scan(
     severity (or JSON, SARIF, CycloneDX, Markdown). Exit codes: 0 success, 1 error, 2 --fail-on
     failed, 64 usage.
     """
+    imported = None
+    options = None
+    if image.startswith(SBOM_PREFIX):
+        # a stored SBOM instead of an image (docs/sbom-import.md): no image is read
+        from alpinist.inventory.sbom_import import read_sbom
+
+        imported = read_sbom(Path(image.removeprefix(SBOM_PREFIX)))
+    else:
+        options = _image_options(image, offline, platform, insecure, creds)
+
+    policy = policy_from_options(only_fixed, severities, ignore_file, vex_files, fail_on)
+    if imported is not None:
+        from alpinist.scan.scanning import scan_inventory
+
+        with open_database(db_path, offline, mirror, max_db_age) as store:
+            result = scan_inventory(
+                imported.inventory, store, policy, max_db_age=max_db_age, extra_warnings=imported.warnings
+            )
+    else:
+        assert options is not None
+        result = _scan_image(image, options, policy, offline, max_db_age, db_path, mirror, no_cache)
+    for warning in result.warnings:
+        click.echo(f"alpinist: WARNING: {warning}", err=True)
+    SCAN_FORMATS.write(fmt, result, output)
+    return EXIT_POLICY if result.failed else EXIT_OK
+
+
+def _image_options(
+    image: str, offline: bool, platform: str | None, insecure: tuple[str, ...], creds: str | None
+) -> PullOptions:
     from alpinist.images.reference import parse_reference
 
     parse_reference(image)  # a malformed reference is a usage error before anything is opened
     refuse_registry_offline(
         offline, (image,), "scan an oci:, oci-archive:, docker-archive: or dir: copy of the image"
     )
-    options = pull_options(platform, insecure, creds)
+    options: PullOptions = pull_options(platform, insecure, creds)
+    return options
 
-    policy = policy_from_options(only_fixed, severities, ignore_file, vex_files, fail_on)
+
+def _scan_image(
+    image: str,
+    options: PullOptions,
+    policy: Policy,
+    offline: bool,
+    max_db_age: timedelta,
+    db_path: Path | None,
+    mirror: str | None,
+    no_cache: bool,
+) -> ScanResult:
     from alpinist.scan.scanning import scan_image
 
     with (
@@ -101,7 +150,4 @@ def scan(
             layer_progress=on_layer,
             max_db_age=max_db_age,
         )
-    for warning in result.warnings:
-        click.echo(f"alpinist: WARNING: {warning}", err=True)
-    SCAN_FORMATS.write(fmt, result, output)
-    return EXIT_POLICY if result.failed else EXIT_OK
+    return result

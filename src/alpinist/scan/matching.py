@@ -505,6 +505,11 @@ class _Matcher:
             index if isinstance(index, VulnerabilityBatchIndex) else None
         )
         self._alias_batch: AliasBatchIndex | None = index if isinstance(index, AliasBatchIndex) else None
+        # an index that lives across many inventories (scan/index_cache.CachingIndex) may keep the verdicts of
+        # each (namespace, scheme, advisory package, version): they depend on nothing else
+        self._shared_verdicts: dict[_VerdictKey, list[tuple[str, _Verdict]]] | None = getattr(
+            index, "verdict_cache", None
+        )
 
     def warn(self, message: str) -> None:
         self._warnings[message] = None
@@ -660,9 +665,13 @@ class _Matcher:
         grouped: dict[tuple[str, str], dict[str, list[Affected]]] = {}
         out: dict[_VerdictKey, list[tuple[str, _Verdict]]] = {}
         evaluate = self.evaluator.group
+        shared = self._shared_verdicts
         for q in queries:
             key = (q.namespace, q.scheme, q.name, q.version)
             if key in out:
+                continue
+            if shared is not None and key in shared:
+                out[key] = shared[key]
                 continue
             by_id = grouped.get((q.namespace, q.name))
             if by_id is None:
@@ -680,6 +689,8 @@ class _Matcher:
                 if verdict is not None:
                     found.append((vuln_id, verdict))
             out[key] = found
+            if shared is not None:
+                shared[key] = found
         return out
 
     def run(self) -> MatchResult:

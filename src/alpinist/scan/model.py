@@ -193,3 +193,59 @@ def summary_line(summary: Summary) -> str:
         f"{_plural(summary.vulnerabilities, 'vulnerability', 'vulnerabilities')} found in "
         f"{_plural(summary.packages, 'package', 'packages')}"
     )
+
+
+# ---------------------------------------------------------------------------------------------- rescan
+
+
+@dataclass(frozen=True, order=True)
+class FindingRef:
+    """A finding as ``rescan`` remembers it between runs (``.alpinist-rescan.json``): what identifies it
+    (id, package type, name, version) and what a reader wants to see (severity, fixed version, status)."""
+
+    id: str
+    type: str
+    package: str
+    version: str
+    severity: Severity = "UNKNOWN"
+    fixed_version: str | None = None
+    status: str = "affected"
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.id, self.type, self.package, self.version)
+
+
+@dataclass(frozen=True)
+class ImageRescan:
+    """One stored SBOM re-matched: the findings it gained and lost since its last rescan, or why it
+    could not be read (``error``; its previous state is kept)."""
+
+    file: str  # the SBOM's file name inside the directory
+    title: str  # the image as the SBOM names it
+    findings: int  # findings now
+    gained: tuple[FindingRef, ...] = ()
+    lost: tuple[FindingRef, ...] = ()
+    first: bool = False  # no previous rescan: every finding counts as gained
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+    sbom_format: str = ""
+
+
+@dataclass(frozen=True)
+class RescanResult:
+    directory: str
+    images: tuple[ImageRescan, ...]
+    fail_on: Severity | None
+    failed: bool  # a gained finding at or above fail_on
+    state_file: str
+    warnings: tuple[str, ...] = ()
+    db_status: tuple[SourceStatus, ...] = ()
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for image in self.images if image.error is not None)
+
+    @property
+    def changed(self) -> tuple[ImageRescan, ...]:
+        return tuple(i for i in self.images if i.gained or i.lost)

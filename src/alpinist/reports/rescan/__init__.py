@@ -1,0 +1,1 @@
+"""Formatters of ``alpinist rescan``: ``table`` (people) and ``json`` (``alpinist-rescan-report/1``)."""

@@ -1,0 +1,71 @@
+"""An advisory index that remembers what it has read: many inventories matched against one store
+(``rescan``, the bench) read each (namespace, package) row set, each vulnerability and each alias list
+once, instead of once per inventory.
+
+It answers the same as the index it wraps (every answer is a copy of the wrapped index's answer), so
+``match(inv, CachingIndex(store))`` gives exactly ``match(inv, store)``. It holds what it read for its
+whole life: make one per run, not one per process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from alpinist.advisories.model import Affected, Vulnerability
+from alpinist.advisories.store import Store
+
+
+class CachingIndex:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._rows: dict[str, dict[str, list[Affected]]] = {}
+        self._vulns: dict[str, Vulnerability | None] = {}
+        self._aliases: dict[str, list[str]] = {}
+        self._namespaces: list[str] | None = None
+        # matching's verdicts per (namespace, scheme, advisory package, version), shared by every match()
+        # through this index (scan/matching.py reads the attribute). A record that cannot be evaluated is
+        # warned about in the first inventory that meets it only.
+        self.verdict_cache: dict[Any, Any] = {}
+
+    def namespaces(self) -> Collection[str]:
+        if self._namespaces is None:
+            self._namespaces = list(self.store.namespaces())
+        return self._namespaces
+
+    def affected(self, namespace: str, package: str) -> list[Affected]:
+        return self.affected_many(namespace, (package,))[package]
+
+    def affected_many(self, namespace: str, packages: Iterable[str]) -> Mapping[str, list[Affected]]:
+        known = self._rows.setdefault(namespace, {})
+        wanted = list(dict.fromkeys(packages))
+        missing = [name for name in wanted if name not in known]
+        if missing:
+            known.update(self.store.affected_many(namespace, missing))
+        return {name: known[name] for name in wanted}
+
+    def vulnerability(self, vuln_id: str) -> Vulnerability | None:
+        if vuln_id not in self._vulns:
+            self._vulns[vuln_id] = self.store.vulnerability(vuln_id)
+        return self._vulns[vuln_id]
+
+    def vulnerabilities_many(self, vuln_ids: Iterable[str]) -> Mapping[str, Vulnerability]:
+        wanted = list(dict.fromkeys(vuln_ids))
+        missing = [i for i in wanted if i not in self._vulns]
+        if missing:
+            found = self.store.vulnerabilities_many(missing)
+            for vuln_id in missing:
+                self._vulns[vuln_id] = found.get(vuln_id)
+        return {i: v for i in wanted if (v := self._vulns[i]) is not None}
+
+    def aliases_of(self, vuln_id: str) -> list[str]:
+        return list(self.aliases_many((vuln_id,)).get(vuln_id, ()))
+
+    def aliases_many(self, vuln_ids: Iterable[str]) -> Mapping[str, list[str]]:
+        wanted = list(dict.fromkeys(vuln_ids))
+        missing = [i for i in wanted if i not in self._aliases]
+        if missing:
+            found = self.store.aliases_many(missing)
+            for vuln_id in missing:
+                self._aliases[vuln_id] = list(found.get(vuln_id, ()))
+        return {i: self._aliases[i] for i in wanted}
