@@ -119,3 +119,8 @@ class CIOptionError(AlpinistError):
 class BaselineError(AlpinistError):
     """A baseline file that is missing, not JSON, of another schema, hand-edited into an invalid shape,
     or recorded for another image; the message names the file and the line or field that fails."""
+
+
+class HistoryError(AlpinistError):
+    """A history store (``--history FILE``) that is missing where it must exist, not SQLite, another
+    program's database, of another schema version, damaged, or could not be written."""

@@ -230,6 +230,9 @@ class ImageRescan:
     error: str | None = None
     warnings: tuple[str, ...] = ()
     sbom_format: str = ""
+    summary: Summary | None = None  # of the findings now (for the history store); None on error
+    reference: str = ""  # the image reference the SBOM records
+    manifest_digest: str | None = None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from alpinist.inventory.naming import image_title
 from alpinist.inventory.sbom_import import read_sbom
 from alpinist.scan.index_cache import CachingIndex
 from alpinist.scan.matching import match
-from alpinist.scan.model import Finding, FindingRef, ImageRescan, RescanResult
+from alpinist.scan.model import Finding, FindingRef, ImageRescan, RescanResult, summarize
 from alpinist.scan.scanning import staleness_warnings
 
 STATE_FILE = ".alpinist-rescan.json"
@@ -149,6 +149,9 @@ def rescan_directory(
                 first=previous is None,
                 warnings=tuple(dict.fromkeys([*imported.warnings, *matched.warnings])),
                 sbom_format=imported.format,
+                summary=summarize(matched.findings, packages_scanned=len(imported.inventory.packages)),
+                reference=imported.inventory.image.reference,
+                manifest_digest=imported.inventory.image.manifest_digest,
             )
         )
     if save:
