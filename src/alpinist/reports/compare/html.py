@@ -22,12 +22,16 @@ An image that could not be read has an empty bar (class ``error``) and its error
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
 from alpinist import __version__
 from alpinist.advisories.model import SEVERITIES
 from alpinist.compare.metrics import human_bytes
 from alpinist.compare.model import Comparison, CveDiff, DiffId, ImageColumn, PackageIds, tally_text
 from alpinist.reports.compare.svg import Bar, LegendItem, Segment, bar_chart
+
+if TYPE_CHECKING:
+    from alpinist.history.model import History
 
 SEVERITY_FILL = {
     "CRITICAL": "#8e0b0b",
@@ -339,7 +343,33 @@ def _healthcheck_notes(columns: tuple[ImageColumn, ...]) -> str:
     return f'<ul class="healthchecks">{"".join(items)}</ul>' if items else ""
 
 
-def render_compare_html(comparison: Comparison) -> str:
+def _trends(comparison: Comparison, history: History) -> str:
+    """Below the table: per image, its findings per severity over the runs ``history`` holds for it."""
+    from alpinist.reports.history.html import trend_chart
+
+    parts = [
+        '<section id="trends">',
+        "<h2>Trends</h2>",
+        f'<p class="meta">Runs of <code>scan</code>, <code>gate</code> and <code>rescan</code> recorded in '
+        f"<code>{e(history.path)}</code>, oldest first.</p>",
+    ]
+    for col in comparison.columns:
+        entries = history.matching(col.title)
+        parts.append(f'<figure class="fig-trend" data-image="{e(col.label)}">')
+        parts.append(
+            f"<figcaption>{e(col.label)}: {len(entries)} recorded {'run' if len(entries) == 1 else 'runs'}</figcaption>"
+        )
+        if entries:
+            parts.append(trend_chart(col.title, entries, width=640))
+        else:
+            parts.append(f'<p class="note">No run of <code>{e(col.title)}</code> is recorded.</p>')
+        parts.append("</figure>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def render_compare_html(comparison: Comparison, history: History | None = None) -> str:
+    """The page; with ``history`` (``--history FILE``), a trend chart per image below the table."""
     labels = " · ".join(c.label for c in comparison.columns)
     parts = [
         "<!DOCTYPE html>",
@@ -377,8 +407,10 @@ def render_compare_html(comparison: Comparison) -> str:
     if comparison.errors:
         parts.append('<ul class="errors">' + "".join(f"<li>{e(x)}</li>" for x in comparison.errors) + "</ul>")
     parts.append(_healthcheck_notes(comparison.columns))
+    parts.append("</section>")
+    if history is not None:
+        parts.append(_trends(comparison, history))
     parts += [
-        "</section>",
         '<section id="charts">',
         "<h2>Charts</h2>",
         '<figure class="fig-cves"><figcaption>Vulnerabilities by severity</figcaption>',
