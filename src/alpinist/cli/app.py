@@ -1,6 +1,6 @@
 """The ``alpinist`` group, logging and ``main`` (the exit codes). Each verb is a module of its own
 (``sbom.py``, ``scan.py``, ``compare.py``, ``baseline.py``, ``gate.py``, ``db.py``, ``lint.py``,
-``migrate.py``, ``ci.py``), imported only when it runs, and each defers the pipeline and its formatters to
+``migrate.py``, ``ci.py``, ``history.py``), imported only when it runs, and each defers the pipeline and its formatters to
 its body, so that a warm ``alpinist sbom`` starts fast.
 """
 
@@ -29,6 +29,7 @@ class LazyGroup(click.Group):
         "compare": "alpinist.cli.compare:compare",
         "baseline": "alpinist.cli.baseline:baseline",
         "gate": "alpinist.cli.gate:gate",
+        "history": "alpinist.cli.history:history",
         "lint": "alpinist.cli.lint:lint",
         "migrate": "alpinist.cli.migrate:migrate",
         "ci": "alpinist.cli.ci:ci",

@@ -12,6 +12,9 @@ has no single image to gate. The formats are ``formats.COMPARE_FORMATS``.
 Exit codes (``errors.py``): 0 every image compared; 1 an image (or a ``--base`` image) could not be
 read, or the database failed: the report is still written for the images that could be read, with
 the failed image's column holding its error; 64 usage.
+
+``--history FILE`` (html only): below the table, each image's trend from the history store that
+``scan``/``gate``/``rescan --history FILE`` write (docs/history.md); compare itself records nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from alpinist.cli.db import open_database
 from alpinist.cli.formats import COMPARE_FORMATS
 from alpinist.cli.options import (
     database_options,
+    history_read_option,
     image_options,
     output_options,
     policy_from_options,
@@ -37,6 +41,7 @@ from alpinist.errors import EXIT_ERROR, EXIT_OK
 
 if TYPE_CHECKING:
     from alpinist.advisories.model import Severity
+    from alpinist.history.model import History
 
 
 def parse_labels(text: str | None, count: int) -> list[str] | None:
@@ -51,6 +56,23 @@ def parse_labels(text: str | None, count: int) -> list[str] | None:
     if len(set(labels)) != len(labels):
         raise click.UsageError("--labels: each image needs its own label")
     return labels
+
+
+def _trends(path: Path | None, fmt: str) -> History | None:
+    """The history of ``--history FILE`` for the html format's trends (read before the scans: a bad
+    store fails fast); a store not written yet is a warning and empty trends."""
+    if path is None:
+        return None
+    if fmt != "html":
+        click.echo(f"alpinist: WARNING: --history: only --format html shows trends, not {fmt}", err=True)
+        return None
+    from alpinist.cli.history import read_history
+    from alpinist.history.model import History
+
+    if not path.exists():
+        click.echo(f"alpinist: WARNING: --history: {path} does not exist yet: no runs recorded", err=True)
+        return History(path=str(path), entries=())
+    return read_history(path)
 
 
 @click.command()
@@ -69,6 +91,7 @@ def parse_labels(text: str | None, count: int) -> list[str] | None:
     "named as its base.",
 )
 @output_options(COMPARE_FORMATS)
+@history_read_option
 @policy_options(fail_on=False)
 @database_options
 @image_options
@@ -78,6 +101,7 @@ def compare(
     bases: tuple[str, ...],
     fmt: str,
     output: Path | None,
+    history_path: Path | None,
     only_fixed: bool,
     severities: frozenset[Severity] | None,
     ignore_file: Path | None,
@@ -111,6 +135,7 @@ def compare(
     )
     options = pull_options(platform, insecure, creds)
     policy = policy_from_options(only_fixed, severities, ignore_file, vex_files)
+    history = _trends(history_path, fmt)
 
     with (
         open_database(db_path, offline, mirror, max_db_age) as store,
@@ -131,5 +156,5 @@ def compare(
         click.echo(f"alpinist: WARNING: {warning}", err=True)
     for error in comparison.errors:
         click.echo(f"alpinist: error: {error}", err=True)
-    COMPARE_FORMATS.write(fmt, comparison, output)
+    COMPARE_FORMATS.write(fmt, comparison, output, history=history)
     return EXIT_ERROR if comparison.failed else EXIT_OK

@@ -103,12 +103,18 @@ COMPARE_FORMATS = Formats(
     Format("table", "alpinist.reports.compare.table:render_compare_table", kind="console", width=200),
     Format("markdown", "alpinist.reports.compare.markdown:render_compare_markdown"),
     Format("json", "alpinist.reports.compare.json:render_compare_json"),
-    Format("html", "alpinist.reports.compare.html:render_compare_html"),
+    Format("html", "alpinist.reports.compare.html:render_compare_html", options=("history",)),
 )
 
 RESCAN_FORMATS = Formats(
     Format("table", "alpinist.reports.rescan.table:render_rescan_table", kind="console", width=160),
     Format("json", "alpinist.reports.rescan.json:render_rescan_json"),
+)
+
+HISTORY_FORMATS = Formats(
+    Format("table", "alpinist.reports.history.table:render_history_table", kind="console", width=160),
+    Format("json", "alpinist.reports.history.json:render_history_json"),
+    Format("html", "alpinist.reports.history.html:render_history_html"),
 )
 
 LINT_FORMATS = Formats(

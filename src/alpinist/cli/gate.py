@@ -5,7 +5,8 @@ findings of FILE (``scan/baseline.py``: new, gone, changed severity, unchanged) 
 Loaded lazily by the group (``app.py``); the options are the shared groups of ``options.py`` (image,
 database, policy: the ignore file and VEX apply), the formats ``formats.GATE_FORMATS``. A baseline
 recorded for another repository is refused unless ``--force``; ``--update-baseline`` rewrites it with
-today's findings after the report is written (the exit code is still today's verdict).
+today's findings after the report is written (the exit code is still today's verdict). ``--history FILE``
+appends the run's summary (with the new and gone counts) to a history store (docs/history.md).
 
 Exit codes (``errors.py``): 0 no new finding at or above ``--fail-on``, 1 error (a missing, corrupt or
 foreign baseline included), 2 new findings at or above ``--fail-on``, 64 usage.
@@ -21,8 +22,10 @@ import click
 
 from alpinist.cli.baseline import scan_for_gate
 from alpinist.cli.formats import GATE_FORMATS
+from alpinist.cli.history import history_recorder, record
 from alpinist.cli.options import (
     database_options,
+    history_option,
     image_options,
     output_options,
     policy_from_options,
@@ -64,6 +67,7 @@ def _fail_on_callback(ctx: click.Context, param: click.Parameter, value: str) ->
     help="Exit 2 when a NEW finding is at or above SEVERITY (none: never).",
 )
 @output_options(GATE_FORMATS)
+@history_option
 @click.option(
     "--update-baseline",
     is_flag=True,
@@ -81,6 +85,7 @@ def gate(
     fail_on: Severity | None,
     fmt: str,
     output: Path | None,
+    history_path: Path | None,
     update_baseline: bool,
     force: bool,
     only_fixed: bool,
@@ -115,25 +120,32 @@ def gate(
 
     accepted = read_baseline(baseline_path)  # before the scan: a bad baseline fails fast
     policy = policy_from_options(only_fixed, severities, ignore_file, vex_files)
-    result = scan_for_gate(
-        image,
-        policy,
-        offline=offline,
-        max_db_age=max_db_age,
-        db_path=db_path,
-        mirror=mirror,
-        platform=platform,
-        insecure=insecure,
-        creds=creds,
-        no_cache=no_cache,
-    )
-    if not force:
-        check_image(accepted, result.inventory.image, str(baseline_path))
-    forced = force and accepted.image.repository != baseline_from_scan(result).image.repository
-    outcome = compare_with(result, accepted, fail_on, forced=forced)
-    GATE_FORMATS.write(fmt, outcome, output)
-    if update_baseline:
-        recorded = baseline_from_scan(result)
-        write_baseline(recorded, baseline_path)
-        click.echo(f"alpinist: baseline {baseline_path} updated ({len(recorded.entries)} findings)", err=True)
+    with history_recorder(history_path) as history:  # a bad history file fails before the scan
+        result = scan_for_gate(
+            image,
+            policy,
+            offline=offline,
+            max_db_age=max_db_age,
+            db_path=db_path,
+            mirror=mirror,
+            platform=platform,
+            insecure=insecure,
+            creds=creds,
+            no_cache=no_cache,
+        )
+        if not force:
+            check_image(accepted, result.inventory.image, str(baseline_path))
+        forced = force and accepted.image.repository != baseline_from_scan(result).image.repository
+        outcome = compare_with(result, accepted, fail_on, forced=forced)
+        GATE_FORMATS.write(fmt, outcome, output)
+        if history is not None:
+            from alpinist.history.record import entry_from_gate
+
+            record(history, [entry_from_gate(outcome)])
+        if update_baseline:
+            recorded = baseline_from_scan(result)
+            write_baseline(recorded, baseline_path)
+            click.echo(
+                f"alpinist: baseline {baseline_path} updated ({len(recorded.entries)} findings)", err=True
+            )
     return EXIT_POLICY if outcome.failed else EXIT_OK

@@ -11,6 +11,10 @@ group                options                                             applied
 ``image_options``    ``--platform``, ``--insecure-registry``,            sbom, scan, compare
                      ``--creds``, ``--no-cache``
 ``db_option``        ``--db`` alone                                      the ``db`` subcommands
+``history_option``   ``--history FILE`` (``ALPINIST_HISTORY``): append     scan, gate, rescan
+                     the run's summary to the history store
+(``history_read_``   ``--history FILE``: the store to read                 compare, history
+``option``)
 ==================== =================================================== ==========================
 
 A group adds its options in the order listed, so ``--help`` lists them in that order wherever the
@@ -188,6 +192,30 @@ def refuse_registry_offline(offline: bool, images: Iterable[str], instead: str) 
                 f"--offline: {image!r} is a registry reference, and resolving it needs the registry; "
                 f"{instead}, or drop --offline"
             )
+
+
+# ----------------------------------------------------------------------------------------------- history
+
+history_option = click.option(
+    "--history",
+    "history_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="ALPINIST_HISTORY",
+    show_envvar=True,
+    metavar="FILE",
+    help="Append this run's summary (per image: counts per severity, ids, packages) to the history store "
+    "FILE (SQLite, created if missing; see `alpinist history`).",
+)
+
+history_read_option = click.option(
+    "--history",
+    "history_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="ALPINIST_HISTORY",
+    show_envvar=True,
+    metavar="FILE",
+    help="The history store written by scan, gate and rescan --history FILE.",
+)
 
 
 # ------------------------------------------------------------------------------------------------ policy

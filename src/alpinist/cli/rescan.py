@@ -4,7 +4,8 @@ which images gained or lost findings since their last rescan (``scan/rescan.py``
 
 Exit codes: 0 success; 2 a finding gained since the last rescan is at or above ``--fail-on``; 1 a file
 could not be read (it is reported, the others are rescanned, and 1 wins over 2: the gate did not see
-every image); 64 usage.
+every image); 64 usage. ``--history FILE`` appends one summary per readable SBOM to a history store
+(docs/history.md).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import click
 
 from alpinist.cli.db import open_database
 from alpinist.cli.formats import RESCAN_FORMATS
-from alpinist.cli.options import database_options, fail_on_option, output_options
+from alpinist.cli.history import history_recorder, record
+from alpinist.cli.options import database_options, fail_on_option, history_option, output_options
 from alpinist.errors import EXIT_ERROR, EXIT_OK, EXIT_POLICY
 
 if TYPE_CHECKING:
@@ -27,12 +29,14 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @output_options(RESCAN_FORMATS)
+@history_option
 @fail_on_option
 @database_options
 def rescan(
     directory: Path,
     fmt: str,
     output: Path | None,
+    history_path: Path | None,
     fail_on: Severity | None,
     offline: bool,
     max_db_age: timedelta,
@@ -48,14 +52,19 @@ def rescan(
     """
     from alpinist.scan.rescan import rescan_directory
 
-    with open_database(db_path, offline, mirror, max_db_age) as store:
-        result = rescan_directory(directory, store, fail_on=fail_on, max_db_age=max_db_age)
-    for warning in result.warnings:
-        click.echo(f"alpinist: WARNING: {warning}", err=True)
-    for image in result.images:
-        if image.error is not None:
-            click.echo(f"alpinist: error: {image.error}", err=True)
-    RESCAN_FORMATS.write(fmt, result, output)
+    with history_recorder(history_path) as history:  # a bad history file fails before the rescan
+        with open_database(db_path, offline, mirror, max_db_age) as store:
+            result = rescan_directory(directory, store, fail_on=fail_on, max_db_age=max_db_age)
+        for warning in result.warnings:
+            click.echo(f"alpinist: WARNING: {warning}", err=True)
+        for image in result.images:
+            if image.error is not None:
+                click.echo(f"alpinist: error: {image.error}", err=True)
+        RESCAN_FORMATS.write(fmt, result, output)
+        if history is not None:
+            from alpinist.history.record import entries_from_rescan
+
+            record(history, entries_from_rescan(result))
     if result.errors:
         return EXIT_ERROR
     return EXIT_POLICY if result.failed else EXIT_OK

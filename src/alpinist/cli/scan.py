@@ -22,6 +22,9 @@ A stored SBOM: ``IMAGE`` of the form ``sbom:FILE`` scans the inventory read from
 (``inventory/sbom_import.py``: alpinist JSON, CycloneDX, SPDX 2.3, syft JSON) instead of an image; matching,
 policy and formats are the same; what the SBOM lacks is said in warnings. An unreadable FILE exits 1.
 
+``--history FILE`` (or ``ALPINIST_HISTORY``) appends the scan's summary to a history store after the report
+is written (``history/``, docs/history.md); the store is opened first, so a bad one exits 1 before the scan.
+
 Exit codes (``errors.py``): 0 success, 1 error, 2 ``--fail-on`` failed, 64 usage.
 """
 
@@ -36,8 +39,10 @@ import click
 from alpinist.cli.common import pull_options, pull_progress
 from alpinist.cli.db import open_database
 from alpinist.cli.formats import SCAN_FORMATS
+from alpinist.cli.history import history_recorder, record
 from alpinist.cli.options import (
     database_options,
+    history_option,
     image_options,
     output_options,
     policy_from_options,
@@ -57,6 +62,7 @@ SBOM_PREFIX = "sbom:"  # scan a stored SBOM file instead of an image (inventory.
 @click.command()
 @click.argument("image")
 @output_options(SCAN_FORMATS)
+@history_option
 @policy_options(fail_on=True)
 @database_options
 @image_options
@@ -64,6 +70,7 @@ def scan(
     image: str,
     fmt: str,
     output: Path | None,
+    history_path: Path | None,
     only_fixed: bool,
     severities: frozenset[Severity] | None,
     fail_on: Severity | None,
@@ -96,19 +103,24 @@ def scan(
         options = _image_options(image, offline, platform, insecure, creds)
 
     policy = policy_from_options(only_fixed, severities, ignore_file, vex_files, fail_on)
-    if imported is not None:
-        from alpinist.scan.scanning import scan_inventory
+    with history_recorder(history_path) as history:  # a bad history file fails before the scan
+        if imported is not None:
+            from alpinist.scan.scanning import scan_inventory
 
-        with open_database(db_path, offline, mirror, max_db_age) as store:
-            result = scan_inventory(
-                imported.inventory, store, policy, max_db_age=max_db_age, extra_warnings=imported.warnings
-            )
-    else:
-        assert options is not None
-        result = _scan_image(image, options, policy, offline, max_db_age, db_path, mirror, no_cache)
-    for warning in result.warnings:
-        click.echo(f"alpinist: WARNING: {warning}", err=True)
-    SCAN_FORMATS.write(fmt, result, output)
+            with open_database(db_path, offline, mirror, max_db_age) as store:
+                result = scan_inventory(
+                    imported.inventory, store, policy, max_db_age=max_db_age, extra_warnings=imported.warnings
+                )
+        else:
+            assert options is not None
+            result = _scan_image(image, options, policy, offline, max_db_age, db_path, mirror, no_cache)
+        for warning in result.warnings:
+            click.echo(f"alpinist: WARNING: {warning}", err=True)
+        SCAN_FORMATS.write(fmt, result, output)
+        if history is not None:
+            from alpinist.history.record import entry_from_scan
+
+            record(history, [entry_from_scan(result)])
     return EXIT_POLICY if result.failed else EXIT_OK
 
 
