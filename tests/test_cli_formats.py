@@ -16,7 +16,9 @@ from alpinist.cli.app import app
 from alpinist.cli.formats import (
     COMPARE_FORMATS,
     GATE_FORMATS,
+    HISTORY_FORMATS,
     LINT_FORMATS,
+    RESCAN_FORMATS,
     SBOM_FORMATS,
     SCAN_FORMATS,
     Format,
@@ -29,6 +31,8 @@ REGISTRIES = {
     "compare": COMPARE_FORMATS,
     "lint": LINT_FORMATS,
     "gate": GATE_FORMATS,
+    "rescan": RESCAN_FORMATS,
+    "history": HISTORY_FORMATS,
 }
 
 
