@@ -15,60 +15,18 @@ from typing import TYPE_CHECKING
 
 import click
 
-from alpinist.cli.common import emit, pull_options, pull_progress
-from alpinist.cli.db import open_database
+from alpinist.cli.common import emit
 from alpinist.cli.options import (
     database_options,
     image_options,
     policy_from_options,
     policy_options,
-    refuse_registry_offline,
 )
+from alpinist.cli.scan import scan_target
 from alpinist.errors import EXIT_OK
 
 if TYPE_CHECKING:
     from alpinist.advisories.model import Severity
-    from alpinist.scan.model import Policy, ScanResult
-
-
-def scan_for_gate(
-    image: str,
-    policy: Policy,
-    *,
-    offline: bool,
-    max_db_age: timedelta,
-    db_path: Path | None,
-    mirror: str | None,
-    platform: str | None,
-    insecure: tuple[str, ...],
-    creds: str | None,
-    no_cache: bool,
-) -> ScanResult:
-    """Scan ``image`` exactly as ``alpinist scan`` does (warnings on stderr); shared by ``gate``."""
-    from alpinist.images.reference import parse_reference
-    from alpinist.scan.scanning import scan_image
-
-    parse_reference(image)  # a malformed reference is a usage error before anything is opened
-    refuse_registry_offline(
-        offline, (image,), "use an oci:, oci-archive:, docker-archive: or dir: copy of the image"
-    )
-    options = pull_options(platform, insecure, creds)
-    with (
-        open_database(db_path, offline, mirror, max_db_age) as store,
-        pull_progress(options) as (options, on_layer),
-    ):
-        result = scan_image(
-            image,
-            options,
-            store,
-            policy,
-            use_cache=not no_cache,
-            layer_progress=on_layer,
-            max_db_age=max_db_age,
-        )
-    for warning in result.warnings:
-        click.echo(f"alpinist: WARNING: {warning}", err=True)
-    return result
 
 
 @click.command()
@@ -108,7 +66,7 @@ def baseline(
     from alpinist.scan.baseline import baseline_from_scan, baseline_to_text, write_baseline
 
     policy = policy_from_options(only_fixed, severities, ignore_file, vex_files)
-    result = scan_for_gate(
+    result = scan_target(
         image,
         policy,
         offline=offline,

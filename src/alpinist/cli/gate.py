@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from alpinist.cli.baseline import scan_for_gate
 from alpinist.cli.formats import GATE_FORMATS
 from alpinist.cli.history import history_recorder, record
 from alpinist.cli.options import (
@@ -31,6 +30,7 @@ from alpinist.cli.options import (
     policy_from_options,
     policy_options,
 )
+from alpinist.cli.scan import scan_target
 from alpinist.errors import EXIT_OK, EXIT_POLICY
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def gate(
     accepted = read_baseline(baseline_path)  # before the scan: a bad baseline fails fast
     policy = policy_from_options(only_fixed, severities, ignore_file, vex_files)
     with history_recorder(history_path) as history:  # a bad history file fails before the scan
-        result = scan_for_gate(
+        result = scan_target(
             image,
             policy,
             offline=offline,

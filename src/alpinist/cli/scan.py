@@ -93,14 +93,14 @@ def scan(
     failed, 64 usage.
     """
     imported = None
-    options = None
     if image.startswith(SBOM_PREFIX):
         # a stored SBOM instead of an image (docs/sbom-import.md): no image is read
         from alpinist.inventory.sbom_import import read_sbom
 
         imported = read_sbom(Path(image.removeprefix(SBOM_PREFIX)))
     else:
-        options = _image_options(image, offline, platform, insecure, creds)
+        # usage errors (a malformed reference, --offline with a registry, bad pull options) before anything opens
+        _image_options(image, offline, platform, insecure, creds)
 
     policy = policy_from_options(only_fixed, severities, ignore_file, vex_files, fail_on)
     with history_recorder(history_path) as history:  # a bad history file fails before the scan
@@ -112,10 +112,21 @@ def scan(
                     imported.inventory, store, policy, max_db_age=max_db_age, extra_warnings=imported.warnings
                 )
         else:
-            assert options is not None
-            result = _scan_image(image, options, policy, offline, max_db_age, db_path, mirror, no_cache)
-        for warning in result.warnings:
-            click.echo(f"alpinist: WARNING: {warning}", err=True)
+            result = scan_target(
+                image,
+                policy,
+                offline=offline,
+                max_db_age=max_db_age,
+                db_path=db_path,
+                mirror=mirror,
+                platform=platform,
+                insecure=insecure,
+                creds=creds,
+                no_cache=no_cache,
+            )
+        if imported is not None:
+            for warning in result.warnings:
+                click.echo(f"alpinist: WARNING: {warning}", err=True)
         SCAN_FORMATS.write(fmt, result, output)
         if history is not None:
             from alpinist.history.record import entry_from_scan
@@ -137,18 +148,28 @@ def _image_options(
     return options
 
 
-def _scan_image(
+def scan_target(
     image: str,
-    options: PullOptions,
     policy: Policy,
+    *,
     offline: bool,
     max_db_age: timedelta,
     db_path: Path | None,
     mirror: str | None,
+    platform: str | None,
+    insecure: tuple[str, ...],
+    creds: str | None,
     no_cache: bool,
 ) -> ScanResult:
+    """Scan ``image`` exactly as ``alpinist scan`` does (warnings on stderr); shared by ``scan``, ``baseline`` and ``gate``."""
+    from alpinist.images.reference import parse_reference
     from alpinist.scan.scanning import scan_image
 
+    parse_reference(image)  # a malformed reference is a usage error before anything is opened
+    refuse_registry_offline(
+        offline, (image,), "use an oci:, oci-archive:, docker-archive: or dir: copy of the image"
+    )
+    options = pull_options(platform, insecure, creds)
     with (
         open_database(db_path, offline, mirror, max_db_age) as store,
         pull_progress(options) as (options, on_layer),
@@ -162,4 +183,6 @@ def _scan_image(
             layer_progress=on_layer,
             max_db_age=max_db_age,
         )
+    for warning in result.warnings:
+        click.echo(f"alpinist: WARNING: {warning}", err=True)
     return result
