@@ -55,20 +55,20 @@ class LegendItem:
     css_class: str = "legend-item"
 
 
-def _fmt(x: float) -> str:
+def svg_number(x: float) -> str:
     text = f"{x:.2f}".rstrip("0").rstrip(".")
     return text if text not in ("-0", "") else "0"
 
 
-def _data(element: ET.Element, data: Sequence[tuple[str, str]]) -> None:
+def set_data(element: ET.Element, data: Sequence[tuple[str, str]]) -> None:
     for key, value in data:
         if not _DATA_KEY.match(key):
             raise ValueError(f"invalid data attribute name {key!r}")
         element.set(f"data-{key}", value)
 
 
-def _text(parent: ET.Element, x: float, y: float, text: str, css_class: str, **attrs: str) -> ET.Element:
-    el = ET.SubElement(parent, "text", {"x": _fmt(x), "y": _fmt(y), "class": css_class, **attrs})
+def add_text(parent: ET.Element, x: float, y: float, text: str, css_class: str, **attrs: str) -> ET.Element:
+    el = ET.SubElement(parent, "text", {"x": svg_number(x), "y": svg_number(y), "class": css_class, **attrs})
     el.text = text
     return el
 
@@ -135,20 +135,20 @@ def bar_chart(
             ET.SubElement(
                 g,
                 "rect",
-                {"x": _fmt(x), "y": "2", "width": "12", "height": "12", "fill": item.fill},
+                {"x": svg_number(x), "y": "2", "width": "12", "height": "12", "fill": item.fill},
             )
-            _text(g, x + 16, 2 + 11, item.label, "legend-label")
+            add_text(g, x + 16, 2 + 11, item.label, "legend-label")
             x += 16 + 8 * len(item.label) + 18
 
     for row_y, entry, segs in rows:
         if isinstance(entry, str):
-            _text(svg, 4, row_y + font_size, entry, "group-label", **{"font-weight": "600"})
+            add_text(svg, 4, row_y + font_size, entry, "group-label", **{"font-weight": "600"})
             continue
         bar = entry
         g = ET.SubElement(svg, "g", {"class": bar.css_class})
-        _data(g, bar.data)
+        set_data(g, bar.data)
         indent = 16 if bar.group is not None else 4
-        _text(g, indent, row_y + bar_height / 2 + font_size / 2 - 2, bar.label, "bar-label")
+        add_text(g, indent, row_y + bar_height / 2 + font_size / 2 - 2, bar.label, "bar-label")
         x = float(label_width)
         for seg in segs:
             w = max(MIN_SEGMENT, seg.value * scale)
@@ -157,16 +157,16 @@ def bar_chart(
                 "rect",
                 {
                     "class": seg.css_class,
-                    "x": _fmt(x),
-                    "y": _fmt(row_y),
-                    "width": _fmt(w),
+                    "x": svg_number(x),
+                    "y": svg_number(row_y),
+                    "width": svg_number(w),
                     "height": str(bar_height),
                     "fill": seg.fill,
                 },
             )
-            _data(rect, seg.data)
+            set_data(rect, seg.data)
             ET.SubElement(rect, "title").text = seg.title
             x += w
         if bar.total:
-            _text(g, x + 6, row_y + bar_height / 2 + font_size / 2 - 2, bar.total, "bar-total")
+            add_text(g, x + 6, row_y + bar_height / 2 + font_size / 2 - 2, bar.total, "bar-total")
     return ET.tostring(svg, encoding="unicode")

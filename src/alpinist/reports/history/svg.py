@@ -13,15 +13,13 @@ per series, one ``circle.point`` per run on it.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from alpinist.reports.compare.svg import SVG_NS
+from alpinist.reports.compare.svg import SVG_NS, add_text, set_data, svg_number
 
 MAX_X_LABELS = 6
-_DATA_KEY = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
 @dataclass(frozen=True)
@@ -32,24 +30,6 @@ class Series:
     titles: tuple[str, ...]  # one tooltip per point
     css_class: str = "line"
     data: tuple[tuple[str, str], ...] = ()  # data-* of the line and of each point
-
-
-def _num(x: float) -> str:
-    text = f"{x:.2f}".rstrip("0").rstrip(".")
-    return text if text not in ("-0", "") else "0"
-
-
-def _set_data(element: ET.Element, data: Sequence[tuple[str, str]]) -> None:
-    for key, value in data:
-        if not _DATA_KEY.match(key):
-            raise ValueError(f"invalid data attribute name {key!r}")
-        element.set(f"data-{key}", value)
-
-
-def _text(parent: ET.Element, x: float, y: float, text: str, css_class: str, **attrs: str) -> ET.Element:
-    el = ET.SubElement(parent, "text", {"x": _num(x), "y": _num(y), "class": css_class, **attrs})
-    el.text = text
-    return el
 
 
 def _label_positions(count: int) -> list[int]:
@@ -106,7 +86,7 @@ def line_chart(
             "font-size": str(font_size),
         },
     )
-    _set_data(svg, data)
+    set_data(svg, data)
     ET.SubElement(svg, "title").text = title
 
     legend = ET.SubElement(svg, "g", {"class": "legend"})
@@ -117,15 +97,15 @@ def line_chart(
             g,
             "line",
             {
-                "x1": _num(x),
+                "x1": svg_number(x),
                 "y1": "9",
-                "x2": _num(x + 14),
+                "x2": svg_number(x + 14),
                 "y2": "9",
                 "stroke": s.stroke,
                 "stroke-width": "3",
             },
         )
-        _text(g, x + 18, 13, s.label, "legend-label")
+        add_text(g, x + 18, 13, s.label, "legend-label")
         x += 18 + 7 * len(s.label) + 16
 
     axes = ET.SubElement(svg, "g", {"class": "axes"})
@@ -137,16 +117,16 @@ def line_chart(
             {
                 "class": "grid",
                 "x1": str(left),
-                "y1": _num(y),
+                "y1": svg_number(y),
                 "x2": str(left + plot_width),
-                "y2": _num(y),
+                "y2": svg_number(y),
                 "stroke": "#ddd" if value else "#888",
             },
         )
-        _text(axes, left - 6, y + font_size / 2 - 2, str(value), "y-label", **{"text-anchor": "end"})
+        add_text(axes, left - 6, y + font_size / 2 - 2, str(value), "y-label", **{"text-anchor": "end"})
     for i in _label_positions(runs):
         anchor = "middle" if 0 < i < runs - 1 or runs == 1 else ("start" if i == 0 else "end")
-        _text(
+        add_text(
             axes,
             x_of(i),
             top + plot_height + font_size + 6,
@@ -157,7 +137,7 @@ def line_chart(
 
     for s in series:
         g = ET.SubElement(svg, "g", {"class": f"series {s.css_class}"})
-        _set_data(g, s.data)
+        set_data(g, s.data)
         points = [(x_of(i), y_of(v)) for i, v in enumerate(s.values)]
         if len(points) > 1:
             ET.SubElement(
@@ -165,7 +145,7 @@ def line_chart(
                 "polyline",
                 {
                     "class": "line",
-                    "points": " ".join(f"{_num(px)},{_num(py)}" for px, py in points),
+                    "points": " ".join(f"{svg_number(px)},{svg_number(py)}" for px, py in points),
                     "fill": "none",
                     "stroke": s.stroke,
                     "stroke-width": "2",
@@ -175,8 +155,8 @@ def line_chart(
             dot = ET.SubElement(
                 g,
                 "circle",
-                {"class": "point", "cx": _num(px), "cy": _num(py), "r": "3.5", "fill": s.stroke},
+                {"class": "point", "cx": svg_number(px), "cy": svg_number(py), "r": "3.5", "fill": s.stroke},
             )
-            _set_data(dot, [*s.data, ("run", str(i)), ("count", str(value))])
+            set_data(dot, [*s.data, ("run", str(i)), ("count", str(value))])
             ET.SubElement(dot, "title").text = tip
     return ET.tostring(svg, encoding="unicode")
