@@ -366,3 +366,29 @@ def test_rescan_memo_gives_what_match_of_each_file_gives(
     assert changed.lost and (changed.findings, changed.gained, changed.lost) == expected(
         sboms / name, state[name]
     )
+
+
+def test_rescan_with_workers_gives_what_one_process_gives(
+    tmp_path: Path, scan_db: Path, inventories: dict[str, Inventory]
+) -> None:
+    import dataclasses
+
+    from alpinist.scan import rescan
+
+    sboms = tmp_path / "sboms"
+    sboms.mkdir()
+    tags = sorted(inventories)
+    for n in range(2 * rescan._MIN_PER_WORKER + 3):
+        inv = inventories[tags[n % len(tags)]]
+        (sboms / f"{n:03d}.json").write_text(
+            render_json(dataclasses.replace(inv, packages=inv.packages[n % 7 :]))
+        )
+    (sboms / "broken.json").write_text("{")
+    with Store.open(scan_db) as store:
+        one = rescan.rescan_directory(sboms, store, save=False)
+        two = rescan.rescan_directory(sboms, store, workers=2)
+        state = (sboms / rescan.STATE_FILE).read_text()
+        again = rescan.rescan_directory(sboms, store, workers=2)
+    assert one.images == two.images and one.failed == two.failed
+    assert all(not i.gained and not i.lost for i in again.images)
+    assert (sboms / rescan.STATE_FILE).read_text().split("\n", 1)[1] == state.split("\n", 1)[1]

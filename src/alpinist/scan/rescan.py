@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from pathlib import Path
@@ -51,6 +53,7 @@ from alpinist.scan.scanning import staleness_warnings
 
 STATE_FILE = ".alpinist-rescan.json"
 STATE_SCHEMA = "alpinist-rescan/1"
+_MIN_PER_WORKER = 50  # fewer files per process than this: one process
 
 
 def finding_ref(f: Finding) -> FindingRef:
@@ -346,40 +349,31 @@ def _compare(
     return len(refs), rows, gained, lost
 
 
-def rescan_directory(
-    directory: Path,
-    store: Store,
-    *,
-    fail_on: Severity | None = None,
-    max_db_age: timedelta | None = None,
-    now: datetime | None = None,
-    save: bool = True,
-) -> RescanResult:
-    """Re-match every SBOM of ``directory`` (see the module docstring) and update its state file."""
-    now = now or datetime.now(UTC)
-    if not directory.is_dir():
-        raise SbomError(f"{directory}: not a directory")
-    state = _read_state(directory)
-    statuses = tuple(store.status(now))
+class _Part(NamedTuple):
+    images: list[ImageRescan]
+    rows: list[list[str] | None]  # per image: its rows for the state (None: unreadable, keep the old entry)
+    failed: bool
+
+
+def _rescan_part(
+    store: Store, paths: Sequence[Path], state: Mapping[str, _Previous], threshold: int | None
+) -> _Part:
     rematcher = _Rematcher(store)
-    images: list[ImageRescan] = []
-    new_state: dict[str, Sequence[str] | _Previous] = {}
+    part = _Part([], [], False)
     failed = False
-    threshold = rank(fail_on) if fail_on is not None else None
-    for path in sbom_files(directory):
+    for path in paths:
         try:
             image = rematcher.read(path)
         except SbomError as exc:
-            images.append(ImageRescan(path.name, path.name, 0, error=str(exc)))
-            if path.name in state:
-                new_state[path.name] = state[path.name]
+            part.images.append(ImageRescan(path.name, path.name, 0, error=str(exc)))
+            part.rows.append(None)
             continue
         previous = state.get(path.name)
         count, rows, gained, lost = _compare(image.found, previous)
         if threshold is not None and any(rank(r.severity) >= threshold for r in gained):
             failed = True
-        new_state[path.name] = rows
-        images.append(
+        part.rows.append(rows)
+        part.images.append(
             ImageRescan(
                 file=path.name,
                 title=image.title,
@@ -391,6 +385,75 @@ def rescan_directory(
                 sbom_format=image.format,
             )
         )
+    return part._replace(failed=failed)
+
+
+# what a forked worker reads (set before the pool forks; a worker opens its own connection to the store)
+_JOB: tuple[Path, list[list[Path]], Mapping[str, _Previous], int | None] | None = None
+
+
+def _worker(n: int) -> _Part:
+    assert _JOB is not None
+    db, chunks, state, threshold = _JOB
+    with Store.open(db) as store:
+        return _rescan_part(store, chunks[n], state, threshold)
+
+
+def _rescan_parallel(
+    store: Store, paths: list[Path], state: Mapping[str, _Previous], threshold: int | None, workers: int
+) -> list[_Part]:
+    global _JOB
+    size = -(-len(paths) // workers)
+    chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
+    _JOB = (store.path, chunks, state, threshold)
+    try:
+        with ProcessPoolExecutor(len(chunks), mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_worker, range(len(chunks))))
+    finally:
+        _JOB = None
+
+
+def rescan_directory(
+    directory: Path,
+    store: Store,
+    *,
+    fail_on: Severity | None = None,
+    max_db_age: timedelta | None = None,
+    now: datetime | None = None,
+    save: bool = True,
+    workers: int = 1,
+) -> RescanResult:
+    """Re-match every SBOM of ``directory`` (see the module docstring) and update its state file.
+
+    ``workers`` > 1 splits the files (in order) over that many forked processes, each opening the store
+    again (read-only), where ``fork`` exists and there are enough files. The findings, gained and lost are
+    the same; a record that cannot be evaluated is warned about in the first SBOM that meets it in each
+    process rather than in the first of all."""
+    now = now or datetime.now(UTC)
+    if not directory.is_dir():
+        raise SbomError(f"{directory}: not a directory")
+    state = _read_state(directory)
+    statuses = tuple(store.status(now))
+    threshold = rank(fail_on) if fail_on is not None else None
+    paths = sbom_files(directory)
+    parallel = (
+        workers > 1
+        and len(paths) >= _MIN_PER_WORKER * 2
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
+    if parallel:
+        parts = _rescan_parallel(store, paths, state, threshold, min(workers, len(paths) // _MIN_PER_WORKER))
+    else:
+        parts = [_rescan_part(store, paths, state, threshold)]
+    images: list[ImageRescan] = []
+    new_state: dict[str, Sequence[str] | _Previous] = {}
+    for part in parts:
+        for image, rows in zip(part.images, part.rows, strict=True):
+            images.append(image)
+            if rows is not None:
+                new_state[image.file] = rows
+            elif image.file in state:
+                new_state[image.file] = state[image.file]
     if save:
         _write_state(directory, new_state, now)
     warnings = staleness_warnings(statuses, max_db_age) if max_db_age is not None else []
@@ -398,7 +461,7 @@ def rescan_directory(
         directory=str(directory),
         images=tuple(images),
         fail_on=fail_on,
-        failed=failed,
+        failed=any(part.failed for part in parts),
         state_file=str(directory / STATE_FILE),
         warnings=tuple(warnings),
         db_status=statuses,
