@@ -257,23 +257,40 @@ class _Image(NamedTuple):
     found: Sequence[_Found]  # per package (alpinist JSON read with the memo), else one for the SBOM
 
 
+class _Memo:
+    """Each package entry met (as parsed) with its findings when matched alone, or None when that match
+    warned. An entry is found again by its name, version and purl, then compared whole: equal values of
+    the same types (so ``true`` and ``1`` differ) read back as the same package."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self) -> None:
+        self.entries: dict[
+            tuple[object, ...], list[tuple[Mapping[str, object], tuple[type, ...], _Found | None]]
+        ] = {}
+
+    def key(self, entry: Mapping[str, object]) -> tuple[object, ...]:
+        locations = entry.get("locations")  # PyPI copies of one version differ by where they are
+        if type(locations) is list:
+            locations = tuple(cast(list[object], locations))
+        return (
+            entry.get("name"),
+            entry.get("version"),
+            entry.get("purl"),
+            locations,
+        )  # unhashable: TypeError
+
+    def get(self, key: tuple[object, ...], entry: Mapping[str, object]) -> Any:  # _Found, None or _MISSING
+        for known, types, found in self.entries.get(key, ()):
+            if known == entry and types == tuple(map(type, entry.values())):
+                return found
+        return _MISSING
+
+    def put(self, key: tuple[object, ...], entry: Mapping[str, object], found: _Found | None) -> None:
+        self.entries.setdefault(key, []).append((entry, tuple(map(type, entry.values())), found))
+
+
 _MISSING: Any = object()
-
-
-def _package_key(entry: Mapping[str, object]) -> tuple[object, ...]:
-    """The package entry as parsed, hashable (a value's type is kept, so ``true`` and ``1`` differ); a
-    nested object or array of arrays makes it unhashable (TypeError at the lookup)."""
-    parts: list[object] = []
-    for k, v in entry.items():
-        parts.append(k)
-        t = type(v)
-        if t is str or v is None:
-            parts.append(v)
-        elif t is list:
-            parts.append(tuple(cast(list[object], v)))
-        else:
-            parts.append((t, v))
-    return tuple(parts)
 
 
 class _Rematcher:
@@ -281,7 +298,7 @@ class _Rematcher:
         self.index = CachingIndex(store)
         self.alone = self.index.sibling()
         # per OS, per package entry: its findings when matched alone, or None when that match warned
-        self.memo: dict[OSInfo | None, dict[tuple[object, ...], _Found | None]] = {}
+        self.memo: dict[OSInfo | None, _Memo] = {}
 
     def read(self, path: Path) -> _Image:
         """Read and match one SBOM; :class:`SbomError` as ``read_sbom``."""
@@ -308,18 +325,22 @@ class _Rematcher:
 
     def _memoized(self, head: InventoryHead) -> list[_Found] | None:
         """Each package's findings, or None when the SBOM must be matched whole."""
-        memo = self.memo.setdefault(head.os, {})
+        memo = self.memo.get(head.os)
+        if memo is None:
+            memo = self.memo[head.os] = _Memo()
         out: list[_Found] = []
-        for i, entry in enumerate(head.packages):
-            key = _package_key(cast(Mapping[str, object], entry))
+        for i, raw in enumerate(head.packages):
+            entry = cast(Mapping[str, object], raw)
+            key = memo.key(entry)
             try:
-                found = memo.get(key, _MISSING)
+                found = memo.get(key, entry)
             except TypeError:  # unhashable: an entry the memo does not take
                 return None
             if found is _MISSING:
                 package = package_from_dict(entry, f"$.packages[{i}]")
                 alone = match(Inventory(image=head.image, os=head.os, packages=(package,)), self.alone)
-                found = memo[key] = None if alone.warnings else _found(alone.findings)
+                found = None if alone.warnings else _found(alone.findings)
+                memo.put(key, entry, found)
             if found is None:
                 return None
             out.append(found)
@@ -339,8 +360,9 @@ def _compare(
     keys = one.keys if one else tuple(chain.from_iterable(f.keys for f in found))
     orders = one.orders if one else tuple(chain.from_iterable(f.orders for f in found))
     now_by = dict(zip(keys, zip(orders, refs, strict=True), strict=True))
-    if previous is None and len(now_by) == len(refs) and len(set(orders)) == len(refs):
-        # no two findings share a key or an order: the order the packages came in cannot matter
+    if previous is None and len(set(rows)) == len(now_by) == len(set(orders)):
+        # findings that share a key are equal, and no two others share an order: the order the packages came
+        # in cannot matter (which of equal findings is kept, where a tie goes)
         return len(refs), rows, tuple(r for _, r in sorted(now_by.values())), ()
     if len(found) > 1:  # match()'s order of the findings of the whole SBOM (a stable sort)
         sorts = tuple(chain.from_iterable(f.sorts for f in found))
