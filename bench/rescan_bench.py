@@ -8,8 +8,13 @@ One command: ``PYTHONPATH=src .venv/bin/python bench/rescan_bench.py [--count 10
    ``inventory.sbom_import``): each is one of the five, padded with PyPI packages to ~150 packages, with about a
    third of the versions varied (apk/deb revisions moved, PyPI versions drawn from older and newer releases),
    written as ``alpinist-sbom/1`` JSON without file lists. Seeded: the same files every run.
-3. ``scan.rescan.rescan_directory`` runs twice over the directory (first rescan: every finding is new; second:
-   nothing changed), timed; peak RSS of the process from ``resource.getrusage``.
+3. ``scan.rescan.rescan_directory`` runs twice over the directory with ``--workers`` processes (first rescan:
+   every finding is new; second: nothing changed), timed; peak RSS of this process (``RUSAGE_SELF``) and of
+   the largest worker (``RUSAGE_CHILDREN``).
+4. Honesty checks and references, measured in the same run: the findings of the first ``--sample`` SBOMs by
+   the plain path (``read_sbom`` + ``scan_inventory`` one by one, no cache) must equal the rescan's, count
+   for count and set for set (a checksum over the sample; the bench exits 1 otherwise); the plain path's
+   time per SBOM, and the time of ``json.loads`` of every file (reading alone, one process).
 
 Goal (issue 10): ≤ 20 s and ≤ 500 MB for 10,000 SBOMs on a 2-core machine.
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import random
 import resource
@@ -36,7 +42,8 @@ from alpinist.advisories.update import update  # noqa: E402
 from alpinist.inventory.sbom_import import read_sbom  # noqa: E402
 from alpinist.inventory.serialize import inventory_to_dict  # noqa: E402
 from alpinist.models import Inventory, Package  # noqa: E402
-from alpinist.scan.rescan import rescan_directory  # noqa: E402
+from alpinist.scan.rescan import finding_ref, rescan_directory  # noqa: E402
+from alpinist.scan.scanning import scan_inventory  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 if not CORPUS.exists():
@@ -111,10 +118,23 @@ def generate(directory: Path, count: int, size: int = 150, seed: int = 10) -> No
         )
 
 
+def _checksum(rows: list[tuple[str, int, list[tuple[object, ...]]]]) -> str:
+    h = hashlib.sha256()
+    for name, count, refs in rows:
+        h.update(f"{name}\0{count}\0{sorted(refs)!r}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _rss_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sample", type=int, default=200, help="SBOMs matched by the plain path too")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="alpinist-rescan-bench."))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -128,24 +148,63 @@ def main() -> int:
         generate(sboms, args.count)
         print(f"generated {args.count} SBOMs in {time.perf_counter() - started:.1f} s")
     (sboms / ".alpinist-rescan.json").unlink(missing_ok=True)
-    packages = sum(
-        len(json.loads(p.read_text())["packages"]) for p in list(sboms.glob("*.json"))[:200]
-    ) / min(200, args.count)
-    print(f"~{packages:.0f} packages per SBOM")
+    files = sorted(sboms.glob("*.json"))
+    # reference 1: reading alone (json.loads of every file, one process)
+    started = time.perf_counter()
+    packages = 0
+    for p in files:
+        packages += len(json.loads(p.read_bytes())["packages"])
+    loads = time.perf_counter() - started
+    print(f"~{packages / len(files):.0f} packages per SBOM")
+    print(
+        f"reference: json.loads of {len(files)} files: {loads:.1f} s ({loads / len(files) * 1000:.2f} ms per SBOM)"
+    )
+    # reference 2 and the check: the plain sequential path on a sample
+    sample = files[: args.sample]
+    expected = []
+    started = time.perf_counter()
+    with Store.open(db) as store:
+        for p in sample:
+            found = scan_inventory(read_sbom(p).inventory, store, max_db_age=None).findings
+            expected.append((p.name, len(found), [dataclasses.astuple(finding_ref(f))[:4] for f in found]))
+    plain = (time.perf_counter() - started) / len(sample)
+    print(
+        f"reference: plain read_sbom + scan_inventory, first {len(sample)} SBOMs: {plain * 1000:.2f} ms per SBOM"
+    )
+    ok = True
     with Store.open(db) as store:
         for label in ("first rescan", "second rescan"):
             started = time.perf_counter()
-            result = rescan_directory(sboms, store)
+            result = rescan_directory(sboms, store, workers=args.workers)
             wall = time.perf_counter() - started
             findings = sum(i.findings for i in result.images)
             gained = sum(len(i.gained) for i in result.images)
+            per = wall / len(result.images)
             print(
                 f"{label}: {len(result.images)} SBOMs, {findings} findings ({gained} gained), "
-                f"{wall:.1f} s wall, {wall / len(result.images) * 1000:.2f} ms per SBOM"
+                f"{wall:.1f} s wall, {per * 1000:.2f} ms per SBOM "
+                f"({plain / per:.1f}x the plain path, {wall / loads:.2f}x json.loads of all files)"
             )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS: {peak:.0f} MB")
-    return 0
+            if label == "first rescan":
+                # gained on a first rescan = the findings, one per (id, type, package, version)
+                got = [
+                    (i.file, i.findings, [(r.id, r.type, r.package, r.version) for r in i.gained])
+                    for i in result.images[: len(sample)]
+                ]
+                want = [(n, c, list(dict.fromkeys(refs))) for n, c, refs in expected]
+                same = _checksum(got) == _checksum(want)
+                ok = ok and same
+                print(
+                    f"check vs plain path on {len(sample)} SBOMs: {_checksum(got)} {'==' if same else '!='} {_checksum(want)}"
+                )
+            elif gained:
+                ok = False
+                print("check: the second rescan gained findings")
+    print(
+        f"peak RSS: this process {_rss_mb(resource.RUSAGE_SELF):.0f} MB, "
+        f"largest worker {_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
+    )
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -318,3 +318,77 @@ def test_rescan_state_written_at_end_with_iso_time(
     assert state["schema"] == "alpinist-rescan/1" and state["rescanned_at"] == "2025-01-02T00:00:00Z"
     assert len(state["images"]["a.json"]["findings"]) == result.images[0].findings
     shutil.rmtree(tmp_path / "none", ignore_errors=True)
+
+
+def test_rescan_memo_gives_what_match_of_each_file_gives(
+    tmp_path: Path, scan_db: Path, inventories: dict[str, Inventory]
+) -> None:
+    """rescan reads alpinist JSON with a memo per (OS, package entry) and matches new packages alone: each
+    image's findings, gained and lost are those of match() over the whole file, and an unchanged state line
+    gains and loses nothing."""
+    import dataclasses
+
+    from alpinist.scan.rescan import _diff, finding_ref, load_state, rescan_directory
+
+    sboms = tmp_path / "sboms"
+    sboms.mkdir()
+    for n, (_tag, inv) in enumerate(sorted(inventories.items())):
+        (sboms / f"{n}-a.json").write_text(render_json(inv))
+        # the same packages in another order, one dropped, one at another version
+        moved = [
+            dataclasses.replace(p, version=p.version + "1") if i == 0 else p
+            for i, p in enumerate(inv.packages)
+        ]
+        changed = dataclasses.replace(inv, packages=tuple(reversed(moved[:-1])))
+        (sboms / f"{n}-b.json").write_text(render_json(changed))
+    (sboms / "z.spdx.json").write_text(render_spdx(inventories["python-app:alpine"]))
+
+    def expected(path: Path, before: list[Any]) -> tuple[int, tuple[Any, ...], tuple[Any, ...]]:
+        with Store.open(scan_db) as store:
+            refs = [finding_ref(f) for f in match(read_sbom(path).inventory, store).findings]
+        return (len(refs), *_diff(refs, before))
+
+    with Store.open(scan_db) as store:
+        first = rescan_directory(sboms, store)
+    for image in first.images:
+        assert (image.findings, image.gained, image.lost) == expected(sboms / image.file, [])
+    state = load_state(sboms)
+    with Store.open(scan_db) as store:
+        second = rescan_directory(sboms, store)
+    assert all(not i.gained and not i.lost and i.findings == len(state[i.file]) for i in second.images)
+    # a changed file: only its line is parsed again, and the diff is match()'s
+    inv = inventories["alpine:3.20.3"]
+    name = next(f"{n}-a.json" for n, tag in enumerate(sorted(inventories)) if tag == "alpine:3.20.3")
+    (sboms / name).write_text(render_json(dataclasses.replace(inv, packages=inv.packages[::2])))
+    with Store.open(scan_db) as store:
+        third = rescan_directory(sboms, store)
+    changed = next(i for i in third.images if i.file == name)
+    assert changed.lost and (changed.findings, changed.gained, changed.lost) == expected(
+        sboms / name, state[name]
+    )
+
+
+def test_rescan_with_workers_gives_what_one_process_gives(
+    tmp_path: Path, scan_db: Path, inventories: dict[str, Inventory]
+) -> None:
+    import dataclasses
+
+    from alpinist.scan import rescan
+
+    sboms = tmp_path / "sboms"
+    sboms.mkdir()
+    tags = sorted(inventories)
+    for n in range(2 * rescan._MIN_PER_WORKER + 3):
+        inv = inventories[tags[n % len(tags)]]
+        (sboms / f"{n:03d}.json").write_text(
+            render_json(dataclasses.replace(inv, packages=inv.packages[n % 7 :]))
+        )
+    (sboms / "broken.json").write_text("{")
+    with Store.open(scan_db) as store:
+        one = rescan.rescan_directory(sboms, store, save=False)
+        two = rescan.rescan_directory(sboms, store, workers=2)
+        state = (sboms / rescan.STATE_FILE).read_text()
+        again = rescan.rescan_directory(sboms, store, workers=2)
+    assert one.images == two.images and one.failed == two.failed
+    assert all(not i.gained and not i.lost for i in again.images)
+    assert (sboms / rescan.STATE_FILE).read_text().split("\n", 1)[1] == state.split("\n", 1)[1]

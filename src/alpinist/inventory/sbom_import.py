@@ -62,18 +62,36 @@ class ImportedSbom:
 
 def read_sbom(path: Path) -> ImportedSbom:
     """Read the SBOM at ``path``; :class:`SbomError` (one line) when it cannot be."""
-    try:
-        data = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise SbomError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SbomError(f"{path}: not JSON ({exc}); accepted formats: {ACCEPTED}") from None
+    data = read_json(path)
     try:
         return sbom_from_data(data, str(path))
     except SbomError as exc:
         raise SbomError(f"{path}: {exc}") from None
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise SbomError(f"{path}: malformed SBOM: {exc}") from None
+        raise malformed(path, exc) from None
+
+
+def read_json(path: Path) -> object:
+    """The parsed JSON of ``path`` (the first step of :func:`read_sbom`, with its errors)."""
+    try:
+        return json.loads(path.read_bytes())
+    except OSError as exc:
+        raise SbomError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SbomError(f"{path}: not JSON ({exc}); accepted formats: {ACCEPTED}") from None
+
+
+def malformed(path: Path, exc: Exception) -> SbomError:
+    """The error :func:`read_sbom` raises for a document of a known format with a field of the wrong shape."""
+    return SbomError(f"{path}: malformed SBOM: {exc}")
+
+
+def is_alpinist_json(data: object) -> bool:
+    """``data`` is alpinist's own JSON (read exactly by ``serialize.inventory_from_dict``)."""
+    if not isinstance(data, Mapping):
+        return False
+    schema = data.get("schema")
+    return isinstance(schema, str) and schema.startswith(SCHEMA_PREFIX)
 
 
 def sbom_from_data(data: object, reference: str = "sbom") -> ImportedSbom:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast, get_args
 
 from alpinist.models import (
@@ -173,18 +174,47 @@ def inventory_from_dict(d: Mapping[str, Any]) -> Inventory:
     Raises ``ValueError`` (one line naming the offending field) for an unknown schema or a field of
     the wrong shape. A package without ``files`` (JSON rendered without them) reads back with none.
     """
+    head = read_head(d)
+    return Inventory(
+        image=head.image,
+        os=head.os,
+        packages=tuple(package_from_dict(p, f"$.packages[{i}]") for i, p in enumerate(head.packages)),
+        schema_version=head.schema_version,
+    )
+
+
+@dataclass(frozen=True)
+class InventoryHead:
+    """What :func:`read_head` reads of an inventory dictionary: all but the packages, left as parsed."""
+
+    image: ImageFacts
+    os: OSInfo | None
+    schema_version: str
+    packages: Sequence[object]  # each for package_from_dict(entry, f"$.packages[{i}]")
+
+
+def read_head(d: Mapping[str, Any]) -> InventoryHead:
+    """The schema, image and OS of an inventory dictionary, checked as :func:`inventory_from_dict` checks
+    them (and in the same order), with its package entries unread: for a reader that builds (or reuses)
+    packages itself, e.g. ``rescan`` keeping the packages it has already met."""
     r = _Reader(d, "$")
     schema = r.text("schema")
     version = schema.removeprefix(SCHEMA_PREFIX)
     if not schema.startswith(SCHEMA_PREFIX) or version not in SUPPORTED_SCHEMA_VERSIONS:
         raise ValueError(f"$.schema: unsupported SBOM schema {schema!r} (this alpinist reads {SCHEMA_ID})")
     os_r = r.opt_obj("os")
-    return Inventory(
-        image=_image_from(r.obj("image")),
-        os=_os_from(os_r) if os_r is not None else None,
-        packages=tuple(_package_from(p) for p in r.objs("packages")),
-        schema_version=version,
-    )
+    image = _image_from(r.obj("image"))
+    os = _os_from(os_r) if os_r is not None else None
+    entries = r.array("packages")
+    for i, entry in enumerate(entries):  # every entry an object before any is read, as before
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"$.packages[{i}]: expected an object, got {_kind(entry)}")
+    return InventoryHead(image, os, version, entries)
+
+
+def package_from_dict(data: object, path: str) -> Package:
+    """One package entry of an inventory dictionary (``path`` names it in errors: ``$.packages[3]``)."""
+    return _package_from(_Reader(data, path))
 
 
 def _image_from(r: _Reader) -> ImageFacts:

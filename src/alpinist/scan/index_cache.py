@@ -28,6 +28,14 @@ class CachingIndex:
         # warned about in the first inventory that meets it only.
         self.verdict_cache: dict[Any, Any] = {}
 
+    def sibling(self) -> CachingIndex:
+        """An index sharing what this one has read (rows, records, aliases, namespaces) but keeping its own
+        verdicts: a verdict's warning is given by the first match through each of them."""
+        other = CachingIndex(self.store)
+        other._rows, other._vulns, other._aliases = self._rows, self._vulns, self._aliases
+        other._namespaces = list(self.namespaces())
+        return other
+
     def namespaces(self) -> Collection[str]:
         if self._namespaces is None:
             self._namespaces = list(self.store.namespaces())
