@@ -324,12 +324,12 @@ class _Rematcher:
         matched = match(imported.inventory, self.index)
         warnings = tuple(dict.fromkeys([*imported.warnings, *matched.warnings]))
         inventory = imported.inventory
-        found = (_found(matched.findings),)
+        whole = (_found(matched.findings),)
         return _Image(
             image_title(inventory.image),
             imported.format,
             warnings,
-            found,
+            whole,
             inventory.image,
             len(inventory.packages),
         )
