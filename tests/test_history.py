@@ -25,9 +25,11 @@ import threading
 import xml.etree.ElementTree as ET
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from alpinist.cli.app import main
@@ -120,6 +122,8 @@ def test_scan_gate_rescan_are_listed_in_order_with_their_counts(
     assert code == 0, err
     doc = json.loads(out)
     assert doc["schema"] == "alpinist-history/1" and doc["runs"] == 4
+    schema = json.loads(resources.files("alpinist").joinpath("schemas/history.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(doc)
     (image,) = doc["images"]  # the rescanned SBOM names the same image as the scans
     runs = image["runs"]
     assert [r["verb"] for r in runs] == ["scan", "scan", "gate", "rescan"]
