@@ -29,7 +29,12 @@ REAL_REPO = Path(__file__).resolve().parents[1]
 WRITE = os.environ.get("ALPINIST_WRITE_GOLDEN") == "1"
 # Paths are printed (and tables wrap around them): every run reaches the checkout and the corpus through the
 # same two links, so a clone in a longer or shorter folder prints the same bytes.
-LINKS = Path(tempfile.gettempdir()) / f"alpinist-golden-{os.getuid()}"
+# a folder of a fixed length, not $TMPDIR: its length is part of the printed paths (tables wrap around
+# them), so a TMPDIR or a user id of another length would change the bytes; /tmp is on every machine this
+# runs on. One digit of the user id keeps two users' links apart in the common case.
+LINKS = (
+    Path("/tmp" if Path("/tmp").is_dir() else tempfile.gettempdir()) / f"alpinist-golden-{os.getuid() % 10}"
+)
 REPO = LINKS / "repo"
 LINKED_CORPUS = LINKS / "corpus"
 
