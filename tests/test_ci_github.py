@@ -252,3 +252,15 @@ def test_ci_is_listed(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["--help"], capsys)
     assert code == 0
     assert re.search(r"^\s+ci\b", out, re.MULTILINE)
+
+
+def test_a_pypi_release_of_alpinist_is_warned_about_a_pinned_commit_is_not(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The name on PyPI belongs to another project (docs/ci.md): installing a release is said to be a risk."""
+    code, out, err = run_cli(["ci", "init", "github", "-o", "-"], capsys)
+    assert code == 0 and "ALPINIST_SPEC" in out
+    assert "WARNING" in err and "belongs to another project" in err
+    pinned = "git+https://github.com/acme/alpinist@" + "b" * 40
+    code, out, err = run_cli(["ci", "init", "github", "-o", "-", "--alpinist", pinned], capsys)
+    assert code == 0 and pinned in out and "WARNING" not in err

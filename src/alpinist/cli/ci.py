@@ -114,6 +114,13 @@ def github(
         )
     except CIOptionError as exc:
         raise click.BadParameter(exc.reason, param_hint=f"'{exc.option}'") from None
+    if not options.alpinist.startswith("git+"):
+        click.echo(
+            "alpinist: WARNING: the workflow installs alpinist=="
+            f"{options.alpinist} from PyPI, where the name belongs to another project; pin "
+            "--alpinist git+https://HOST/OWNER/REPO@<commit> (docs/ci.md)",
+            err=True,
+        )
     text = render_workflow(options)
     if to_stdout:
         click.echo(text, nl=False)
