@@ -478,6 +478,10 @@ _SEVERITY_ORDER: dict[str, int] = {s: -rank(s) for s in SEVERITIES}
 _VerdictKey = tuple[str, str, str, str]
 
 
+# (best id, aliases, severity, description, (id, page) links): what findings of one advisory share
+_Description = tuple[str, tuple[str, ...], SeverityChoice, str | None, tuple[tuple[str, str], ...]]
+
+
 class _Matcher:
     def __init__(self, inventory: Inventory, index: AdvisoryIndex) -> None:
         self.inventory = inventory
@@ -488,9 +492,7 @@ class _Matcher:
         self._aliases: dict[str, frozenset[str]] = {}
         # keyed by the severity row's identity: the rows live as long as the match, and hashing an Affected
         # hashes every listed version of it
-        self._shared: dict[
-            tuple[str, frozenset[str], int], tuple[str, tuple[str, ...], SeverityChoice, str | None]
-        ] = {}
+        self._shared: dict[tuple[str, frozenset[str], int], _Description] = {}
         self.evaluator = _Evaluator(self.warn, registry.os_feeds())
         self._vendor_feeds = registry.vendor_feeds()
         self._rules = registry.rules_by_type()
@@ -777,9 +779,8 @@ class _Matcher:
         if shared is None:
             shared = self._describe(chosen.vuln_id, all_ids, severity_row, [c.vuln_id for c in group])
             self._shared[key] = shared
-        best_id, aliases, choice, description = shared
+        best_id, aliases, choice, description, links = shared
         verdict, cvss = chosen.verdict, choice.cvss
-        links = self._links_of(best_id, aliases)
         feed_title, feed_url = registry.feed_reference(verdict.row.source, best_id)
         return Finding(
             id=best_id,
@@ -816,8 +817,9 @@ class _Matcher:
 
     def _describe(
         self, vuln_id: str, all_ids: frozenset[str], severity_row: Affected, member_ids: list[str]
-    ) -> tuple[str, tuple[str, ...], SeverityChoice, str | None]:
-        """Id, aliases, severity and description of one advisory (shared by the binary packages of a source)."""
+    ) -> _Description:
+        """Id, aliases, severity, description and links of one advisory (shared by the binary packages of a
+        source)."""
         best_id = preferred_id(all_ids)
         alias_cvss: list[CvssScore] = []
         for other in sorted(all_ids - {vuln_id}):
@@ -830,7 +832,7 @@ class _Matcher:
             (v.summary for v in map(self.vulnerability, member_ids) if v is not None and v.summary), None
         )
         aliases = tuple(sorted(all_ids - {best_id}, key=_id_key))
-        return best_id, aliases, choice, description
+        return best_id, aliases, choice, description, self._links_of(best_id, aliases)
 
 
 def match(inventory: Inventory, index: AdvisoryIndex) -> MatchResult:
