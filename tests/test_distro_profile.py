@@ -30,7 +30,6 @@ from alpinist.advisories.store import Store
 from alpinist.cli.app import main
 from alpinist.errors import FeedError
 from alpinist.models import OSInfo
-from alpinist.scan.scanning import advisory_url
 from tests.feed_server import FeedServer
 
 # ---------------------------------------------------------------------------------------------- the toy
@@ -182,7 +181,7 @@ def test_the_default_registry_is_the_four_real_feeds() -> None:
     assert list(all_sources()) == list(SOURCE_NAMES)
     assert registry.feed_preference() == ("osv", "nvd", "debian", "alpine")
     assert registry.vendor_feeds() == {"alpine", "debian"}
-    assert advisory_url("TOY-2024-0001") is None
+    assert registry.advisory_url("TOY-2024-0001") is None
 
 
 def test_registering_adds_the_toy_after_the_real_feeds_and_removes_it_again() -> None:
@@ -191,7 +190,7 @@ def test_registering_adds_the_toy_after_the_real_feeds_and_removes_it_again() ->
         assert list(all_sources()) == [*SOURCE_NAMES, "toylinux"]
         assert registry.feed_preference()[-1] == "toylinux"
         assert "toylinux" in registry.vendor_feeds() and "toylinux" in registry.os_feeds()
-        assert advisory_url("TOY-2024-0001") == f"https://{TOY_HOST}/advisory/TOY-2024-0001"
+        assert registry.advisory_url("TOY-2024-0001") == f"https://{TOY_HOST}/advisory/TOY-2024-0001"
         with pytest.raises(ValueError, match="already registered"):
             registry.register(TOY)
     assert registry.source_names() == SOURCE_NAMES

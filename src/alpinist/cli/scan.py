@@ -93,6 +93,7 @@ def scan(
     failed, 64 usage.
     """
     imported = None
+    options = None
     if image.startswith(SBOM_PREFIX):
         # a stored SBOM instead of an image (docs/sbom-import.md): no image is read
         from alpinist.inventory.sbom_import import read_sbom
@@ -100,7 +101,14 @@ def scan(
         imported = read_sbom(Path(image.removeprefix(SBOM_PREFIX)))
     else:
         # usage errors (a malformed reference, --offline with a registry, bad pull options) before anything opens
-        _image_options(image, offline, platform, insecure, creds)
+        options = image_pull_options(
+            image,
+            offline,
+            platform,
+            insecure,
+            creds,
+            "scan an oci:, oci-archive:, docker-archive: or dir: copy",
+        )
 
     policy = policy_from_options(only_fixed, severities, ignore_file, vex_files, fail_on)
     with history_recorder(history_path) as history:  # a bad history file fails before the scan
@@ -112,21 +120,19 @@ def scan(
                     imported.inventory, store, policy, max_db_age=max_db_age, extra_warnings=imported.warnings
                 )
         else:
-            result = scan_target(
+            assert options is not None
+            result = scan_with_options(
                 image,
+                options,
                 policy,
                 offline=offline,
                 max_db_age=max_db_age,
                 db_path=db_path,
                 mirror=mirror,
-                platform=platform,
-                insecure=insecure,
-                creds=creds,
                 no_cache=no_cache,
             )
-        if imported is not None:
-            for warning in result.warnings:
-                click.echo(f"alpinist: WARNING: {warning}", err=True)
+        for warning in result.warnings:
+            click.echo(f"alpinist: WARNING: {warning}", err=True)
         SCAN_FORMATS.write(fmt, result, output)
         if history is not None:
             from alpinist.history.record import entry_from_scan
@@ -135,17 +141,52 @@ def scan(
     return EXIT_POLICY if result.failed else EXIT_OK
 
 
-def _image_options(
-    image: str, offline: bool, platform: str | None, insecure: tuple[str, ...], creds: str | None
+def image_pull_options(
+    image: str,
+    offline: bool,
+    platform: str | None,
+    insecure: tuple[str, ...],
+    creds: str | None,
+    verb_hint: str,
 ) -> PullOptions:
+    """The pull options of ``image``, after the usage checks every image verb makes before anything opens:
+    a malformed reference, a registry reference under ``--offline`` (``verb_hint``: what to do instead),
+    bad ``--platform``/``--creds``."""
     from alpinist.images.reference import parse_reference
 
-    parse_reference(image)  # a malformed reference is a usage error before anything is opened
-    refuse_registry_offline(
-        offline, (image,), "scan an oci:, oci-archive:, docker-archive: or dir: copy of the image"
-    )
+    parse_reference(image)
+    refuse_registry_offline(offline, (image,), f"{verb_hint} of the image")
     options: PullOptions = pull_options(platform, insecure, creds)
     return options
+
+
+def scan_with_options(
+    image: str,
+    options: PullOptions,
+    policy: Policy,
+    *,
+    offline: bool,
+    max_db_age: timedelta,
+    db_path: Path | None,
+    mirror: str | None,
+    no_cache: bool,
+) -> ScanResult:
+    """Scan ``image`` (pull options checked by :func:`image_pull_options`) against the database."""
+    from alpinist.scan.scanning import scan_image
+
+    with (
+        open_database(db_path, offline, mirror, max_db_age) as store,
+        pull_progress(options) as (options, on_layer),
+    ):
+        return scan_image(
+            image,
+            options,
+            store,
+            policy,
+            use_cache=not no_cache,
+            layer_progress=on_layer,
+            max_db_age=max_db_age,
+        )
 
 
 def scan_target(
@@ -161,28 +202,20 @@ def scan_target(
     creds: str | None,
     no_cache: bool,
 ) -> ScanResult:
-    """Scan ``image`` exactly as ``alpinist scan`` does (warnings on stderr); shared by ``scan``, ``baseline`` and ``gate``."""
-    from alpinist.images.reference import parse_reference
-    from alpinist.scan.scanning import scan_image
-
-    parse_reference(image)  # a malformed reference is a usage error before anything is opened
-    refuse_registry_offline(
-        offline, (image,), "use an oci:, oci-archive:, docker-archive: or dir: copy of the image"
+    """Check and scan ``image`` as ``alpinist scan`` does (warnings on stderr), for ``baseline`` and ``gate``."""
+    options = image_pull_options(
+        image, offline, platform, insecure, creds, "use an oci:, oci-archive:, docker-archive: or dir: copy"
     )
-    options = pull_options(platform, insecure, creds)
-    with (
-        open_database(db_path, offline, mirror, max_db_age) as store,
-        pull_progress(options) as (options, on_layer),
-    ):
-        result = scan_image(
-            image,
-            options,
-            store,
-            policy,
-            use_cache=not no_cache,
-            layer_progress=on_layer,
-            max_db_age=max_db_age,
-        )
+    result = scan_with_options(
+        image,
+        options,
+        policy,
+        offline=offline,
+        max_db_age=max_db_age,
+        db_path=db_path,
+        mirror=mirror,
+        no_cache=no_cache,
+    )
     for warning in result.warnings:
         click.echo(f"alpinist: WARNING: {warning}", err=True)
     return result

@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from alpinist.advisories import registry
 from alpinist.advisories.model import rank
 from alpinist.errors import DatabaseError
 from alpinist.models import Inventory
@@ -59,12 +58,6 @@ def finding_sort_key(f: Finding) -> tuple[int, str, str, str, str, str]:
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=finding_sort_key)
-
-
-def advisory_url(vuln_id: str) -> str | None:
-    """Where a person reads about an id: the page of the feed whose profile claims its prefix (NVD for
-    CVEs, GitHub for GHSAs, OSV for PYSEC, Debian for TEMP), else None."""
-    return registry.advisory_url(vuln_id)
 
 
 # ---------------------------------------------------------------------------------------------- database age
