@@ -368,23 +368,30 @@ def _trends(comparison: Comparison, history: History) -> str:
     return "\n".join(parts)
 
 
-def render_compare_html(comparison: Comparison, history: History | None = None) -> str:
-    """The page; with ``history`` (``--history FILE``), a trend chart per image below the table."""
-    labels = " · ".join(c.label for c in comparison.columns)
-    parts = [
+def page_start(title: str, css: str) -> list[str]:
+    """A self-contained page up to its ``<h1>``: nothing may be fetched when the report is viewed (no script,
+    font, stylesheet or image: the Content-Security-Policy says so)."""
+    return [
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        # nothing may be fetched when the report is viewed: no script, font, stylesheet or image
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        f"<title>alpinist compare: {e(labels)}</title>",
-        f"<style>{CSS}</style>",
+        f"<title>{e(title)}</title>",
+        f"<style>{css}</style>",
         "</head>",
         "<body>",
         "<header>",
-        f"<h1>alpinist compare: {e(labels)}</h1>",
+        f"<h1>{e(title)}</h1>",
+    ]
+
+
+def render_compare_html(comparison: Comparison, history: History | None = None) -> str:
+    """The page; with ``history`` (``--history FILE``), a trend chart per image below the table."""
+    labels = " · ".join(c.label for c in comparison.columns)
+    parts = [
+        *page_start(f"alpinist compare: {labels}", CSS),
         f'<p class="meta">{len(comparison.columns)} images, each scanned as <code>alpinist scan</code> would; '
         f"alpinist {e(__version__)}</p>",
         "</header>",

@@ -18,7 +18,7 @@ from datetime import datetime
 from alpinist import __version__
 from alpinist.advisories.model import SEVERITIES
 from alpinist.history.model import History, HistoryEntry
-from alpinist.reports.compare.html import CSS, SEVERITY_FILL, e
+from alpinist.reports.compare.html import CSS, SEVERITY_FILL, e, page_start
 from alpinist.reports.history.json import iso
 from alpinist.reports.history.svg import Series, line_chart
 
@@ -97,18 +97,7 @@ def _runs_table(entries: Sequence[HistoryEntry]) -> str:
 def render_history_html(history: History) -> str:
     title = f"alpinist history: {history.path}"
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        f"<title>{e(title)}</title>",
-        f"<style>{CSS}{HISTORY_CSS}</style>",
-        "</head>",
-        "<body>",
-        "<header>",
-        f"<h1>{e(title)}</h1>",
+        *page_start(title, CSS + HISTORY_CSS),
         f'<p class="meta">{_plural(len(history.entries), "run", "runs")} of '
         f"{_plural(len(history.images), 'image', 'images')}"
         + (f", image {e(history.image)}" if history.image else "")

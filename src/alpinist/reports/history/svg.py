@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from alpinist.reports.compare.svg import SVG_NS, add_text, set_data, svg_number
+from alpinist.reports.compare.svg import add_text, set_data, svg_number, svg_root
 
 MAX_X_LABELS = 6
 
@@ -72,20 +72,7 @@ def line_chart(
     def y_of(v: int) -> float:
         return top + plot_height - v * plot_height / y_max
 
-    svg = ET.Element(
-        "svg",
-        {
-            "xmlns": SVG_NS,
-            "class": css_class,
-            "width": str(width),
-            "height": str(height),
-            "viewBox": f"0 0 {width} {height}",
-            "role": "img",
-            "aria-label": title,
-            "font-family": "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif",
-            "font-size": str(font_size),
-        },
-    )
+    svg = svg_root(css_class, width, height, title, font_size)
     set_data(svg, data)
     ET.SubElement(svg, "title").text = title
 

@@ -10,16 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from alpinist.reports.rich_text import safe_text
+from alpinist.reports.scan.table import SEVERITY_STYLE
 from alpinist.scan.model import RescanResult
-
-SEVERITY_STYLE = {
-    "CRITICAL": "bold red",
-    "HIGH": "red",
-    "MEDIUM": "yellow",
-    "LOW": "cyan",
-    "NEGLIGIBLE": "dim",
-    "UNKNOWN": "dim",
-}
 
 
 def render_rescan_table(result: RescanResult, console: Console) -> None:
