@@ -32,6 +32,7 @@ class LazyGroup(click.Group):
         "history": "alpinist.cli.history:history",
         "lint": "alpinist.cli.lint:lint",
         "migrate": "alpinist.cli.migrate:migrate",
+        "recommend": "alpinist.cli.recommend:recommend",
         "ci": "alpinist.cli.ci:ci",
     }
 

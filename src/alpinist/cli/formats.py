@@ -129,3 +129,9 @@ GATE_FORMATS = Formats(
     Format("json", "alpinist.reports.gate.json:render_gate_json"),
     Format("sarif", "alpinist.reports.gate.sarif:render_gate_sarif"),
 )
+
+RECOMMEND_FORMATS = Formats(
+    Format("table", "alpinist.reports.recommend.table:render_recommend_table", kind="console", width=100),
+    Format("markdown", "alpinist.reports.recommend.markdown:render_recommend_markdown"),
+    Format("json", "alpinist.reports.recommend.json:render_recommend_json"),
+)
