@@ -1,0 +1,335 @@
+"""``alpinist recommend`` end to end: a real ``docker-registry`` on loopback standing in for Docker Hub (through
+``--registry-mirror``), the advisory database built from the corpus feeds, the loopback package index.
+
+The registry holds corpus images under the Python image's tag names, several tags each, as Docker Hub
+would list them (the repository ``library/python``):
+
+============================== ======================== ==============================================
+tag                            corpus image             why it is there
+============================== ======================== ==============================================
+3.11.9-slim                    python-app:debian        the example service's current base
+3.11.14-slim                   debian:12-slim           the refresh: newer, but with no Python in it
+3.11.14-slim-bookworm          python-app:debian        the Debian slim family's pick
+3.12.12-slim-bookworm          python-app:debian        another Python minor: skipped
+3.14.0rc2-slim-trixie          debian:12-slim           a release candidate: skipped
+3.11.2-alpine3.20              python-app:alpine        Alpine, Python 3.11.2 in /usr/local
+3.11-alpine3.20                python-app:alpine        the floating tag of the same: superseded
+3.11.14-alpine3.22             python-app:alpine        a stand-in for the 3.22 build (no Alpine 3.22
+                                                        package is reachable from here): the report
+                                                        must say its tag and its OS disagree
+3.11.9-alpine3.18              alpine:3.18.9            no Python at all: incompatible
+3.12.8-alpine3.20              alpine:3.20.3            another Python minor: skipped
+3.13.0rc1-alpine3.20           alpine:3.20.3            a release candidate: skipped
+3.11-windowsservercore-ltsc…   alpine:3.20.3            a Windows tag: skipped
+============================== ======================== ==============================================
+
+The other families' repositories (distroless, ubuntu/python, Chainguard) are not on the mirror: their
+listing fails and the report says so, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from alpinist.cli.app import main as cli_main
+from tests.conftest import REPO
+from tests.index_server import IndexServer
+from tests.registry_server import RunningRegistry, start_registry, tools_missing
+
+pytest_plugins = ["tests.index_server"]
+
+from tests.index_server import index_server, wheel_files  # noqa: E402,F401 - fixtures
+from tests.scan_fixtures import scan_db  # noqa: E402,F401 - fixture
+
+EXAMPLE = REPO / "examples" / "python-spring-equivalent"
+ACCEPT = ", ".join(
+    [
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+
+TAGS: dict[str, list[str]] = {
+    "python-app:debian": ["3.11.9-slim", "3.11.14-slim-bookworm", "3.12.12-slim-bookworm"],
+    "debian:12-slim": ["3.11.14-slim", "3.14.0rc2-slim-trixie"],
+    "python-app:alpine": ["3.11.2-alpine3.20", "3.11-alpine3.20", "3.11.14-alpine3.22"],
+    "alpine:3.18.9": ["3.11.9-alpine3.18"],
+    "alpine:3.20.3": ["3.12.8-alpine3.20", "3.13.0rc1-alpine3.20", "3.11-windowsservercore-ltsc2022"],
+}
+
+
+def retag(registry: RunningRegistry, repository: str, source_tag: str, tags: list[str]) -> None:
+    """Put the manifest of ``repository:source_tag`` under each of ``tags`` (as a registry user would)."""
+    got = httpx.get(
+        f"{registry.url}/v2/{repository}/manifests/{source_tag}", headers={"Accept": ACCEPT}, timeout=30
+    )
+    got.raise_for_status()
+    for tag in tags:
+        registry.put_manifest(repository, tag, got.content, got.headers["content-type"])
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+    missing = tools_missing()
+    if missing:
+        pytest.fail(f"missing test tools: {missing}")
+    registry = start_registry(tmp_path_factory.mktemp("hub"))
+    try:
+        for corpus_tag, tags in TAGS.items():
+            registry.push(corpus_tag, "library/python")
+            retag(registry, "library/python", corpus_tag.split(":", 1)[1], tags)
+        yield registry
+    finally:
+        registry.stop()
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        cli_main(args)
+    out, err = capsys.readouterr()
+    code = exc.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+def recommend_args(hub: RunningRegistry, db: Path, *extra: str) -> list[str]:
+    return [
+        "recommend",
+        *extra,
+        "--registry-mirror",
+        f"docker.io={hub.host}",
+        "--db",
+        str(db),
+        "--max-db-age",
+        "100000d",
+    ]
+
+
+@pytest.fixture(scope="module")
+def story(
+    hub: RunningRegistry,
+    scan_db: Path,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, object]:
+    """The example service's recommendation as JSON (one run shared by the tests below)."""
+    out = tmp_path_factory.mktemp("story") / "rec.json"
+    with pytest.raises(SystemExit) as exc:
+        cli_main(
+            [
+                *recommend_args(hub, scan_db, str(EXAMPLE / "Dockerfile.k8s"), "--no-index"),
+                "-f",
+                "json",
+                "-o",
+                str(out),
+            ]
+        )
+    assert exc.value.code == 0
+    doc: dict[str, object] = json.loads(out.read_text())
+    return doc
+
+
+def by_ref(doc: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {c["candidate"]["reference"]: c for c in doc["candidates"]}  # type: ignore[index,union-attr]
+
+
+def test_the_current_base_is_the_final_from_and_is_measured(story: dict[str, object]) -> None:
+    current = story["current"]
+    assert isinstance(current, dict)
+    assert current["reference"] == "python:3.11.9-slim"
+    assert current["python"] == "3.11"
+    assert current["measurement"]["digest"]  # pulled through the mirror and scanned
+    assert current["measurement"]["vulnerabilities"] > 0
+
+
+def test_ranking_the_example_service(story: dict[str, object]) -> None:
+    ranked = [c["candidate"]["reference"] for c in story["candidates"]]  # type: ignore[index,union-attr]
+    cands = by_ref(story)
+    # the two python-app:alpine tags are the same image: same counts, the newer release first
+    assert ranked[:2] == ["python:3.11.14-alpine3.22", "python:3.11.2-alpine3.20"]
+    assert cands["python:3.11.14-alpine3.22"]["status"] == "ok"
+    alpine = cands["python:3.11.14-alpine3.22"]["measurement"]
+    debian = cands["python:3.11.14-slim-bookworm"]["measurement"]
+    assert (
+        alpine["critical_high"] < debian["critical_high"]
+        or alpine["vulnerabilities"] < debian["vulnerabilities"]
+    )
+    # no interpreter in these images, and the Dockerfile brings none: incompatible, ranked last
+    for ref in ("python:3.11.14-slim", "python:3.11.9-alpine3.18"):
+        assert cands[ref]["status"] == "incompatible"
+        assert any("no Python interpreter" in n["message"] for n in cands[ref]["notes"])
+    statuses = [c["status"] for c in story["candidates"]]  # type: ignore[index,union-attr]
+    assert statuses == sorted(statuses, key=["ok", "not-scanned", "error", "incompatible"].index)
+    # the stand-in's tag and its OS disagree, and the report says so
+    notes = [n["message"] for n in cands["python:3.11.14-alpine3.22"]["notes"]]
+    assert "the tag names alpine 3.22, the image is alpine 3.20.3" in notes
+
+
+def test_skipped_tags_and_reasons(story: dict[str, object]) -> None:
+    skipped = {(s["repository"], s["tag"]): s["reason"] for s in story["skipped"]}  # type: ignore[index,union-attr]
+    assert skipped[("python", "3.14.0rc2-slim-trixie")] == "pre-release"
+    assert skipped[("python", "3.13.0rc1-alpine3.20")] == "pre-release"
+    assert skipped[("python", "3.12.12-slim-bookworm")] == "Python 3.12, not 3.11"
+    assert skipped[("python", "3.12.8-alpine3.20")] == "Python 3.12, not 3.11"
+    assert skipped[("python", "3.11-windowsservercore-ltsc2022")] == "Windows image"
+    assert skipped[("python", "3.11-alpine3.20")] == "superseded by 3.11.2-alpine3.20"
+    tried = set(by_ref(story))
+    assert not any(
+        ref.split(":", 1)[1] in {t for _, t in skipped} for ref in tried if ref.startswith("python:")
+    )
+
+
+def test_unreachable_families_are_warnings(story: dict[str, object]) -> None:
+    warnings = story["warnings"]
+    assert isinstance(warnings, list)
+    assert any("gcr.io/distroless/python3-debian12" in w for w in warnings)
+    assert any("cgr.dev/chainguard/python" in w for w in warnings)
+
+
+def test_next_step_is_migrate_and_it_writes_the_committed_dockerfile(
+    story: dict[str, object],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    step = story["next_step"]
+    assert isinstance(step, dict) and step["kind"] == "migrate"
+    words = shlex.split(step["text"])
+    assert (
+        words[:2] == ["alpinist", "migrate"]
+        and "--to" in words
+        and words[words.index("--to") + 1] == "alpine:3.22"
+    )
+    out = tmp_path / "Dockerfile.alpine"
+    code, _, report = run([*words[1:], "-o", str(out)], capsys)
+    assert code == 0, report
+    assert out.read_bytes() == (EXAMPLE / "Dockerfile.alpine").read_bytes()
+
+
+def test_table_and_markdown_name_the_winner(
+    hub: RunningRegistry,
+    scan_db: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for fmt in ("table", "markdown"):
+        code, out, err = run(
+            [
+                *recommend_args(hub, scan_db, str(EXAMPLE / "Dockerfile.k8s"), "--no-index"),
+                "-f",
+                fmt,
+                "--family",
+                "python-alpine",
+            ],
+            capsys,
+        )
+        assert code == 0, err
+        assert "python:3.11.14-alpine3.22" in out
+        assert "alpinist migrate" in out and "--to alpine:3.22" in out
+
+
+def test_wheels_on_the_musl_move(
+    hub: RunningRegistry,
+    scan_db: Path,  # noqa: F811
+    tmp_path: Path,
+    wheel_files: dict[str, list[Path]],  # noqa: F811
+    index_server: Callable[..., IndexServer],  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A requirements file with psycopg2 (an sdist only) and idna (a pure wheel): on the move to Alpine,
+    psycopg2 compiles and needs its build packages; the Debian candidates need no wheel check."""
+    server = index_server([*wheel_files["idna-any"], *wheel_files["psycopg2-sdist"]])
+    app = tmp_path / "app"
+    app.mkdir()
+    shutil.copy(EXAMPLE / "Dockerfile.k8s", app / "Dockerfile")
+    (app / "requirements.txt").write_text("idna==3.10\npsycopg2==2.9.10\n")
+    out = tmp_path / "rec.json"
+    code, _, err = run(
+        [
+            *recommend_args(hub, scan_db, str(app / "Dockerfile"), "--index-url", server.url),
+            "-f",
+            "json",
+            "-o",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    cands = by_ref(doc)
+    wheels = [n["message"] for n in cands["python:3.11.14-alpine3.22"]["notes"] if n["topic"] == "wheels"]
+    assert any("psycopg2==2.9.10" in w and "compile" in w for w in wheels), wheels
+    assert any("postgresql-dev" in w for w in wheels), wheels
+    assert not any("idna" in w for w in wheels)
+    debian_notes = [n for n in cands["python:3.11.14-slim-bookworm"]["notes"] if n["topic"] == "wheels"]
+    assert debian_notes == []
+    assert "--index-url" in doc["next_step"]["text"]
+
+
+def test_python_override_and_libc_filter(
+    hub: RunningRegistry,
+    scan_db: Path,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "rec.json"
+    code, _, err = run(
+        [
+            *recommend_args(
+                hub,
+                scan_db,
+                str(EXAMPLE / "Dockerfile.k8s"),
+                "--no-index",
+                "--python",
+                "3.12",
+                "--libc",
+                "musl",
+            ),
+            "-f",
+            "json",
+            "-o",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    refs = set(by_ref(doc))
+    assert refs == {"python:3.12.8-alpine3.20"}  # musl only, Python 3.12 only; the refresh is glibc
+    cand = by_ref(doc)["python:3.12.8-alpine3.20"]
+    # alpine:3.20.3 under a python tag: no interpreter, and the Dockerfile brings none
+    assert cand["status"] == "incompatible"
+    assert doc["next_step"] is None
+
+
+def test_no_candidate_reachable_is_one_line(scan_db: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    from tests.registry_server import free_port
+
+    dead = f"127.0.0.1:{free_port()}"
+    code, _out, err = run(
+        ["recommend", str(EXAMPLE / "Dockerfile.k8s"), "--no-index", "--registry-mirror", f"docker.io={dead}",
+         "--registry-mirror", f"gcr.io={dead}", "--registry-mirror", f"cgr.dev={dead}", "--db", str(scan_db),
+         "--max-db-age", "100000d"],
+        capsys,
+    )  # fmt: skip
+    assert code == 1
+    lines = [line for line in err.splitlines() if line.startswith("alpinist: error")]
+    assert len(lines) == 1, err
+    assert "no candidate reachable" in lines[0] and "python" in lines[0] and "gcr.io/distroless" in lines[0]
+
+
+def test_unresolvable_base_names_the_line(
+    tmp_path: Path, scan_db: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("ARG BASE\nFROM $BASE\nRUN true\n")
+    code, _, err = run(
+        ["recommend", str(dockerfile), "--db", str(scan_db), "--max-db-age", "100000d"], capsys
+    )
+    assert code == 1
+    assert f"{dockerfile}:2" in err and "cannot be resolved" in err
