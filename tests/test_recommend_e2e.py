@@ -23,8 +23,11 @@ tag                            corpus image             why it is there
 3.11-windowsservercore-ltsc…   alpine:3.20.3            a Windows tag: skipped
 ============================== ======================== ==============================================
 
-The other families' repositories (distroless, ubuntu/python, Chainguard) are not on the mirror: their
-listing fails and the report says so, and the run goes on.
+and ``cgr/chainguard/python:latest`` (``cgr.dev`` mirrored with a path prefix) is a small Wolfi-shaped image
+written by the test in Wolfi's formats (os-release ``ID=wolfi``, an apk database with ``python-3.11``, no
+shell): no advisory feed covers Wolfi, so it must be reported as not scanned, never as 0 CVEs. The other
+families' repositories (distroless, ubuntu/python) are not on the mirror: their listing fails, the report
+says so, and the run goes on.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -40,6 +44,7 @@ import pytest
 
 from alpinist.cli.app import main as cli_main
 from tests.conftest import REPO
+from tests.imagebuild import Member, make_layout, tar_bytes
 from tests.index_server import IndexServer
 from tests.registry_server import RunningRegistry, start_registry, tools_missing
 
@@ -66,6 +71,39 @@ TAGS: dict[str, list[str]] = {
 }
 
 
+WOLFI_APK_DB = """P:glibc
+V:2.42-r1
+A:x86_64
+o:glibc
+
+P:python-3.11
+V:3.11.14-r2
+A:x86_64
+o:python-3.11
+
+"""
+
+
+def push_wolfi(registry: RunningRegistry, workdir: Path) -> None:
+    """A Wolfi-shaped image (see the module docstring), pushed as ``cgr/chainguard/python:latest``."""
+    layer = tar_bytes(
+        [
+            Member("etc/os-release", b'ID=wolfi\nNAME="Wolfi"\nPRETTY_NAME="Wolfi"\nVERSION_ID=20230201\n'),
+            Member("lib/apk/db/installed", WOLFI_APK_DB.encode()),
+            Member("usr/bin/python3.11", b"\x7fELF"),
+        ]
+    )
+    layout = workdir / "wolfi"
+    make_layout(layout, "latest", [layer], config={"User": "65532"})
+    policy = workdir / "policy.json"
+    policy.write_text(json.dumps({"default": [{"type": "insecureAcceptAnything"}]}))
+    subprocess.run(
+        ["skopeo", "--policy", str(policy), "copy", "--quiet", "--dest-tls-verify=false",
+         f"oci:{layout}:latest", f"docker://{registry.host}/cgr/chainguard/python:latest"],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+
+
 def retag(registry: RunningRegistry, repository: str, source_tag: str, tags: list[str]) -> None:
     """Put the manifest of ``repository:source_tag`` under each of ``tags`` (as a registry user would)."""
     got = httpx.get(
@@ -86,6 +124,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
         for corpus_tag, tags in TAGS.items():
             registry.push(corpus_tag, "library/python")
             retag(registry, "library/python", corpus_tag.split(":", 1)[1], tags)
+        push_wolfi(registry, tmp_path_factory.mktemp("wolfi"))
         yield registry
     finally:
         registry.stop()
@@ -189,7 +228,47 @@ def test_unreachable_families_are_warnings(story: dict[str, object]) -> None:
     warnings = story["warnings"]
     assert isinstance(warnings, list)
     assert any("gcr.io/distroless/python3-debian12" in w for w in warnings)
-    assert any("cgr.dev/chainguard/python" in w for w in warnings)
+    assert any("ubuntu/python" in w for w in warnings)
+
+
+def test_wolfi_is_not_scanned_never_zero(story: dict[str, object]) -> None:
+    wolfi = by_ref(story)["cgr.dev/chainguard/python:latest"]
+    measurement = wolfi["measurement"]
+    assert measurement["scanned"] is False
+    assert measurement["not_scanned"] == "no advisory feed for wolfi"
+    assert measurement["python"] == "3.11.14"
+    # the story's Dockerfile runs RUN and a shell-form healthcheck: a base without a shell cannot take it
+    assert wolfi["status"] == "incompatible"
+    assert any(n["topic"] == "shell" and n["level"] == "blocker" for n in wolfi["notes"])
+
+
+def test_wolfi_for_an_app_that_needs_no_shell(
+    hub: RunningRegistry,
+    scan_db: Path,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text('FROM python:3.11.9-slim\nCOPY app /app\nCMD ["python3", "-m", "app"]\n')
+    out = tmp_path / "rec.json"
+    code, _, err = run(
+        [
+            *recommend_args(hub, scan_db, str(dockerfile), "--no-index", "--family", "wolfi"),
+            "-f",
+            "json",
+            "-o",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    [wolfi] = doc["candidates"]
+    assert wolfi["status"] == "not-scanned" and doc["next_step"] is None  # never recommended on no data
+    code, table, _ = run(
+        [*recommend_args(hub, scan_db, str(dockerfile), "--no-index", "--family", "wolfi")], capsys
+    )
+    assert "not scanned: no advisory feed for wolfi" in " ".join(table.split())
 
 
 def test_next_step_is_migrate_and_it_writes_the_committed_dockerfile(
@@ -324,7 +403,9 @@ def test_no_candidate_reachable_is_one_line(scan_db: Path, capsys: pytest.Captur
 
 
 def test_unresolvable_base_names_the_line(
-    tmp_path: Path, scan_db: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    tmp_path: Path,
+    scan_db: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text("ARG BASE\nFROM $BASE\nRUN true\n")

@@ -26,11 +26,12 @@ def libc_of(os_id: str | None) -> Libc | None:
 
 
 _DEB_PYTHON = re.compile(r"^(?:lib)?python(3\.\d+)(?:-minimal)?$")
+_APK_PYTHON = re.compile(r"^python(?:3|-3\.\d+)$")  # Alpine's python3, Wolfi's python-3.12
 
 
 def interpreter_version(inventory: Inventory) -> str | None:
     """The CPython the image runs: the ``/usr/local`` build the inventory found, else the distro's
-    ``python3.X`` (deb) or ``python3`` (apk) package's upstream version. None when there is none."""
+    ``python3.X`` (deb), ``python3`` (Alpine) or ``python-3.X`` (Wolfi) package's upstream version. None when there is none."""
     for pkg in inventory.packages:
         if pkg.type == "binary" and pkg.name == "python":
             return pkg.version
@@ -40,7 +41,7 @@ def interpreter_version(inventory: Inventory) -> str | None:
             if found and pkg.name.startswith("python"):
                 upstream = pkg.version.split(":")[-1].split("-")[0].split("+")[0]
                 return upstream if upstream.startswith(found.group(1)) else found.group(1)
-        if pkg.type == "apk" and pkg.name == "python3":
+        if pkg.type == "apk" and _APK_PYTHON.match(pkg.name):
             return pkg.version.split("-r")[0]
     return None
 
