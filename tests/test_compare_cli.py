@@ -209,6 +209,7 @@ def test_the_options_are_scans_own(capsys: pytest.CaptureFixture[str]) -> None:
         "mirror",
         "platform",
         "insecure",
+        "registry_mirrors",
         "creds",
         "no_cache",
     ]

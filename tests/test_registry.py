@@ -9,11 +9,10 @@ import dataclasses
 import email.utils
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from tests.registry_server import (  # noqa: F401 - the *_fixture imports regist
     registry_fixture,
     registry_htpasswd_fixture,
     registry_token_fixture,
+    serve_loopback,
 )
 
 AMD64 = Platform("linux", "amd64")
@@ -445,13 +445,8 @@ def make_handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def stand_in() -> Iterator[StandIn]:
     state = StandIn()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
-    state.port = int(server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with serve_loopback(make_handler(state)) as state.port:
+        yield state
 
 
 second_stand_in = stand_in

@@ -53,6 +53,7 @@ def baseline(
     mirror: str | None,
     platform: str | None,
     insecure: tuple[str, ...],
+    registry_mirrors: tuple[tuple[str, str], ...],
     creds: str | None,
     no_cache: bool,
 ) -> int:
@@ -75,6 +76,7 @@ def baseline(
         mirror=mirror,
         platform=platform,
         insecure=insecure,
+        registry_mirrors=registry_mirrors,
         creds=creds,
         no_cache=no_cache,
     )

@@ -67,11 +67,18 @@ def pull_progress(options: PullOptions) -> Iterator[tuple[PullOptions, Any]]:
         yield options, on_layer
 
 
-def pull_options(platform: str | None, insecure: tuple[str, ...], creds: str | None) -> Any:
+def pull_options(
+    platform: str | None,
+    insecure: tuple[str, ...],
+    creds: str | None,
+    mirrors: tuple[tuple[str, str], ...],
+) -> Any:
+    """The ``PullOptions`` of ``image_options``' values (``mirrors``: ``--registry-mirror``, already
+    checked by its callback)."""
     from alpinist.images.open import PullOptions
     from alpinist.models import Platform
 
-    kwargs: dict[str, Any] = {"insecure_hosts": frozenset(insecure)}
+    kwargs: dict[str, Any] = {"insecure_hosts": frozenset(insecure), "mirrors": mirrors}
     if platform:
         try:
             kwargs["platform"] = Platform.parse(platform)

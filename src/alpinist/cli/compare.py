@@ -5,7 +5,7 @@ Loaded lazily by the group (``app.py``). Heavy imports are deferred to the comma
 The policy, database and image options are the groups ``scan`` applies too (``options.py``), so the
 two verbs always accept the same ``--only-fixed``, ``--severity``, ``--ignore-file``, ``--vex``,
 ``--offline``, ``--max-db-age``, ``--db``, ``--mirror``, ``--platform``, ``--insecure-registry``,
-``--creds`` and ``--no-cache``, with the same meaning: a missing database is built first (through
+``--registry-mirror``, ``--creds`` and ``--no-cache``, with the same meaning: a missing database is built first (through
 ``--mirror``), ``--offline`` never touches the network. ``--fail-on`` is not offered: a comparison
 has no single image to gate. The formats are ``formats.COMPARE_FORMATS``.
 
@@ -112,6 +112,7 @@ def compare(
     mirror: str | None,
     platform: str | None,
     insecure: tuple[str, ...],
+    registry_mirrors: tuple[tuple[str, str], ...],
     creds: str | None,
     no_cache: bool,
 ) -> int:
@@ -133,7 +134,7 @@ def compare(
     refuse_registry_offline(
         offline, (*images, *bases), "compare oci:, oci-archive:, docker-archive: or dir: copies"
     )
-    options = pull_options(platform, insecure, creds)
+    options = pull_options(platform, insecure, creds, registry_mirrors)
     policy = policy_from_options(only_fixed, severities, ignore_file, vex_files)
     history = _trends(history_path, fmt)
 

@@ -98,6 +98,7 @@ def gate(
     mirror: str | None,
     platform: str | None,
     insecure: tuple[str, ...],
+    registry_mirrors: tuple[tuple[str, str], ...],
     creds: str | None,
     no_cache: bool,
 ) -> int:
@@ -130,6 +131,7 @@ def gate(
             mirror=mirror,
             platform=platform,
             insecure=insecure,
+            registry_mirrors=registry_mirrors,
             creds=creds,
             no_cache=no_cache,
         )

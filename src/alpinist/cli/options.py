@@ -8,7 +8,8 @@ group                options                                             applied
                      ``--ignore-file``, ``--vex``                        compare (without)
 ``database_options`` ``--offline``, ``--max-db-age``, ``--db``,          scan, compare
                      ``--mirror``
-``image_options``    ``--platform``, ``--insecure-registry``,            sbom, scan, compare
+``image_options``    ``--platform``, ``--insecure-registry``,            sbom, scan, compare,
+                     ``--registry-mirror`` (``ALPINIST_REGISTRY_MIRROR``), baseline, gate
                      ``--creds``, ``--no-cache``
 ``db_option``        ``--db`` alone                                      the ``db`` subcommands
 ``history_option``   ``--history FILE`` (``ALPINIST_HISTORY``): append     scan, gate, rescan
@@ -101,6 +102,23 @@ def output_options(formats: Formats) -> Callable[[F], F]:
 
 # ------------------------------------------------------------------------------------------------- image
 
+
+def _mirrors_callback(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    """``REGISTRY=LOCATION`` values (each option, or ``ALPINIST_REGISTRY_MIRROR``, may hold several
+    separated by commas or whitespace) as ``PullOptions.mirrors`` pairs."""
+    items = [item for text in value for item in re.split(r"[,\s]+", text) if item]
+    if not items:
+        return ()
+    from alpinist.images.mirrors import parse_mirror  # imports no HTTP client
+
+    try:
+        return tuple(parse_mirror(item) for item in items)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 image_options = _apply(
     [
         click.option(
@@ -114,6 +132,18 @@ image_options = _apply(
             multiple=True,
             metavar="HOST[:PORT]",
             help="Allow plain HTTP to this registry (loopback always may).",
+        ),
+        click.option(
+            "--registry-mirror",
+            "registry_mirrors",
+            multiple=True,
+            metavar="REGISTRY=LOCATION",
+            envvar="ALPINIST_REGISTRY_MIRROR",
+            show_envvar=True,
+            callback=_mirrors_callback,
+            help="Read REGISTRY's images from LOCATION, HOST[:PORT][/PREFIX], and never from "
+            "REGISTRY itself, e.g. docker.io=mirror.example.org (repeatable; the variable may list several, "
+            "comma-separated).",
         ),
         click.option(
             "--creds",

@@ -29,13 +29,14 @@ def sbom(
     files: bool,
     platform: str | None,
     insecure: tuple[str, ...],
+    registry_mirrors: tuple[tuple[str, str], ...],
     creds: str | None,
     no_cache: bool,
 ) -> None:
     """List what is installed in IMAGE: OS packages, Python packages, CPython, image facts."""
     from alpinist.inventory.build import build_inventory
 
-    options = pull_options(platform, insecure, creds)
+    options = pull_options(platform, insecure, creds, registry_mirrors)
     with pull_progress(options) as (options, on_layer):
         inv = build_inventory(image, options, use_cache=not no_cache, layer_progress=on_layer)
 

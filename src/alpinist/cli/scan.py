@@ -82,6 +82,7 @@ def scan(
     mirror: str | None,
     platform: str | None,
     insecure: tuple[str, ...],
+    registry_mirrors: tuple[tuple[str, str], ...],
     creds: str | None,
     no_cache: bool,
 ) -> int:
@@ -106,6 +107,7 @@ def scan(
             offline,
             platform,
             insecure,
+            registry_mirrors,
             creds,
             "scan an oci:, oci-archive:, docker-archive: or dir: copy",
         )
@@ -146,6 +148,7 @@ def image_pull_options(
     offline: bool,
     platform: str | None,
     insecure: tuple[str, ...],
+    registry_mirrors: tuple[tuple[str, str], ...],
     creds: str | None,
     verb_hint: str,
 ) -> PullOptions:
@@ -156,7 +159,7 @@ def image_pull_options(
 
     parse_reference(image)
     refuse_registry_offline(offline, (image,), f"{verb_hint} of the image")
-    options: PullOptions = pull_options(platform, insecure, creds)
+    options: PullOptions = pull_options(platform, insecure, creds, registry_mirrors)
     return options
 
 
@@ -199,12 +202,19 @@ def scan_target(
     mirror: str | None,
     platform: str | None,
     insecure: tuple[str, ...],
+    registry_mirrors: tuple[tuple[str, str], ...],
     creds: str | None,
     no_cache: bool,
 ) -> ScanResult:
     """Check and scan ``image`` as ``alpinist scan`` does (warnings on stderr), for ``baseline`` and ``gate``."""
     options = image_pull_options(
-        image, offline, platform, insecure, creds, "use an oci:, oci-archive:, docker-archive: or dir: copy"
+        image,
+        offline,
+        platform,
+        insecure,
+        registry_mirrors,
+        creds,
+        "use an oci:, oci-archive:, docker-archive: or dir: copy",
     )
     result = scan_with_options(
         image,

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alpinist.images.manifest import host_platform
 from alpinist.images.reference import ImageRef
 from alpinist.images.source import ImageSource
 from alpinist.models import Platform
+
+if TYPE_CHECKING:
+    from alpinist.images.registry import RegistrySource
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,8 @@ class PullOptions:
     cache_dir: Path | None = None  # None: the user cache dir (or ALPINIST_CACHE_DIR)
     credentials: tuple[str, str] | None = None
     insecure_hosts: frozenset[str] = frozenset()
+    # (registry, location) pairs: read the registry's images from location (images.mirrors); no fallback
+    mirrors: tuple[tuple[str, str], ...] = ()
     progress: Callable[[str, int, int], None] | None = None  # (blob digest, bytes done, total)
 
 
@@ -40,17 +46,24 @@ def open_source(ref: ImageRef, options: PullOptions) -> ImageSource:
         assert ref.path is not None
         return DockerArchiveSource(ref.path, ref.ref, reference=ref.original)
     if ref.transport == "registry":
-        from alpinist.images.cache import BlobCache, default_cache_dir
-        from alpinist.images.registry import RegistrySource
-
         assert ref.registry is not None
-        return RegistrySource(
-            ref.registry.name,
-            ref.registry.reference,
-            platform=options.platform,
-            cache=BlobCache(options.cache_dir or default_cache_dir()),
-            credentials=options.credentials,
-            insecure_hosts=options.insecure_hosts,
-            progress=options.progress,
-        )
+        return registry_source(ref.registry.name, ref.registry.reference, options)
     raise ValueError(f"no image source for transport {ref.transport!r}")
+
+
+def registry_source(name: str, reference: str, options: PullOptions) -> RegistrySource:
+    """The registry transport for ``name`` (``host/repository``) at ``reference`` (a tag or digest),
+    with every pull option applied: platform, cache, credentials, insecure hosts, mirrors, progress."""
+    from alpinist.images.cache import BlobCache, default_cache_dir
+    from alpinist.images.registry import RegistrySource
+
+    return RegistrySource(
+        name,
+        reference,
+        platform=options.platform,
+        cache=BlobCache(options.cache_dir or default_cache_dir()),
+        credentials=options.credentials,
+        insecure_hosts=options.insecure_hosts,
+        mirrors=options.mirrors,
+        progress=options.progress,
+    )

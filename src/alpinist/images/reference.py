@@ -68,6 +68,16 @@ class ImageRef:
         return self.original
 
 
+def is_registry_host(text: str) -> bool:
+    """``host[:port]`` as a reference's domain is spelled (``127.0.0.1:5000``, ``[::1]:5000``, ``gcr.io``)."""
+    return _DOMAIN_RE.match(text) is not None
+
+
+def is_repository_path(text: str) -> bool:
+    """Lower-case path components joined by ``/`` (``library/python``, ``gcr/distroless``)."""
+    return _PATH_RE.match(text) is not None
+
+
 def parse_registry_name(text: str) -> RegistryRef:
     """Normalize ``NAME[:TAG][@DIGEST]`` the way Docker does."""
     if not text or text != text.strip():

@@ -12,6 +12,17 @@ or a digest) to one image manifest for one platform:
   request at all, and a tag needs one (the tag's manifest) while every blob comes from the cache;
 * ``open_blob`` streams a layer from the cache, downloading it first (verified, atomic) if missing.
 
+With ``mirrors`` (``images.mirrors``), an image of a mirrored registry is read from the mirror only:
+every request goes to the mirror's host, the repository under the mirror's path prefix, over plain
+http when the mirror is loopback or an insecure host, with the credentials stored for the mirror's
+host. There is no fallback to the registry itself: a mirror that fails or lacks the image is an
+error naming the mirror (an air-gapped or policy-bound setup must never reach the origin behind the
+user's back). The image keeps its own name (``reference``, ``ResolvedImage.name``), so reports and
+the inventory cache do not depend on where the bytes came from.
+
+``fetch`` is the one public request of the API besides the image's: a GET with this source's
+client, credentials, retries and error checking, for other endpoints (``images.tags``).
+
 Transient failures (429, 502, 503, 504, connection errors) are retried with exponential backoff and
 jitter, honouring ``Retry-After``, with bounded attempts and a bounded total wait. TLS is verified;
 plain http is used only for loopback hosts and hosts the user listed as insecure.
@@ -34,7 +45,15 @@ from typing import Any, BinaryIO
 import httpx
 
 from alpinist import __version__
-from alpinist.errors import AuthError, BadReference, BlobError, ManifestError, NotFound, RegistryError
+from alpinist.errors import (
+    AuthError,
+    BadReference,
+    BlobError,
+    ImageError,
+    ManifestError,
+    NotFound,
+    RegistryError,
+)
 from alpinist.images.auth import LimitedStream, RegistryAuth, resolve_credentials
 from alpinist.images.cache import CHUNK, BlobCache
 from alpinist.images.manifest import (
@@ -50,6 +69,7 @@ from alpinist.images.manifest import (
     parse_manifest,
     select_platform,
 )
+from alpinist.images.mirrors import mirror_for
 from alpinist.images.source import ResolvedImage, digest_of, split_digest, verify_bytes
 from alpinist.models import Descriptor, Platform
 from alpinist.net import parse_retry_after
@@ -66,6 +86,9 @@ _REPOSITORY_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 _TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
 
 ProgressCallback = Callable[[str, int, int], None]
+# (HTTP status, the distribution error code or None, " [CODE: message]" or "") -> the error to raise
+# instead of the usual one, or None for the usual one
+Refusal = Callable[[int, str | None, str], ImageError | None]
 
 
 @dataclass(frozen=True)
@@ -90,6 +113,11 @@ def split_name(name: str) -> tuple[str, str]:
     if not _REPOSITORY_RE.fullmatch(repository) or len(repository) > 255:
         raise BadReference(f"{name!r}: invalid repository name {repository!r}")
     return host, repository
+
+
+def valid_tag(text: str) -> bool:
+    """A tag as the distribution grammar spells it (``3.11-slim``; at most 128 characters)."""
+    return _TAG_RE.fullmatch(text) is not None
 
 
 def _hostname(host: str) -> str:
@@ -162,6 +190,7 @@ class RegistrySource:
         cache: BlobCache,
         credentials: tuple[str, str] | None = None,
         insecure_hosts: frozenset[str] = frozenset(),
+        mirrors: tuple[tuple[str, str], ...] = (),
         progress: ProgressCallback | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -175,7 +204,7 @@ class RegistrySource:
             except BlobError:
                 raise BadReference(f"{name}@{reference}: malformed digest") from None
             self._digest: str | None = reference
-        elif _TAG_RE.fullmatch(reference):
+        elif valid_tag(reference):
             self._digest = None
         else:
             raise BadReference(f"{name}:{reference}: invalid tag")
@@ -187,7 +216,20 @@ class RegistrySource:
         self._progress = progress
         self._sleep = sleep
         self._retry = retry
-        self.api_host = DOCKER_HUB_API if self.host == DOCKER_HUB else self.host
+        mirror = mirror_for(self.host, mirrors)
+        self.mirrored = mirror is not None
+        if mirror is None:
+            self.api_host = DOCKER_HUB_API if self.host == DOCKER_HUB else self.host
+            self.api_repository = self.repository  # the repository's path in the API's URLs
+            self.server = self.host  # the registry as messages name it
+            self.location = f"{self.host}/{self.repository}"  # the repository as messages name it
+            self._auth_host = self.host  # whose credentials are looked up
+        else:
+            self.api_host, prefix = mirror
+            self.api_repository = f"{prefix}/{self.repository}" if prefix else self.repository
+            self.server = f"{self.api_host} (mirror of {self.host})"
+            self.location = f"{self.api_host}/{self.api_repository} (mirror of {self.host}/{self.repository})"
+            self._auth_host = self.api_host
         insecure = {h.lower() for h in insecure_hosts}
         plain = (
             is_loopback(self.api_host) or self.api_host in insecure or _hostname(self.api_host) in insecure
@@ -259,6 +301,19 @@ class RegistrySource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- any other endpoint --------------------------------------------------------------------------
+    def fetch(
+        self, url: str, what: str, limit: int, *, refuse: Refusal | None = None
+    ) -> tuple[bytes, httpx.Response]:
+        """GET ``url`` (a path on the registry, or an absolute URL) as the image's requests go: this
+        source's client, credentials and retries. Returns the body (at most ``limit`` bytes, else
+        ``RegistryError``) and the closed response, for its headers and final URL. Any status but 200
+        raises as for a manifest (``what`` names the request), unless ``refuse`` returns another error.
+        """
+        with closing(self._send("GET", url, what)) as resp:
+            self._check(resp, what, refuse=refuse)
+            return self._read_limited(resp, limit, what, RegistryError), resp
+
     # -- manifests and configs --------------------------------------------------------------------
     def _manifest(self, ref: str, expected: Descriptor | None, what: str) -> tuple[bytes, str, str]:
         """(bytes, digest, content type) of a manifest or index, verified; from the cache when pinned."""
@@ -270,7 +325,7 @@ class RegistrySource:
             if cached is not None:
                 return cached, pinned, ""
         with closing(
-            self._send("GET", f"/v2/{self.repository}/manifests/{ref}", what, {"Accept": ACCEPT})
+            self._send("GET", f"/v2/{self.api_repository}/manifests/{ref}", what, {"Accept": ACCEPT})
         ) as resp:
             self._check(resp, what)
             data = self._read_limited(resp, MAX_MANIFEST_BYTES, what)
@@ -293,7 +348,7 @@ class RegistrySource:
             raise ManifestError(f"{what}: size {desc.size} exceeds the {MAX_CONFIG_BYTES}-byte limit")
         data = self.cache.read_bytes(desc.digest, MAX_CONFIG_BYTES)
         if data is None or len(data) != desc.size:
-            with closing(self._send("GET", f"/v2/{self.repository}/blobs/{desc.digest}", what)) as resp:
+            with closing(self._send("GET", f"/v2/{self.api_repository}/blobs/{desc.digest}", what)) as resp:
                 self._check(resp, what, blob=desc.digest)
                 data = self._read_limited(resp, MAX_CONFIG_BYTES, what)
             verify_bytes(data, desc.digest, desc.size)  # a body longer than the descriptor fails here
@@ -305,7 +360,7 @@ class RegistrySource:
         what = f"blob {desc.digest} of {self.reference}"
         waited = 0.0
         for attempt in range(1, self._retry.attempts + 1):
-            with closing(self._send("GET", f"/v2/{self.repository}/blobs/{desc.digest}", what)) as resp:
+            with closing(self._send("GET", f"/v2/{self.api_repository}/blobs/{desc.digest}", what)) as resp:
                 self._check(resp, what, blob=desc.digest)
                 stream = io.BufferedReader(_ResponseStream(resp), CHUNK)
                 try:
@@ -316,7 +371,7 @@ class RegistrySource:
             delay = self._backoff(attempt)
             if attempt == self._retry.attempts or waited + delay > self._retry.max_total_wait:
                 raise RegistryError(
-                    f"registry {self.host}: {what}: download failed after {attempt} attempts: {error}"
+                    f"registry {self.server}: {what}: download failed after {attempt} attempts: {error}"
                 )
             self._sleep(delay)
             waited += delay
@@ -324,7 +379,7 @@ class RegistrySource:
     # -- HTTP -------------------------------------------------------------------------------------
     def _get_auth(self) -> RegistryAuth:
         if self._auth is None:
-            self._auth = RegistryAuth(self.host, resolve_credentials(self.host, self._credentials))
+            self._auth = RegistryAuth(self.server, resolve_credentials(self._auth_host, self._credentials))
         return self._auth
 
     def _backoff(self, attempt: int) -> float:
@@ -343,11 +398,11 @@ class RegistrySource:
                 response = self._client.send(request, auth=auth, stream=True)
             except httpx.TransportError as exc:
                 if _tls_failure(exc):
-                    raise RegistryError(f"registry {self.host}: TLS verification failed: {exc}") from None
+                    raise RegistryError(f"registry {self.server}: TLS verification failed: {exc}") from None
                 reason = f"cannot reach the registry: {exc or type(exc).__name__}"
                 delay = self._backoff(attempt)
             except httpx.HTTPError as exc:
-                raise RegistryError(f"registry {self.host}: {what}: {exc}") from None
+                raise RegistryError(f"registry {self.server}: {what}: {exc}") from None
             else:
                 if response.status_code not in RETRY_STATUSES:
                     return response
@@ -357,67 +412,76 @@ class RegistrySource:
                 delay = self._backoff(attempt) if after is None else after
                 if delay > self._retry.max_delay:
                     raise RegistryError(
-                        f"registry {self.host}: {what}: {reason}, told to retry after {delay:.0f}s; giving up"
+                        f"registry {self.server}: {what}: {reason}, told to retry after {delay:.0f}s; giving up"
                     )
             if attempt == self._retry.attempts or waited + delay > self._retry.max_total_wait:
                 raise RegistryError(
-                    f"registry {self.host}: {what}: {reason} (gave up after {attempt} attempts)"
+                    f"registry {self.server}: {what}: {reason} (gave up after {attempt} attempts)"
                 )
             self._sleep(delay)
             waited += delay
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _check(self, response: httpx.Response, what: str, blob: str | None = None) -> None:
+    def _check(
+        self, response: httpx.Response, what: str, blob: str | None = None, refuse: Refusal | None = None
+    ) -> None:
         status = response.status_code
         if status == 200:
             return
-        detail = self._error_detail(response)
+        code, detail = self._error_info(response)
+        refused = refuse(status, code, detail) if refuse is not None else None
+        if refused is not None:
+            raise refused
         if status == 401:
             auth = self._auth
             creds = auth.credentials if auth is not None else None
             who = f"{creds.origin} were rejected" if creds else "no credentials were found"
-            raise AuthError(f"registry {self.host}: {what}: authentication failed ({who}){detail}")
+            raise AuthError(f"registry {self.server}: {what}: authentication failed ({who}){detail}")
         if status == 403:
-            raise AuthError(f"registry {self.host}: {what}: access denied (HTTP 403){detail}")
+            raise AuthError(f"registry {self.server}: {what}: access denied (HTTP 403){detail}")
         if status == 404:
             if blob is not None:
-                raise NotFound(f"blob {blob}: not found in {self.host}/{self.repository}{detail}")
-            raise NotFound(f"{what}: not found{detail}")
-        raise RegistryError(f"registry {self.host}: {what}: HTTP {status}{detail}")
+                raise NotFound(f"blob {blob}: not found in {self.location}{detail}")
+            on = f" on {self.server}" if self.mirrored else ""
+            raise NotFound(f"{what}: not found{on}{detail}")
+        raise RegistryError(f"registry {self.server}: {what}: HTTP {status}{detail}")
 
     @staticmethod
-    def _error_detail(response: httpx.Response) -> str:
-        """The distribution spec's ``errors[0]`` code and message, when the body has them."""
+    def _error_info(response: httpx.Response) -> tuple[str | None, str]:
+        """The distribution spec's ``errors[0]`` code (None without one) and ``" [code: message]"``
+        for messages ("" without either), when the body has them."""
         try:
             body = b""
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > MAX_ERROR_BODY:
-                    return ""
+                    return None, ""
             doc = load_json(body, "error body")
         except (ManifestError, httpx.HTTPError):
-            return ""
+            return None, ""
         errors = doc.get("errors")
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             code = errors[0].get("code")
             message = errors[0].get("message")
             parts = [str(p) for p in (code, message) if isinstance(p, str) and p]
             if parts:
-                return f" [{': '.join(parts)}]"
-        return ""
+                return (code if isinstance(code, str) and code else None), f" [{': '.join(parts)}]"
+        return None, ""
 
     @staticmethod
-    def _read_limited(response: httpx.Response, limit: int, what: str) -> bytes:
+    def _read_limited(
+        response: httpx.Response, limit: int, what: str, too_large: type[ImageError] = ManifestError
+    ) -> bytes:
         """Read at most ``limit`` bytes of the body; a longer body is an error (Content-Length or not)."""
         length = response.headers.get("content-length")
         if length is not None and length.strip().isdigit() and int(length) > limit:
-            raise ManifestError(f"{what}: size {int(length)} exceeds the {limit}-byte limit")
+            raise too_large(f"{what}: size {int(length)} exceeds the {limit}-byte limit")
         data = bytearray()
         try:
             for chunk in response.iter_bytes():
                 data += chunk
                 if len(data) > limit:
-                    raise ManifestError(f"{what}: body exceeds the {limit}-byte limit")
+                    raise too_large(f"{what}: body exceeds the {limit}-byte limit")
         except httpx.TransportError as exc:
             raise RegistryError(f"{what}: connection broke while reading: {exc}") from None
         return bytes(data)
