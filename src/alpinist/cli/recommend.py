@@ -130,6 +130,7 @@ def recommend(
     platform: str | None,
     insecure: tuple[str, ...],
     creds: str | None,
+    registry_mirrors: tuple[tuple[str, str], ...],
     no_cache: bool,
 ) -> int:
     """Recommend a base image for IMAGE or DOCKERFILE: the current base's newer tags and other families
@@ -166,7 +167,7 @@ def recommend(
                 "with --family none and local --candidate copies (oci:, docker-archive:…)"
             )
     options = RecommendOptions(
-        pull=pull_options(platform, insecure, creds),
+        pull=pull_options(platform, insecure, creds, registry_mirrors),
         candidates=candidates,
         families=chosen or tuple(f for f in families if f == "none"),
         python=python,
