@@ -9,7 +9,7 @@ tag                            corpus image             why it is there
 ============================== ======================== ==============================================
 3.11.9-slim                    python-app:debian        the example service's current base
 3.11.14-slim                   debian:12-slim           the refresh: newer, but with no Python in it
-3.11.14-slim-bookworm          python-app:debian        the Debian slim family's pick
+3.11.14-slim-bookworm          debian:12-slim           the Debian slim family's pick, no Python either
 3.12.12-slim-bookworm          python-app:debian        another Python minor: skipped
 3.14.0rc2-slim-trixie          debian:12-slim           a release candidate: skipped
 3.11.2-alpine3.20              python-app:alpine        Alpine, Python 3.11.2 in /usr/local
@@ -17,7 +17,7 @@ tag                            corpus image             why it is there
 3.11.14-alpine3.22             python-app:alpine        a stand-in for the 3.22 build (no Alpine 3.22
                                                         package is reachable from here): the report
                                                         must say its tag and its OS disagree
-3.11.9-alpine3.18              alpine:3.18.9            no Python at all: incompatible
+3.11.9-alpine3.18              alpine:3.18.9            an older release: skipped (--releases 2)
 3.12.8-alpine3.20              alpine:3.20.3            another Python minor: skipped
 3.13.0rc1-alpine3.20           alpine:3.20.3            a release candidate: skipped
 3.11-windowsservercore-ltsc…   alpine:3.20.3            a Windows tag: skipped
@@ -25,8 +25,12 @@ tag                            corpus image             why it is there
 
 and ``cgr/chainguard/python:latest`` (``cgr.dev`` mirrored with a path prefix) is a small Wolfi-shaped image
 written by the test in Wolfi's formats (os-release ``ID=wolfi``, an apk database with ``python-3.11``, no
-shell): no advisory feed covers Wolfi, so it must be reported as not scanned, never as 0 CVEs. The other
-families' repositories (distroless, ubuntu/python) are not on the mirror: their listing fails, the report
+shell): no advisory feed covers Wolfi, so it must be reported as not scanned, never as 0 CVEs. Measured, python-app:alpine has *more* critical + high findings than python-app:debian (35 against 31:
+its CPython 3.11.2 is old and has 19 CPython CVEs), so where both are compatible the Debian one ranks
+first: ``test_ranking_follows_the_measured_counts`` shows it. The corpus has no Debian image with a
+python:3.11 interpreter other than python-app:debian itself, which is the current base here; the Debian
+family's tags therefore hold debian:12-slim and are incompatible, and the Alpine tag wins the story. The other
+families' repositories (distroless on ``gcr.io``, also mirrored, and ubuntu/python) are not on the mirror: their listing fails, the report
 says so, and the run goes on.
 """
 
@@ -43,7 +47,7 @@ import httpx
 import pytest
 
 from alpinist.cli.app import main as cli_main
-from tests.conftest import REPO
+from tests.conftest import REPO, oci_ref
 from tests.imagebuild import Member, make_layout, tar_bytes
 from tests.index_server import IndexServer
 from tests.registry_server import RunningRegistry, start_registry, tools_missing
@@ -63,8 +67,8 @@ ACCEPT = ", ".join(
 )
 
 TAGS: dict[str, list[str]] = {
-    "python-app:debian": ["3.11.9-slim", "3.11.14-slim-bookworm", "3.12.12-slim-bookworm"],
-    "debian:12-slim": ["3.11.14-slim", "3.14.0rc2-slim-trixie"],
+    "python-app:debian": ["3.11.9-slim", "3.12.12-slim-bookworm"],
+    "debian:12-slim": ["3.11.14-slim", "3.11.14-slim-bookworm", "3.14.0rc2-slim-trixie"],
     "python-app:alpine": ["3.11.2-alpine3.20", "3.11-alpine3.20", "3.11.14-alpine3.22"],
     "alpine:3.18.9": ["3.11.9-alpine3.18"],
     "alpine:3.20.3": ["3.12.8-alpine3.20", "3.13.0rc1-alpine3.20", "3.11-windowsservercore-ltsc2022"],
@@ -144,6 +148,10 @@ def recommend_args(hub: RunningRegistry, db: Path, *extra: str) -> list[str]:
         *extra,
         "--registry-mirror",
         f"docker.io={hub.host}",
+        "--registry-mirror",
+        f"cgr.dev={hub.host}/cgr",
+        "--registry-mirror",
+        f"gcr.io={hub.host}/gcr",
         "--db",
         str(db),
         "--max-db-age",
@@ -193,14 +201,8 @@ def test_ranking_the_example_service(story: dict[str, object]) -> None:
     # the two python-app:alpine tags are the same image: same counts, the newer release first
     assert ranked[:2] == ["python:3.11.14-alpine3.22", "python:3.11.2-alpine3.20"]
     assert cands["python:3.11.14-alpine3.22"]["status"] == "ok"
-    alpine = cands["python:3.11.14-alpine3.22"]["measurement"]
-    debian = cands["python:3.11.14-slim-bookworm"]["measurement"]
-    assert (
-        alpine["critical_high"] < debian["critical_high"]
-        or alpine["vulnerabilities"] < debian["vulnerabilities"]
-    )
     # no interpreter in these images, and the Dockerfile brings none: incompatible, ranked last
-    for ref in ("python:3.11.14-slim", "python:3.11.9-alpine3.18"):
+    for ref in ("python:3.11.14-slim", "python:3.11.14-slim-bookworm"):
         assert cands[ref]["status"] == "incompatible"
         assert any("no Python interpreter" in n["message"] for n in cands[ref]["notes"])
     statuses = [c["status"] for c in story["candidates"]]  # type: ignore[index,union-attr]
@@ -218,6 +220,7 @@ def test_skipped_tags_and_reasons(story: dict[str, object]) -> None:
     assert skipped[("python", "3.12.8-alpine3.20")] == "Python 3.12, not 3.11"
     assert skipped[("python", "3.11-windowsservercore-ltsc2022")] == "Windows image"
     assert skipped[("python", "3.11-alpine3.20")] == "superseded by 3.11.2-alpine3.20"
+    assert skipped[("python", "3.11.9-alpine3.18")] == "older release (the newest 2 are tried)"
     tried = set(by_ref(story))
     assert not any(
         ref.split(":", 1)[1] in {t for _, t in skipped} for ref in tried if ref.startswith("python:")
@@ -414,3 +417,68 @@ def test_unresolvable_base_names_the_line(
     )
     assert code == 1
     assert f"{dockerfile}:2" in err and "cannot be resolved" in err
+
+
+def test_ranking_follows_the_measured_counts(
+    hub: RunningRegistry,
+    scan_db: Path,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With a compatible Debian candidate (the corpus python-app:debian, given with --candidate from its
+    OCI layout), fewer critical + high decides: 31 against the Alpine stand-in's 35 (its CPython 3.11.2
+    carries 19 CVEs), whatever the size."""
+    debian = oci_ref("python-app:debian")
+    out = tmp_path / "rec.json"
+    code, _, err = run(
+        [*recommend_args(hub, scan_db, str(EXAMPLE / "Dockerfile.k8s"), "--no-index", "--family", "python-alpine",
+                         "--candidate", debian), "-f", "json", "-o", str(out)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    ok = [c for c in doc["candidates"] if c["status"] == "ok"]
+    assert [c["candidate"]["reference"] for c in ok] == [
+        debian,
+        "python:3.11.14-alpine3.22",
+        "python:3.11.2-alpine3.20",
+    ]
+    counts = [c["measurement"]["critical_high"] for c in ok]
+    assert counts == sorted(counts) and counts[0] < counts[1]
+    assert (
+        ok[0]["measurement"]["uncompressed"] > ok[1]["measurement"]["uncompressed"]
+    )  # size came after counts
+    assert doc["next_step"] == {"kind": "from", "text": f"FROM {debian}", "line": 5}
+
+
+def test_recommend_for_an_image_detects_its_base_by_layers(
+    hub: RunningRegistry,
+    scan_db: Path,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``recommend IMAGE``: python-app:debian carries no base label; it was built on the corpus
+    debian:12-slim, which two of the listed tags hold, so its base is found by its layers and the deltas
+    are against that base. Its Python (3.11, Debian's python3.11) comes from its own inventory."""
+    out = tmp_path / "rec.json"
+    code, _, err = run(
+        [
+            *recommend_args(hub, scan_db, oci_ref("python-app:debian"), "--no-index"),
+            "-f",
+            "json",
+            "-o",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    doc = json.loads(out.read_text())
+    current = doc["current"]
+    assert current["kind"] == "image" and current["python"] == "3.11"
+    assert current["reference"] in {"python:3.11.14-slim", "python:3.11.14-slim-bookworm"}
+    assert current["detected_by"] in {"1 shared layer", "2 shared layers"}
+    assert current["measurement"]["packages"] < 200  # the base, not the application image
+    # the application installs python3 itself (it is in the image's own packages), but for an image
+    # nothing is rebuilt: a base without an interpreter stays incompatible
+    assert by_ref(doc)["python:3.11.14-slim-bookworm"]["status"] == "incompatible"
+    assert doc["next_step"]["kind"] == "from" and doc["next_step"]["text"].startswith("FROM python:3.11")

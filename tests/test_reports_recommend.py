@@ -497,12 +497,15 @@ def test_json_round_trips_the_numbers() -> None:
         if e.measurement is None:
             assert m is None
             continue
+        assert (m["compressed"], m["uncompressed"]) == (e.measurement.compressed, e.measurement.uncompressed)
+        if not e.measurement.scanned:  # no count at all, never a 0 that reads as "no vulnerabilities"
+            assert m["by_severity"] is m["vulnerabilities"] is m["fixable"] is m["critical_high"] is None
+            continue
         assert m["by_severity"] == dict(e.measurement.by_severity)
-        assert (m["vulnerabilities"], m["fixable"], m["compressed"], m["uncompressed"]) == (
+        assert (m["vulnerabilities"], m["fixable"], m["critical_high"]) == (
             e.measurement.vulnerabilities,
             e.measurement.fixable,
-            e.measurement.compressed,
-            e.measurement.uncompressed,
+            e.measurement.critical_high,
         )
     wolfi = doc["candidates"][3]
     assert wolfi["measurement"]["scanned"] is False

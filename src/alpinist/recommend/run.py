@@ -453,7 +453,8 @@ def recommend_image(
         if matches:
             best = max(matches, key=lambda ev: len(ev.measurement.diff_ids))  # type: ignore[union-attr]
             base_ref, measured = best.candidate.reference, best.measurement
-            detected_by = f"{len(best.measurement.diff_ids)} shared layers"  # type: ignore[union-attr]
+            shared = len(best.measurement.diff_ids)  # type: ignore[union-attr]
+            detected_by = f"{shared} shared layer{'s' if shared != 1 else ''}"
         else:
             base_ref, measured = None, image_measured
             detected_by = "not detected"

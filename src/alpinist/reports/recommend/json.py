@@ -2,7 +2,7 @@
 
 A pure function of the ``Recommendation``: no timestamp, keys in a fixed order, so the same result gives
 the same bytes. Candidates are in rank order; a candidate without a measurement has ``"measurement":
-null``, and one that was not scanned has ``"scanned": false`` and zero counts that are not a measurement
+null``, and one that was not scanned has ``"scanned": false``, its reason, and ``null`` counts (never a 0 that is not a measurement)
 (read ``status``, never the counts alone).
 """
 
@@ -60,9 +60,11 @@ def _measurement(m: Measurement | None) -> dict[str, Any] | None:
         "python": m.python,
         "scanned": m.scanned,
         "not_scanned": m.not_scanned,
-        "by_severity": {s: m.count(s) for s in SEVERITIES},
-        "vulnerabilities": m.vulnerabilities,
-        "fixable": m.fixable,
+        # not scanned: no count at all (null), never a 0 that reads as "no vulnerabilities"
+        "by_severity": {s: m.count(s) for s in SEVERITIES} if m.scanned else None,
+        "critical_high": m.critical_high if m.scanned else None,
+        "vulnerabilities": m.vulnerabilities if m.scanned else None,
+        "fixable": m.fixable if m.scanned else None,
         "packages": m.packages,
         "compressed": m.compressed,
         "uncompressed": m.uncompressed,
