@@ -42,6 +42,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -159,6 +160,17 @@ def recommend_args(hub: RunningRegistry, db: Path, *extra: str) -> list[str]:
     ]
 
 
+def recommend_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], hub: RunningRegistry, db: Path, *args: str
+) -> dict[str, Any]:
+    """``recommend ARGS -f json`` through the hub's mirrors: the parsed report (exit 0 asserted)."""
+    out = tmp_path / "rec.json"
+    code, _, err = run([*recommend_args(hub, db, *args), "-f", "json", "-o", str(out)], capsys)
+    assert code == 0, err
+    doc: dict[str, Any] = json.loads(out.read_text())
+    return doc
+
+
 @pytest.fixture(scope="module")
 def story(
     hub: RunningRegistry,
@@ -253,24 +265,13 @@ def test_wolfi_for_an_app_that_needs_no_shell(
 ) -> None:
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text('FROM python:3.11.9-slim\nCOPY app /app\nCMD ["python3", "-m", "app"]\n')
-    out = tmp_path / "rec.json"
-    code, _, err = run(
-        [
-            *recommend_args(hub, scan_db, str(dockerfile), "--no-index", "--family", "wolfi"),
-            "-f",
-            "json",
-            "-o",
-            str(out),
-        ],
-        capsys,
-    )
-    assert code == 0, err
-    doc = json.loads(out.read_text())
+    doc = recommend_json(tmp_path, capsys, hub, scan_db, str(dockerfile), "--no-index", "--family", "wolfi")
     [wolfi] = doc["candidates"]
     assert wolfi["status"] == "not-scanned" and doc["next_step"] is None  # never recommended on no data
     code, table, _ = run(
         [*recommend_args(hub, scan_db, str(dockerfile), "--no-index", "--family", "wolfi")], capsys
     )
+    assert code == 0
     assert "not scanned: no advisory feed for wolfi" in " ".join(table.split())
 
 
@@ -330,19 +331,7 @@ def test_wheels_on_the_musl_move(
     app.mkdir()
     shutil.copy(EXAMPLE / "Dockerfile.k8s", app / "Dockerfile")
     (app / "requirements.txt").write_text("idna==3.10\npsycopg2==2.9.10\n")
-    out = tmp_path / "rec.json"
-    code, _, err = run(
-        [
-            *recommend_args(hub, scan_db, str(app / "Dockerfile"), "--index-url", server.url),
-            "-f",
-            "json",
-            "-o",
-            str(out),
-        ],
-        capsys,
-    )
-    assert code == 0, err
-    doc = json.loads(out.read_text())
+    doc = recommend_json(tmp_path, capsys, hub, scan_db, str(app / "Dockerfile"), "--index-url", server.url)
     cands = by_ref(doc)
     wheels = [n["message"] for n in cands["python:3.11.14-alpine3.22"]["notes"] if n["topic"] == "wheels"]
     assert any("psycopg2==2.9.10" in w and "compile" in w for w in wheels), wheels
@@ -359,28 +348,18 @@ def test_python_override_and_libc_filter(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    out = tmp_path / "rec.json"
-    code, _, err = run(
-        [
-            *recommend_args(
-                hub,
-                scan_db,
-                str(EXAMPLE / "Dockerfile.k8s"),
-                "--no-index",
-                "--python",
-                "3.12",
-                "--libc",
-                "musl",
-            ),
-            "-f",
-            "json",
-            "-o",
-            str(out),
-        ],
+    doc = recommend_json(
+        tmp_path,
         capsys,
+        hub,
+        scan_db,
+        str(EXAMPLE / "Dockerfile.k8s"),
+        "--no-index",
+        "--python",
+        "3.12",
+        "--libc",
+        "musl",
     )
-    assert code == 0, err
-    doc = json.loads(out.read_text())
     refs = set(by_ref(doc))
     assert refs == {"python:3.12.8-alpine3.20"}  # musl only, Python 3.12 only; the refresh is glibc
     cand = by_ref(doc)["python:3.12.8-alpine3.20"]
@@ -429,14 +408,10 @@ def test_ranking_follows_the_measured_counts(
     OCI layout), fewer critical + high decides: 31 against the Alpine stand-in's 35 (its CPython 3.11.2
     carries 19 CVEs), whatever the size."""
     debian = oci_ref("python-app:debian")
-    out = tmp_path / "rec.json"
-    code, _, err = run(
-        [*recommend_args(hub, scan_db, str(EXAMPLE / "Dockerfile.k8s"), "--no-index", "--family", "python-alpine",
-                         "--candidate", debian), "-f", "json", "-o", str(out)],
-        capsys,
+    doc = recommend_json(
+        tmp_path, capsys, hub, scan_db, str(EXAMPLE / "Dockerfile.k8s"), "--no-index", "--family", "python-alpine",
+        "--candidate", debian,
     )  # fmt: skip
-    assert code == 0, err
-    doc = json.loads(out.read_text())
     ok = [c for c in doc["candidates"] if c["status"] == "ok"]
     assert [c["candidate"]["reference"] for c in ok] == [
         debian,
@@ -460,19 +435,7 @@ def test_recommend_for_an_image_detects_its_base_by_layers(
     """``recommend IMAGE``: python-app:debian carries no base label; it was built on the corpus
     debian:12-slim, which two of the listed tags hold, so its base is found by its layers and the deltas
     are against that base. Its Python (3.11, Debian's python3.11) comes from its own inventory."""
-    out = tmp_path / "rec.json"
-    code, _, err = run(
-        [
-            *recommend_args(hub, scan_db, oci_ref("python-app:debian"), "--no-index"),
-            "-f",
-            "json",
-            "-o",
-            str(out),
-        ],
-        capsys,
-    )
-    assert code == 0, err
-    doc = json.loads(out.read_text())
+    doc = recommend_json(tmp_path, capsys, hub, scan_db, oci_ref("python-app:debian"), "--no-index")
     current = doc["current"]
     assert current["kind"] == "image" and current["python"] == "3.11"
     assert current["reference"] in {"python:3.11.14-slim", "python:3.11.14-slim-bookworm"}

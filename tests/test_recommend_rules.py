@@ -15,6 +15,7 @@ from alpinist.recommend.current import AppNeeds, dockerfile_base, dockerfile_nee
 from alpinist.recommend.measure import coverage_gap, interpreter_version
 from alpinist.recommend.model import Candidate, Evaluation, Measurement, Note, zero_by_severity
 from alpinist.recommend.rank import ranked
+from tests.test_matching import facts as matching_facts
 
 
 def needs_of(text: str, python: str | None = None) -> AppNeeds:
@@ -152,27 +153,7 @@ def test_release_note_when_tag_and_image_disagree() -> None:
 
 
 def facts(**kw: object) -> ImageFacts:
-    base = dict(
-        reference="r",
-        transport="oci",
-        name=None,
-        manifest_digest=None,
-        config_digest=None,
-        media_type=None,
-        platform=None,
-        created=None,
-        layers=(),
-        user="",
-        healthcheck=None,
-        entrypoint=None,
-        cmd=None,
-        env=(),
-        exposed_ports=(),
-        working_dir="",
-        labels=(),
-    )
-    base.update(kw)
-    return ImageFacts(**base)  # type: ignore[arg-type]
+    return replace(matching_facts(), **kw)  # type: ignore[arg-type]
 
 
 def pkg(name: str, version: str, kind: str) -> Package:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from alpinist.cli.formats import LINT_FORMATS
-from alpinist.cli.options import output_options
+from alpinist.cli.options import build_arg_option, output_options
 from alpinist.errors import EXIT_OK, EXIT_POLICY
 
 if TYPE_CHECKING:
@@ -74,13 +74,7 @@ def _list_rules(ctx: click.Context, param: click.Parameter, value: bool) -> None
     callback=_rule_list,
     help="Skip these rules (comma-separated, repeatable).",
 )
-@click.option(
-    "--build-arg",
-    "build_args",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override an ARG default, as `docker build --build-arg` would (affects FROM resolution).",
-)
+@build_arg_option
 @click.option(
     "--list-rules",
     is_flag=True,
@@ -96,7 +90,7 @@ def lint(
     fail_on: str | None,
     select: tuple[str, ...],
     ignored: tuple[str, ...],
-    build_args: tuple[str, ...],
+    build_args: dict[str, str],
 ) -> int:
     """Check DOCKERFILE (a file, a directory holding one, or - for stdin) for hardening problems:
     root user, caches left, healthcheck tools missing, unpinned bases, builder/runtime Python mismatch,
@@ -114,13 +108,7 @@ def lint(
         read_dockerfile,
     )
 
-    overrides: dict[str, str] = {}
-    for item in build_args:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--build-arg")
-        overrides[name] = value
-
+    overrides = build_args
     if str(dockerfile) == "-":
         text = dockerfile_text(sys.stdin.buffer.read(MAX_DOCKERFILE_BYTES + 1), "<stdin>")
         df = parse_dockerfile(text, "Dockerfile", build_args=overrides)

@@ -12,6 +12,7 @@ group                options                                             applied
                      ``--registry-mirror`` (``ALPINIST_REGISTRY_MIRROR``), baseline, gate
                      ``--creds``, ``--no-cache``
 ``db_option``        ``--db`` alone                                      the ``db`` subcommands
+``build_arg_option`` ``--build-arg NAME=VALUE``: ARG overrides           lint, recommend
 ``history_option``   ``--history FILE`` (``ALPINIST_HISTORY``): append     scan, gate, rescan
                      the run's summary to the history store
 (``history_read_``   ``--history FILE``: the store to read                 compare, history
@@ -155,6 +156,30 @@ image_options = _apply(
         ),
     ]
 )
+
+# ------------------------------------------------------------------------------------------- dockerfile
+
+
+def _build_args_callback(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for item in value:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}")
+        overrides[name] = text
+    return overrides
+
+
+build_arg_option = click.option(
+    "--build-arg",
+    "build_args",
+    multiple=True,
+    metavar="NAME=VALUE",
+    callback=_build_args_callback,
+    help="Override an ARG default, as `docker build --build-arg` would (affects FROM resolution).",
+)
+"""``--build-arg NAME=VALUE`` (repeatable) → a dict of ARG overrides: lint, recommend."""
+
 
 # ---------------------------------------------------------------------------------------------- database
 

@@ -22,7 +22,7 @@ import click
 from alpinist.cli.common import pull_options, pull_progress
 from alpinist.cli.db import open_database
 from alpinist.cli.formats import RECOMMEND_FORMATS
-from alpinist.cli.options import database_options, image_options, output_options
+from alpinist.cli.options import build_arg_option, database_options, image_options, output_options
 from alpinist.dockerfile.wheels import DEFAULT_INDEX_URL
 from alpinist.errors import EXIT_OK
 
@@ -100,13 +100,7 @@ def dockerfile_path(target: str) -> Path | None:
 @click.option(
     "--no-index", is_flag=True, help="Do not ask the package index (the wheel check is skipped and says so)."
 )
-@click.option(
-    "--build-arg",
-    "build_args",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override an ARG default of the Dockerfile (affects FROM resolution).",
-)
+@build_arg_option
 @output_options(RECOMMEND_FORMATS)
 @database_options
 @image_options
@@ -120,7 +114,7 @@ def recommend(
     releases: int,
     index_url: str,
     no_index: bool,
-    build_args: tuple[str, ...],
+    build_args: dict[str, str],
     fmt: str,
     output: Path | None,
     offline: bool,
@@ -147,12 +141,6 @@ def recommend(
         raise click.BadParameter(f"{python!r}: give a Python minor such as 3.11", param_hint="--python")
     if not index_url.startswith(("http://", "https://")):
         raise click.BadParameter("expected an http(s) URL", param_hint="--index-url")
-    overrides: dict[str, str] = {}
-    for item in build_args:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--build-arg")
-        overrides[name] = value
     chosen = tuple(f for f in families if f != "none")
     if "none" in families and chosen:
         raise click.UsageError("--family none cannot be combined with other families")
@@ -186,7 +174,7 @@ def recommend(
 
         options = replace(options, pull=pull)
         if dockerfile is not None:
-            df = read_dockerfile(dockerfile, build_args=overrides)
+            df = read_dockerfile(dockerfile, build_args=build_args)
             text = dockerfile.read_text(encoding="utf-8").removeprefix("\ufeff")
             result = recommend_dockerfile(df, text, store, options)
         else:

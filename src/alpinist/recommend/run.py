@@ -413,8 +413,7 @@ def recommend_image(
     reader: InventoryReader = _default_reader,
 ) -> Recommendation:
     """Recommend a base for the application in the image at ``reference`` (any transport)."""
-    evaluator_reader = reader
-    inventory = evaluator_reader(reference, options.pull, options.use_cache)
+    inventory = reader(reference, options.pull, options.use_cache)
     needs = image_needs(inventory, options.python)
     os_id = inventory.os.id if inventory.os else None
     label = image_base_label(inventory.image)
