@@ -5,10 +5,10 @@ give the same bytes."""
 from __future__ import annotations
 
 import json
-from importlib import resources
-from typing import Any, cast
+from typing import Any
 
 from alpinist import __version__
+from alpinist.reports.json_schema import load_schema_named
 from alpinist.scan.baseline import (
     Baseline,
     BaselineSource,
@@ -25,8 +25,7 @@ SCHEMA_ID = "alpinist-gate/1"
 
 def load_schema() -> dict[str, Any]:
     """The JSON Schema of this format (``alpinist/schemas/gate.schema.json``)."""
-    text = resources.files("alpinist").joinpath("schemas/gate.schema.json").read_text(encoding="utf-8")
-    return cast(dict[str, Any], json.loads(text))
+    return load_schema_named("gate")
 
 
 def render_gate_json(result: GateResult) -> str:

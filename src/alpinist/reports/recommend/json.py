@@ -9,8 +9,7 @@ null``, and one that was not scanned has ``"scanned": false``, its reason, and `
 from __future__ import annotations
 
 import json
-from importlib import resources
-from typing import Any, cast
+from typing import Any
 
 from alpinist.advisories.model import SEVERITIES
 from alpinist.recommend.model import (
@@ -22,14 +21,14 @@ from alpinist.recommend.model import (
     Recommendation,
     SkippedTag,
 )
+from alpinist.reports.json_schema import load_schema_named
 
 SCHEMA_ID = "alpinist-recommend/1"
 
 
 def load_schema() -> dict[str, Any]:
     """The JSON Schema of this format (``alpinist/schemas/recommend.schema.json``)."""
-    text = resources.files("alpinist").joinpath("schemas/recommend.schema.json").read_text(encoding="utf-8")
-    return cast(dict[str, Any], json.loads(text))
+    return load_schema_named("recommend")
 
 
 def render_recommend_json(rec: Recommendation) -> str:

@@ -10,17 +10,16 @@ little use to a reader.
 from __future__ import annotations
 
 import json
-from importlib import resources
-from typing import Any, cast
+from typing import Any
 
 from alpinist.inventory.serialize import inventory_to_dict
 from alpinist.models import Inventory
+from alpinist.reports.json_schema import load_schema_named
 
 
 def load_schema() -> dict[str, Any]:
     """The JSON Schema of this format (``alpinist/schemas/sbom.schema.json``)."""
-    text = resources.files("alpinist").joinpath("schemas/sbom.schema.json").read_text(encoding="utf-8")
-    return cast(dict[str, Any], json.loads(text))
+    return load_schema_named("sbom")
 
 
 def render_json(inv: Inventory, *, include_files: bool = False) -> str:

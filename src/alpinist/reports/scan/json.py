@@ -9,13 +9,13 @@ same image scanned against the same database gives the same bytes (no scan times
 from __future__ import annotations
 
 import json
-from importlib import resources
-from typing import Any, cast
+from typing import Any
 
 from alpinist import __version__
 from alpinist.inventory.naming import image_purl
 from alpinist.inventory.serialize import os_identity_to_dict
 from alpinist.models import ImageFacts, Package
+from alpinist.reports.json_schema import load_schema_named
 from alpinist.scan.model import Finding, ScanResult, Summary, Suppression
 
 SCHEMA_ID = "alpinist-scan/1"
@@ -23,8 +23,7 @@ SCHEMA_ID = "alpinist-scan/1"
 
 def load_schema() -> dict[str, Any]:
     """The JSON Schema of this format (``alpinist/schemas/scan.schema.json``)."""
-    text = resources.files("alpinist").joinpath("schemas/scan.schema.json").read_text(encoding="utf-8")
-    return cast(dict[str, Any], json.loads(text))
+    return load_schema_named("scan")
 
 
 def render_scan_json(result: ScanResult) -> str:
