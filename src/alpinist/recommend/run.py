@@ -100,6 +100,24 @@ def _wanted(group: str, options: RecommendOptions) -> bool:
     return not options.families or group in options.families
 
 
+def _list_all(
+    repositories: Sequence[str], lister: TagLister, options: RecommendOptions
+) -> dict[str, Sequence[str] | str]:
+    """Every repository's tags, listed in parallel (an unreachable registry waits out its retries once,
+    not once per repository in turn); a failure is its one-line error."""
+
+    def one(repository: str) -> Sequence[str] | str:
+        try:
+            return lister(repository, options.pull)
+        except (AlpinistError, OSError) as exc:
+            return one_line(exc)
+
+    if not repositories:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(options.workers * 2, len(repositories)))) as pool:
+        return dict(zip(repositories, pool.map(one, repositories), strict=True))
+
+
 def discover(
     base: ImageName | None,
     base_distro: str | None,
@@ -110,40 +128,45 @@ def discover(
 ) -> _Discovery:
     """Candidates: the refresh of ``base``, the families of ``FAMILIES``, and ``--candidate``."""
     found = _Discovery()
-    tags_of: dict[str, Sequence[str] | None] = {}
+    libc_ok = (lambda libc: True) if options.libc == "any" else (lambda libc: libc == options.libc)
+    refresh_repo: str | None = None
+    if base is not None and base.tag and not base.digest and _wanted("refresh", options):
+        libc = libc_for(base_distro)
+        if libc is None or libc_ok(libc):
+            refresh_repo = f"{base.registry}/{base.repository}" if base.registry else base.repository
+    families = [f for f in FAMILIES if _wanted(f.group, options) and libc_ok(f.libc)]
+    repositories = list(
+        dict.fromkeys([*([refresh_repo] if refresh_repo else []), *(f.repository for f in families)])
+    )
+    tags_of = _list_all(repositories, lister, options)
+    for repository in repositories:
+        outcome = tags_of[repository]
+        if isinstance(outcome, str):
+            found.failures.append(f"{repository}: {outcome}")
+        else:
+            found.listed.append(repository)
 
     def tags(repository: str) -> Sequence[str] | None:
-        if repository not in tags_of:
-            try:
-                tags_of[repository] = lister(repository, options.pull)
-                found.listed.append(repository)
-            except (AlpinistError, OSError) as exc:
-                tags_of[repository] = None
-                found.failures.append(f"{repository}: {one_line(exc)}")
-        return tags_of[repository]
+        outcome = tags_of[repository]
+        return None if isinstance(outcome, str) else outcome
 
-    libc_ok = (lambda libc: True) if options.libc == "any" else (lambda libc: libc == options.libc)
-    if base is not None and base.tag and not base.digest and _wanted("refresh", options):
-        repository = f"{base.registry}/{base.repository}" if base.registry else base.repository
-        libc = libc_for(base_distro)
-        listed = tags(repository) if libc is None or libc_ok(libc) else None
+    if refresh_repo is not None and base is not None and base.tag:
+        listed = tags(refresh_repo)
         if listed is not None:
             cands, skipped = refresh(
-                repository,
+                refresh_repo,
                 base.tag,
                 listed,
                 needs.python,
                 title=base_distro or base.name,
                 distro=base_distro,
                 release=base_release,
-                libc=libc,
+                libc=libc_for(base_distro),
                 python_repository=base.name == "python",
             )
             found.candidates += cands
             found.skipped += skipped
-    for family in FAMILIES:
-        if not _wanted(family.group, options) or not libc_ok(family.libc):
-            continue
+    for family in families:
         listed = tags(family.repository)
         if listed is None:
             continue
