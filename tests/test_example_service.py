@@ -160,8 +160,10 @@ def stage_python(df: Dockerfile, stage: Stage) -> str | None:
 def test_dockerfile_alpine_is_current(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``Dockerfile.alpine`` is exactly what ``alpinist migrate`` writes today (regenerate it with the command
-    in its header, from the example's directory, when migrate changes on purpose)."""
+    """A snapshot: ``Dockerfile.alpine`` is exactly what ``alpinist migrate`` writes today (regenerate it with
+    the command in its header, from the example's directory, when migrate changes on purpose). It decides
+    nothing about correctness: the tests below check it against the story's requirements (lint clean, the
+    builder's Python equals the runtime's, non-root, no curl, the healthcheck passes against the service)."""
     monkeypatch.chdir(EXAMPLE)
     out = tmp_path / "Dockerfile.alpine"
     code, _, report = run_cli([*MIGRATE_ARGS, "-o", str(out)], capsys)

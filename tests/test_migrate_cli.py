@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 FIXTURES = Path(__file__).resolve().parent / "migrate_fixtures"
 STORY = FIXTURES / "story"
-EXPECTED = (STORY / "expected-offline.Dockerfile").read_text(encoding="utf-8")
+SNAPSHOT = (STORY / "snapshot-offline.Dockerfile").read_text(encoding="utf-8")
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +40,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def test_dockerfile_to_stdout_report_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, str(STORY / "Dockerfile"), "--offline")
     assert code == 0
-    assert out == EXPECTED
+    assert out == SNAPSHOT
     assert err.startswith(f"alpinist migrate: {STORY / 'Dockerfile'} -> alpine:3.22\n")
     assert "not checked: --offline: the package index was not asked" in err
     assert "May break:" in err
@@ -62,7 +62,7 @@ def test_output_file_and_json_report_file(capsys: pytest.CaptureFixture[str], tm
         str(report),
     )
     assert (code, out, err) == (0, "", "")
-    assert target.read_text() == EXPECTED
+    assert target.read_text() == SNAPSHOT
     doc = json.loads(report.read_text())
     assert doc["changed"] is True and doc["target"] == "alpine:3.22"
     assert doc["builder_base"] == doc["runtime_base"] == "python:3.11-alpine3.22"
@@ -77,12 +77,12 @@ def test_json_report_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_already_alpine_is_written_unchanged(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     src = tmp_path / "Dockerfile"
-    src.write_text(EXPECTED)
+    src.write_text(SNAPSHOT)
     code, out, err = run(capsys, str(src), "--offline")
-    assert code == 0 and out == EXPECTED
+    assert code == 0 and out == SNAPSHOT
     assert "unchanged: the final stage is already on Alpine" in err
     code, out, err = run(capsys, str(src), "--offline", "--force")
-    assert code == 0 and out != EXPECTED and "unchanged" not in err
+    assert code == 0 and out != SNAPSHOT and "unchanged" not in err
 
 
 def test_index_context_and_platform(
@@ -114,7 +114,7 @@ def test_index_context_and_platform(
 
 def test_unreachable_index_warns(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, err = run(capsys, str(STORY / "Dockerfile"), "--index-url", "http://127.0.0.1:9/simple")
-    assert code == 0 and out == EXPECTED
+    assert code == 0 and out == SNAPSHOT
     assert "alpinist: WARNING: the package index could not be asked about 5 requirement(s)" in err
 
 
