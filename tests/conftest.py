@@ -9,6 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis' default 200 ms deadline fails on a loaded 2-core CI runner for reasons that are not bugs;
+# the examples are bounded by max_examples instead (tests that need a deadline set their own).
+settings.register_profile("alpinist", deadline=None)
+settings.load_profile("alpinist")
 
 pytest_plugins = ["tests.registry_server", "tests.feed_server", "tests.index_server"]
 
@@ -38,6 +44,12 @@ def read_tsv(path: Path) -> list[dict[str, str]]:
 def pytest_configure(config: pytest.Config) -> None:
     if not OCI_LAYOUT.is_dir():
         raise pytest.UsageError(f"the corpus is missing: {OCI_LAYOUT} (clone with ../shared beside it)")
+    if not hasattr(config, "workerinput"):  # the controller checks once, not every xdist worker
+        from tests.corpus_pin import check
+
+        changed = check(CORPUS)
+        if changed is not None:
+            raise pytest.UsageError(changed)
 
 
 def _is_loopback(address: Any) -> bool:
