@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import tarfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
@@ -610,6 +612,39 @@ def test_sources_sharing_one_file_handle_are_read_one_layer_at_a_time(transport:
     view, _ = build_view(source, resolved, PathSelector(), workers=None)
     assert len(view) == 6
     assert source.most_open == 1 and source.open_now == 0
+
+
+class MeetingSource(CountingSource):
+    """A parallel source whose first two blob opens must meet: each waits (bounded) for the other, so the
+    read succeeds only when two blobs are open at the same time."""
+
+    def __init__(self, blobs: dict[str, bytes], transport: str) -> None:
+        super().__init__(blobs, transport, parallel=True)
+        self.barrier = threading.Barrier(2, timeout=20)
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def open_blob(self, descriptor: Descriptor) -> BinaryIO:
+        with self.lock:
+            self.calls += 1
+            first_two = self.calls <= 2
+        stream = super().open_blob(descriptor)
+        if first_two:
+            self.barrier.wait()  # BrokenBarrierError after 20 s if the reader opens one blob at a time
+        return stream
+
+
+@pytest.mark.parametrize("transport", ["oci", "registry"])
+def test_parallel_sources_are_read_several_layers_at_once(transport: str) -> None:
+    """The other half of the rule above: a source whose streams are independent is read with several
+    blobs open at once (each layer in its own worker), and every stream is closed at the end."""
+    tars = [tar_bytes(M(f"f{i}", bytes(200_000))) for i in range(6)]
+    memory, resolved = image_of(tars)
+    source = MeetingSource(memory.blobs, transport)
+    assert (os.cpu_count() or 1) >= 2, "this machine has one CPU: the reader uses one worker per CPU"
+    view, _ = build_view(source, resolved, PathSelector(), workers=None)  # the source decides
+    assert len(view) == 6
+    assert source.most_open >= 2 and source.open_now == 0
 
 
 def test_a_failing_progress_callback_stops_the_read() -> None:
