@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +45,9 @@ def read_tsv(path: Path) -> list[dict[str, str]]:
 def pytest_configure(config: pytest.Config) -> None:
     if not OCI_LAYOUT.is_dir():
         raise pytest.UsageError(f"the corpus is missing: {OCI_LAYOUT} (clone with ../shared beside it)")
-    if not hasattr(config, "workerinput"):  # the controller checks once, not every xdist worker
+    # the controller checks once, not every xdist worker; bench/mutation.py, which runs a module's tests
+    # thousands of times on a copy of the same tree, skips it
+    if not hasattr(config, "workerinput") and not os.environ.get("ALPINIST_SKIP_CORPUS_PIN"):
         from tests.corpus_pin import check
 
         changed = check(CORPUS)
