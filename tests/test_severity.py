@@ -238,3 +238,56 @@ def test_ranking_helpers() -> None:
     assert parse_severity("negligible") == "NEGLIGIBLE"
     with pytest.raises(ValueError, match="severe"):
         parse_severity("severe")
+
+
+# -- closing what mutation testing (bench/mutation.py) found untested --------------------------------
+
+
+def test_a_choice_is_frozen() -> None:
+    import dataclasses
+
+    choice = assess(debian_row("CVE-2023-52425", None), EXPAT_2023_52425, ())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        choice.severity = "LOW"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("versions", "chosen"),
+    [
+        (("2.0", "3.0", "4.0", "3.1"), "3.1"),  # v3.1 first, then 4.0, then 3.0, then 2
+        (("2.0", "3.0", "4.0"), "4.0"),
+        (("2.0", "3.0"), "3.0"),
+        (("2", "9.9"), "2"),  # "2" is v2.0; an unknown version is ranked last
+        (("9.9",), "9.9"),
+    ],
+)
+def test_cvss_version_preference(versions: tuple[str, ...], chosen: str) -> None:
+    scores = tuple(CvssScore(v, f"vector-{v}", 5.0, "MEDIUM", NVD, primary=True) for v in versions)
+    choice = assess(debian_row("CVE-X", None), Vulnerability("CVE-X", cvss=scores), ())
+    assert choice.cvss is not None and choice.cvss.version == chosen
+
+
+def test_nvds_own_score_wins_over_a_secondary_scorer_even_when_not_flagged_primary() -> None:
+    # the source string as a feed parser builds it (not the interned literal): compared by value
+    nvd_source = "".join(["nvd@", "nist.gov"])
+    secondary = CvssScore("3.1", "CVSS:3.1/AV:N", 9.8, "CRITICAL", "aaa-cna@example.org", primary=False)
+    own = CvssScore("3.1", "CVSS:3.1/AV:L", 5.5, "MEDIUM", nvd_source, primary=False)
+    for order in ((secondary, own), (own, secondary)):
+        choice = assess(debian_row("CVE-X", None), Vulnerability("CVE-X", cvss=order), ())
+        assert (choice.severity, choice.source) == ("MEDIUM", "nvd:cvss3.1")
+
+
+@pytest.mark.parametrize(
+    ("note", "guessed"),
+    [
+        ("low**", True),
+        ("low*; no-dsa: Minor issue", True),
+        ("low; bug #123*", False),  # only the urgency (before the first ";") carries the mark
+        ("low", False),
+        (None, False),
+    ],
+)
+def test_only_the_urgency_part_of_the_note_marks_a_guess(note: str | None, guessed: bool) -> None:
+    row = debian_row("CVE-2023-52425", "LOW", note)
+    expected = ("HIGH", "nvd:cvss3.1") if guessed else ("LOW", "debian")
+    assert choose_severity(row, EXPAT_2023_52425, ()) == expected
