@@ -291,3 +291,27 @@ def test_only_the_urgency_part_of_the_note_marks_a_guess(note: str | None, guess
     row = debian_row("CVE-2023-52425", "LOW", note)
     expected = ("HIGH", "nvd:cvss3.1") if guessed else ("LOW", "debian")
     assert choose_severity(row, EXPAT_2023_52425, ()) == expected
+
+
+def test_the_feeds_rating_then_the_score_band() -> None:
+    rated = CvssScore("3.1", "v", 2.0, "HIGH", NVD, primary=True)
+    assert cvss_severity(rated) == "HIGH"  # the feed's own rating wins over the score
+    unrated = CvssScore("3.1", "v", 7.5, "UNKNOWN", NVD, primary=True)
+    assert cvss_severity(unrated) == "HIGH"  # UNKNOWN is no rating: the score's band decides
+    assert cvss_severity(CvssScore("3.1", "v", 0.0, "", NVD, primary=True)) == "NEGLIGIBLE"
+    assert cvss_severity(CvssScore("3.1", "v", 0.1, "", NVD, primary=True)) == "LOW"
+    assert cvss_severity(CvssScore("2.0", "v", 9.9, "", NVD, primary=True)) == "HIGH"  # v2 has no CRITICAL
+
+
+def test_a_primary_score_is_labelled_nvd_whoever_scored_it() -> None:
+    primary = CvssScore("3.1", "CVSS:3.1/AV:N", 7.5, "HIGH", "secalert@redhat.com", primary=True)
+    assert choose_severity(debian_row("CVE-X", None), Vulnerability("CVE-X", cvss=(primary,)), ()) == (
+        "HIGH",
+        "nvd:cvss3.1",
+    )
+
+
+def test_an_unrated_osv_row_without_scores_is_unknown() -> None:
+    assert choose_severity(osv_row("GHSA-x"), None, ()) == ("UNKNOWN", "none")
+    assert choose_severity(osv_row("GHSA-x", "MEDIUM"), None, ()) == ("MEDIUM", "ghsa")
+    assert choose_severity(debian_row("CVE-X", None), None, ()) == ("UNKNOWN", "none")
