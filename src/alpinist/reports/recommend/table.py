@@ -15,7 +15,7 @@ Layout::
       1. …
     warning: …
     Recommendation: python:3.11.14-alpine3.22 (Alpine (python))
-    Next: alpinist migrate Dockerfile.k8s --to python:3.11.14-alpine3.22
+    Next: alpinist migrate Dockerfile.k8s --to alpine:3.22
 
 Counts carry their difference to the current base's (``12 (−40)``), sizes a percentage; a candidate
 without a scan has ``—``, never 0, and says why on its notes lines. No column is ever dropped: at 80
@@ -78,7 +78,10 @@ def render_recommend_table(rec: Recommendation, console: Console) -> None:
     console.print()
     console.print(safe_text(winner_text(rec), "bold green" if rec.winner is not None else "bold red"))
     if (step := next_step_parts(rec)) is not None:
-        console.print(_hanging([("Next:", "".join(step), "bold")]))
+        # one line, never wrapped: it is a command (or a FROM line) to copy as it is
+        line = safe_text("Next: ", "bold")
+        line.append_text(safe_text("".join(step)))
+        console.print(line, soft_wrap=True)
 
 
 # When the whole table does not fit the console, it is printed as two tables that both start with the
