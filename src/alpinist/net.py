@@ -32,6 +32,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from alpinist.errors import EXIT_USAGE, AlpinistError
+
 TIMEOUT_ENV = "ALPINIST_TIMEOUT"
 KIB = 1024
 
@@ -119,6 +121,12 @@ def parse_timeout(text: str) -> Deadlines:
     return Deadlines(stall=stall, min_rate=rate, window=window)
 
 
+class TimeoutSettingError(AlpinistError):
+    """A malformed ``ALPINIST_TIMEOUT`` (read where no ``--timeout`` option parsed it first): usage."""
+
+    exit_code = EXIT_USAGE
+
+
 _configured: Deadlines | None = None
 
 
@@ -131,7 +139,7 @@ def set_deadlines(deadlines: Deadlines | None) -> None:
 def current_deadlines() -> Deadlines:
     """The deadlines set by ``set_deadlines``, else ``$ALPINIST_TIMEOUT``, else the defaults.
 
-    A malformed ``ALPINIST_TIMEOUT`` raises ValueError naming the variable.
+    A malformed ``ALPINIST_TIMEOUT`` raises ``TimeoutSettingError`` naming the variable (exit 64).
     """
     if _configured is not None:
         return _configured
@@ -140,7 +148,7 @@ def current_deadlines() -> Deadlines:
         try:
             return parse_timeout(env)
         except ValueError as exc:
-            raise ValueError(f"{TIMEOUT_ENV}: {exc}") from None
+            raise TimeoutSettingError(f"{TIMEOUT_ENV}: {exc}") from None
     return DEFAULT_DEADLINES
 
 

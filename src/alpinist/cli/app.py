@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import sys
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -96,12 +97,21 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _Interrupted(signum)
 
 
-def _install_signal_handlers() -> None:
+def _install_signal_handlers() -> dict[int, Any]:
+    """Install ``_on_signal`` for SIGINT and SIGTERM; return the handlers it replaced."""
+    previous: dict[int, Any] = {}
     try:
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, _on_signal)
+            previous[signum] = signal.signal(signum, _on_signal)
     except ValueError:  # not the main thread (main() called from a thread): keep the defaults
         pass
+    return previous
+
+
+def _restore_signal_handlers(previous: dict[int, Any]) -> None:
+    """Put back what ``_install_signal_handlers`` replaced (``main`` called in-process, by a test)."""
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -111,7 +121,14 @@ def main(argv: list[str] | None = None) -> None:
     (``terminated``), after the downloads in flight have stopped and removed their partial files.
     """
     _setup_logging()
-    _install_signal_handlers()
+    previous = _install_signal_handlers()
+    try:
+        _run(argv)
+    finally:
+        _restore_signal_handlers(previous)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         rv = app.main(args=argv, prog_name="alpinist", standalone_mode=False)
     except click.exceptions.Exit as exc:

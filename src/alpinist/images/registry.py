@@ -433,12 +433,14 @@ class RegistrySource:
                 response = self._client.send(request, auth=auth, stream=True)
             except httpx.TransportError as exc:
                 check_cancelled()
-                peer = self._peer(exc, auth)
+                realm = self._realm(exc, auth)
                 if _tls_failure(exc):
                     raise RegistryError(f"registry {self.server}: TLS verification failed: {exc}") from None
                 if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
                     stalled = stall_message(self.deadlines)
-                    raise RegistryError(f"registry {self.server}: {what}: {peer}: {stalled}") from None
+                    at = f"token server {realm}: " if realm else ""
+                    raise RegistryError(f"registry {self.server}: {what}: {at}{stalled}") from None
+                peer = f"token server {realm}" if realm else "the registry"
                 reason = f"cannot reach {peer}: {exc or type(exc).__name__}"
                 delay = self._backoff(attempt)
             except TokenServerError as exc:
@@ -468,14 +470,13 @@ class RegistrySource:
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _peer(exc: httpx.TransportError, auth: RegistryAuth) -> str:
-        """Whom a failed request went to: "the registry", or "token server URL" for the realm's."""
+    def _realm(exc: httpx.TransportError, auth: RegistryAuth) -> str | None:
+        """The token server a failed request went to (its realm URL), or None for the registry."""
         try:
             url = exc.request.url
         except RuntimeError:  # no request attached
-            return "the registry"
-        realm = auth.realm_of(url)
-        return f"token server {realm}" if realm is not None else "the registry"
+            return None
+        return auth.realm_of(url)
 
     def _check(
         self, response: httpx.Response, what: str, blob: str | None = None, refuse: Refusal | None = None
