@@ -364,3 +364,59 @@ def test_cache_read_permission_error_names_the_cache(tmp_path: Path, monkeypatch
     monkeypatch.setattr(Path, "open", refuse)
     with pytest.raises(ImageError, match=r"blob cache .*: cannot read: Permission denied; the blob cache"):
         cache.open(digest)
+
+
+# -- the feed fetcher's deadlines (the same rules, through the same proxy, before the feed server) ----
+
+OSV_ZIP = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
+
+
+@pytest.fixture
+def feed_proxy(feed_server: Any) -> Iterator[FaultProxy]:
+    port = int(feed_server.url.rstrip("/").rsplit(":", 1)[1])
+    with FaultProxy(port) as fault_proxy:
+        yield fault_proxy
+
+
+@pytest.mark.parametrize(
+    ("fault", "deadlines", "expected"),
+    [
+        (Fault("stall", "all.zip", after=100_000), Deadlines(stall=1.0), "stalled: no data for 1s"),
+        (Fault("delay", "all.zip", seconds=30), Deadlines(stall=1.0), "stalled: no data for 1s"),
+        (
+            Fault("trickle", "all.zip", rate=4000),
+            Deadlines(stall=5.0, min_rate=64 * 1024, window=1.0),
+            "too slow:",
+        ),
+    ],
+    ids=["stall-mid-body", "stall-before-headers", "trickle"],
+)
+def test_feed_download_deadlines(
+    feed_proxy: FaultProxy, tmp_path: Path, fault: Fault, deadlines: Deadlines, expected: str
+) -> None:
+    from alpinist.advisories.download import Fetcher
+    from alpinist.errors import FeedError
+
+    feed_proxy.faults = [fault]
+    dest = tmp_path / "feeds" / "all.zip"
+    start = time.monotonic()
+    fetcher = Fetcher(mirror=f"http://{feed_proxy.host}", deadlines=deadlines, sleep=lambda s: None)
+    with fetcher, pytest.raises(FeedError) as err:
+        fetcher.get_to_file(OSV_ZIP, dest)
+    elapsed = time.monotonic() - start
+    assert str(err.value).startswith(f"feed http://{feed_proxy.host}/osv-vulnerabilities.")
+    assert expected in str(err.value)
+    assert len(feed_proxy.log) == 1  # not retried: a stalled or slow server would be so again
+    assert list(dest.parent.iterdir()) == []  # no partial file
+    assert elapsed < 10
+
+
+def test_feed_download_500_then_success(feed_proxy: FaultProxy, tmp_path: Path) -> None:
+    from alpinist.advisories.download import Fetcher
+
+    feed_proxy.faults = [Fault("status", "all.zip", times=2, status=500)]
+    dest = tmp_path / "all.zip"
+    with Fetcher(mirror=f"http://{feed_proxy.host}", sleep=lambda s: None) as fetcher:
+        fetcher.get_to_file(OSV_ZIP, dest)
+    assert dest.stat().st_size == 2594398
+    assert [kind for _, kind in feed_proxy.log] == ["status", "status", None]
