@@ -420,3 +420,19 @@ def test_feed_download_500_then_success(feed_proxy: FaultProxy, tmp_path: Path) 
         fetcher.get_to_file(OSV_ZIP, dest)
     assert dest.stat().st_size == 2594398
     assert [kind for _, kind in feed_proxy.log] == ["status", "status", None]
+
+
+def test_the_progress_bar_shows_a_stall() -> None:
+    from alpinist.cli.common import stall_text
+
+    assert stall_text(100.0, False, 101.0) == ""  # bytes arrived a second ago
+    assert stall_text(100.0, False, 112.4) == "stalled 12s"
+    assert stall_text(100.0, True, 160.0) == ""  # a finished download never stalls
+    assert stall_text(None, False, 160.0) == ""  # nothing received yet: the bar has not started
+
+
+def test_a_malformed_timeout_variable_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALPINIST_TIMEOUT", "forever")
+    with pytest.raises(net.TimeoutSettingError, match="ALPINIST_TIMEOUT: 'forever' is not a duration") as err:
+        net.current_deadlines()
+    assert err.value.exit_code == 64

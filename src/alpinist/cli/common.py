@@ -27,6 +27,14 @@ def stderr_is_terminal() -> bool:
 STALL_SHOWN = 3.0  # seconds without a byte before a download's bar says "stalled Ns"
 
 
+def stall_text(changed: float | None, finished: bool, now: float) -> str:
+    """What a download's bar shows in its stall column: ``stalled 12s`` once nothing has arrived for
+    ``STALL_SHOWN`` seconds since ``changed`` (the monotonic time of the last byte), else nothing."""
+    if finished or changed is None or now - changed < STALL_SHOWN:
+        return ""
+    return f"stalled {now - changed:.0f}s"
+
+
 @contextmanager
 def progress_callbacks(enabled: bool) -> Iterator[tuple[Any, Any]]:
     """Progress callbacks for blob downloads and layer decoding (a rich bar on a terminal). A download
@@ -52,10 +60,10 @@ def progress_callbacks(enabled: bool) -> Iterator[tuple[Any, Any]]:
     class StallColumn(ProgressColumn):
         def render(self, task: Task) -> Text:
             changed = task.fields.get("changed")
-            if task.finished or not isinstance(changed, float):
-                return Text("")
-            idle = time.monotonic() - changed
-            return Text(f"stalled {idle:.0f}s", style="yellow") if idle >= STALL_SHOWN else Text("")
+            text = stall_text(
+                changed if isinstance(changed, float) else None, task.finished, time.monotonic()
+            )
+            return Text(text, style="yellow")
 
     progress = Progress(
         TextColumn("{task.description}"),
