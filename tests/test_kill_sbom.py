@@ -138,6 +138,7 @@ def test_sigkill_at_random_points_then_a_clean_identical_run(
         if after - before:  # this run reached its download, so it swept what earlier kills left
             swept_checks += 1
             assert before & after == set()
+    print(f"{KILLS} kills: {left_total} .part files left by them, {swept_checks} runs checked to sweep")
     assert left_total > 0  # some kills did land during a download
     assert swept_checks > 0
     proxy.faults = []

@@ -195,7 +195,7 @@ def stall_message(deadlines: Deadlines) -> str:
 
 
 def _seconds(value: float) -> str:
-    return f"{value:g}s"
+    return f"{round(value, 1):g}s"
 
 
 def _rate(value: float) -> str:
