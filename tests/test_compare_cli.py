@@ -212,6 +212,7 @@ def test_the_options_are_scans_own(capsys: pytest.CaptureFixture[str]) -> None:
         "registry_mirrors",
         "creds",
         "no_cache",
+        "timeout",
     ]
     ours = _options(compare.params)
     theirs = _options(scan.params)

@@ -15,6 +15,10 @@
 - Bounds: a body larger than ``max_bytes`` (after content decoding, so a gzip bomb is caught too) is
   refused. ``get_to_file`` streams to a temporary file beside ``dest`` and renames it into place only
   when complete, so ``dest`` never holds a partial download.
+- Deadlines (``net.Deadlines``: ``--timeout`` / ``ALPINIST_TIMEOUT`` unless given): no byte for the
+  stall timeout (the read timeout) or a body below the minimum throughput ends the fetch at once, not
+  retried (a stalled server would stall again); ``net.cancel()`` (Ctrl-C) stops it between two reads
+  and wakes a blocked read.
 - Errors: ``FeedError`` naming the URL (mirror applied, query included, headers never) and the reason.
 
 The sleep is injectable so that the tests of retries and rate limits take no wall time.
@@ -28,7 +32,6 @@ import logging
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Self, TypeVar
@@ -38,7 +41,18 @@ import httpx
 
 from alpinist import __version__
 from alpinist.errors import FeedError
-from alpinist.net import parse_retry_after
+from alpinist.net import (
+    DeadlineExceeded,
+    Deadlines,
+    RateGuard,
+    cancellable_sleep,
+    check_cancelled,
+    current_deadlines,
+    parse_retry_after,
+    response_socket,
+    stall_message,
+    watch_socket,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,12 +107,12 @@ class Fetcher:
         *,
         mirror: str | None = None,
         client: httpx.Client | None = None,
-        timeout: float = 60.0,
+        deadlines: Deadlines | None = None,
         attempts: int = 5,
         base_delay: float = 1.0,
         max_delay: float = 120.0,
         max_bytes: int = DEFAULT_MAX_BYTES,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = cancellable_sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if attempts < 1:
@@ -110,10 +124,12 @@ class Fetcher:
         self.max_delay = max_delay
         self.max_bytes = max_bytes
         self.sleep = sleep
+        self.deadlines = current_deadlines() if deadlines is None else deadlines
         self._owns_client = client is None
         self._client = client or httpx.Client(
             follow_redirects=True,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 20.0)),
+            # the stall timeout is the read timeout: no byte for that long ends the request
+            timeout=httpx.Timeout(self.deadlines.read_timeout, connect=20.0, pool=None),
             headers={"User-Agent": f"alpinist/{__version__}"},
             transport=transport,
         )
@@ -252,11 +268,17 @@ class Fetcher:
 
     def _with_retries(self, where: str, attempt: Callable[[], T]) -> T:
         for number in range(1, self.attempts + 1):
+            check_cancelled()
             try:
                 return attempt()
             except _Retry as retry:
                 failure = retry
-            except httpx.TransportError as exc:  # connect/read failures, timeouts, a body cut short
+            except DeadlineExceeded as exc:  # too slow: a retry would be as slow
+                raise FeedError(where, str(exc)) from None
+            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout):  # stalled: not retried
+                raise FeedError(where, stall_message(self.deadlines)) from None
+            except httpx.TransportError as exc:  # connect failures, a body cut short
+                check_cancelled()  # the socket was shut down by cancel(): stop, do not retry
                 failure = _Retry(_transport_reason(exc))
             except httpx.InvalidURL as exc:
                 raise FeedError(where, f"invalid URL: {exc}") from None
@@ -299,17 +321,24 @@ class Fetcher:
             raise _Retry(reason, parse_retry_after(response.headers.get("retry-after")), status)
         raise FeedError(where, reason, status=status)
 
-    @staticmethod
-    def _bounded_chunks(response: httpx.Response, where: str, limit: int) -> Iterator[bytes]:
+    def _bounded_chunks(self, response: httpx.Response, where: str, limit: int) -> Iterator[bytes]:
+        """The body as it arrives (never waiting to fill a chunk, so the throughput rule sees every
+        byte), bounded in size; a cancel stops it and wakes a blocked read."""
         declared = _content_length(response)
         if declared is not None and declared > limit and not response.headers.get("content-encoding"):
             raise FeedError(where, f"response of {declared} bytes exceeds the limit of {limit} bytes")
         received = 0
-        for chunk in response.iter_bytes(CHUNK):
-            received += len(chunk)
-            if received > limit:
-                raise FeedError(where, f"response exceeds the limit of {limit} bytes; refused")
-            yield chunk
+        counted = 0  # bytes off the wire (before content decoding) given to the guard
+        guard = RateGuard(self.deadlines)
+        with watch_socket(response_socket(response.extensions)):
+            for chunk in response.iter_bytes():
+                check_cancelled()
+                guard.feed(response.num_bytes_downloaded - counted)
+                counted = response.num_bytes_downloaded
+                received += len(chunk)
+                if received > limit:
+                    raise FeedError(where, f"response exceeds the limit of {limit} bytes; refused")
+                yield chunk
 
 
 def _content_length(response: httpx.Response) -> int | None:

@@ -6,7 +6,10 @@ its body, so that a warm ``alpinist sbom`` starts fast.
 
 from __future__ import annotations
 
+import signal
 import sys
+from types import FrameType
+from typing import Any
 
 import click
 
@@ -56,7 +59,8 @@ def app() -> None:
     Images: NAME[:TAG|@DIGEST] or registry:NAME (a registry), oci:DIR[:REF], oci-archive:PATH[:REF],
     docker-archive:PATH[:REF], dir:ROOTFS. No Docker daemon is used.
 
-    Exit codes: 0 success, 1 error, 2 policy failure (--fail-on), 64 usage error.
+    Exit codes: 0 success, 1 error, 2 policy failure (--fail-on), 64 usage error, 130 interrupted
+    (Ctrl-C), 143 terminated (SIGTERM).
     """
 
 
@@ -72,9 +76,59 @@ def _setup_logging() -> None:
         root.setLevel(logging.WARNING)
 
 
+class _Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: unwinds the main thread like KeyboardInterrupt, but past click (which
+    would turn a KeyboardInterrupt into its own "Aborted!") and past every ``except Exception``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    """Stop every download (``net.cancel``: the download threads stop between two reads, a blocked read
+    wakes), then unwind the main thread; the ``.part`` files are removed on the way out. A second
+    signal during that bounded clean-up is ignored, so it cannot leave a ``.part`` behind."""
+    from alpinist import net
+
+    if net.cancelled():
+        return
+    net.cancel()
+    raise _Interrupted(signum)
+
+
+def _install_signal_handlers() -> dict[int, Any]:
+    """Install ``_on_signal`` for SIGINT and SIGTERM; return the handlers it replaced."""
+    previous: dict[int, Any] = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, _on_signal)
+    except ValueError:  # not the main thread (main() called from a thread): keep the defaults
+        pass
+    return previous
+
+
+def _restore_signal_handlers(previous: dict[int, Any]) -> None:
+    """Put back what ``_install_signal_handlers`` replaced (``main`` called in-process, by a test)."""
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: runs the click group without its own exit handling, to keep exit codes stable."""
+    """Entry point: runs the click group without its own exit handling, to keep exit codes stable.
+
+    SIGINT (Ctrl-C) exits 130 and SIGTERM 143 (128 + the signal), with one line ``alpinist: interrupted``
+    (``terminated``), after the downloads in flight have stopped and removed their partial files.
+    """
     _setup_logging()
+    previous = _install_signal_handlers()
+    try:
+        _run(argv)
+    finally:
+        _restore_signal_handlers(previous)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         rv = app.main(args=argv, prog_name="alpinist", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -82,8 +136,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.UsageError as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
-    except click.Abort:
-        click.echo("alpinist: aborted", err=True)
+    except click.Abort as exc:
+        interrupted = isinstance(exc.__context__, KeyboardInterrupt)
+        click.echo("alpinist: interrupted" if interrupted else "alpinist: aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
@@ -94,6 +149,11 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         click.echo(f"alpinist: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
+    except _Interrupted as exc:
+        word = "terminated" if exc.signum == signal.SIGTERM else "interrupted"
+        click.echo(f"alpinist: {word}", err=True)
+        sys.exit(128 + exc.signum)
     except KeyboardInterrupt:
+        click.echo("alpinist: interrupted", err=True)
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -24,29 +24,65 @@ def stderr_is_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
+STALL_SHOWN = 3.0  # seconds without a byte before a download's bar says "stalled Ns"
+
+
+def stall_text(changed: float | None, finished: bool, now: float) -> str:
+    """What a download's bar shows in its stall column: ``stalled 12s`` once nothing has arrived for
+    ``STALL_SHOWN`` seconds since ``changed`` (the monotonic time of the last byte), else nothing."""
+    if finished or changed is None or now - changed < STALL_SHOWN:
+        return ""
+    return f"stalled {now - changed:.0f}s"
+
+
 @contextmanager
 def progress_callbacks(enabled: bool) -> Iterator[tuple[Any, Any]]:
-    """Progress callbacks for blob downloads and layer decoding (a rich bar on a terminal)."""
+    """Progress callbacks for blob downloads and layer decoding (a rich bar on a terminal). A download
+    that received nothing for ``STALL_SHOWN`` seconds shows ``stalled Ns`` (the bar refreshes on its
+    own, so the count goes on while no callback comes)."""
     if not enabled:
         yield None, None
         return
+    import time
+
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+    from rich.text import Text
+
+    class StallColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            changed = task.fields.get("changed")
+            text = stall_text(
+                changed if isinstance(changed, float) else None, task.finished, time.monotonic()
+            )
+            return Text(text, style="yellow")
 
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
+        StallColumn(),
         console=Console(stderr=True),
         transient=True,
     )
     tasks: dict[str, Any] = {}
+    seen: dict[str, int] = {}
 
     def on_blob(digest: str, done: int, total: int) -> None:
         if digest not in tasks:
             tasks[digest] = progress.add_task(f"pull {digest[7:19]}", total=total or None)
-        progress.update(tasks[digest], completed=done)
+        if seen.get(digest) != done:
+            seen[digest] = done
+            progress.update(tasks[digest], completed=done, changed=time.monotonic())
 
     def on_layer(done: int, total: int) -> None:
         if "layers" not in tasks:

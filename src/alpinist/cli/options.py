@@ -9,8 +9,9 @@ group                options                                             applied
 ``database_options`` ``--offline``, ``--max-db-age``, ``--db``,          scan, compare
                      ``--mirror``
 ``image_options``    ``--platform``, ``--insecure-registry``,            sbom, scan, compare,
-                     ``--registry-mirror`` (``ALPINIST_REGISTRY_MIRROR``), baseline, gate
-                     ``--creds``, ``--no-cache``
+                     ``--registry-mirror`` (``ALPINIST_REGISTRY_MIRROR``), baseline, gate,
+                     ``--creds``, ``--no-cache``, ``--timeout``           recommend
+                     (``ALPINIST_TIMEOUT``)
 ``db_option``        ``--db`` alone                                      the ``db`` subcommands
 ``build_arg_option`` ``--build-arg NAME=VALUE``: ARG overrides           lint, recommend
 ``history_option``   ``--history FILE`` (``ALPINIST_HISTORY``): append     scan, gate, rescan
@@ -120,6 +121,31 @@ def _mirrors_callback(
         raise click.BadParameter(str(exc)) from None
 
 
+def _timeout_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``--timeout`` / ``ALPINIST_TIMEOUT``: the deadlines of every download of this run (registry blobs
+    and feeds alike), set process-wide in ``net`` (so the feed fetcher of a first database download
+    obeys them too); no value: the environment's or the defaults."""
+    from alpinist import net  # the standard library only: no HTTP client imported
+
+    try:
+        net.set_deadlines(net.parse_timeout(value) if value else None)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+timeout_option = click.option(
+    "--timeout",
+    metavar="STALL[,RATE/WINDOW]",
+    envvar="ALPINIST_TIMEOUT",
+    show_envvar=True,
+    expose_value=False,
+    callback=_timeout_callback,
+    help="Download deadlines: give up when no byte arrives for STALL, or when less than RATE arrives "
+    "per second over WINDOW, e.g. 10s,50KiB/20s; 'off' disables both [default: 30s,10KiB/60s].",
+)
+"""``--timeout`` (``ALPINIST_TIMEOUT``): sets ``net``'s deadlines for the run; no value in the verb."""
+
+
 image_options = _apply(
     [
         click.option(
@@ -154,13 +180,16 @@ image_options = _apply(
         click.option(
             "--no-cache", is_flag=True, help="Re-read every layer instead of reusing a cached inventory."
         ),
+        timeout_option,
     ]
 )
 
 # ------------------------------------------------------------------------------------------- dockerfile
 
 
-def _build_args_callback(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
+def _build_args_callback(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> dict[str, str]:
     overrides: dict[str, str] = {}
     for item in value:
         name, sep, text = item.partition("=")

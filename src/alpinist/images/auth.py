@@ -15,7 +15,9 @@ goes out (with a cached token when one is known), a 401 carries ``WWW-Authentica
 a token is fetched from the realm (GET with service+scope, basic credentials if any; or the OAuth2
 refresh-token POST when only an identity token is known) and the request is retried; for ``Basic`` it
 is retried with the credentials. A 401 on the retry is returned to the caller, which reports it as
-``AuthError``; a realm that rejects the credentials raises ``AuthError`` at once.
+``AuthError``; a realm that rejects the credentials raises ``AuthError`` at once. A realm that fails
+(HTTP 5xx, 429) raises ``TokenServerError`` marked transient, which the registry client retries; one that
+answers garbage (not JSON, no token, oversized) raises it at once. Both name the realm's URL.
 """
 
 from __future__ import annotations
@@ -62,6 +64,16 @@ class Credentials:
     @property
     def has_basic(self) -> bool:
         return self.username is not None and self.password is not None
+
+
+class TokenServerError(AuthError):
+    """The token server (the challenge's realm) failed; ``transient``: worth another try (5xx, 429).
+    ``reason`` is the message without the registry's name."""
+
+    def __init__(self, registry: str, reason: str, *, transient: bool = False) -> None:
+        self.reason = reason
+        self.transient = transient
+        super().__init__(f"registry {registry}: {reason}")
 
 
 def _hub(host: str) -> bool:
@@ -296,6 +308,12 @@ class RegistryAuth(httpx.Auth):
         self._current: tuple[str, str, str] | None = None  # the last token used successfully
         self._basic = False  # the registry asked for Basic once: send it up front from then on
         self.token_requests = 0
+        self._realms: set[str] = set()  # the token servers asked, as scheme://host/path
+
+    def realm_of(self, url: httpx.URL) -> str | None:
+        """The realm ``url`` is a request to (a token server this auth asked), else None."""
+        key = _without_query(url)
+        return key if key in self._realms else None
 
     # -- preemptive header ------------------------------------------------------------------------
     def _preemptive(self) -> str | None:
@@ -363,6 +381,7 @@ class RegistryAuth(httpx.Auth):
             raise AuthError(f"registry {self.registry}: token realm {realm!r} is not a URL") from None
         if url.scheme not in ("https", "http"):
             raise AuthError(f"registry {self.registry}: token realm {realm!r} is not an http(s) URL")
+        self._realms.add(_without_query(url))
         if creds is not None and creds.identity_token and not creds.has_basic:
             form = {
                 "grant_type": "refresh_token",
@@ -386,32 +405,35 @@ class RegistryAuth(httpx.Auth):
 
     def _store_token(self, key: tuple[str, str, str], response: httpx.Response) -> None:
         realm = key[0]
-        if response.status_code in (401, 403):
+        status = response.status_code
+        if status in (401, 403):
             who = self.credentials.origin if self.credentials else "anonymous access"
-            raise AuthError(
-                f"registry {self.registry}: token server {realm} refused {who} (HTTP {response.status_code})"
-            )
-        if response.status_code != 200:
-            raise AuthError(
-                f"registry {self.registry}: token server {realm} answered HTTP {response.status_code}"
+            raise AuthError(f"registry {self.registry}: token server {realm} refused {who} (HTTP {status})")
+        if status != 200:
+            raise TokenServerError(
+                self.registry,
+                f"token server {realm} failed: HTTP {status}",
+                transient=status == 429 or status >= 500,
             )
         body = response.content
         if len(body) > MAX_TOKEN_RESPONSE:
-            raise AuthError(f"registry {self.registry}: token server {realm} sent an oversized response")
+            raise TokenServerError(self.registry, f"token server {realm} sent an oversized response")
         try:
             doc = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
-            raise AuthError(
-                f"registry {self.registry}: token server {realm} sent a non-JSON response"
-            ) from None
+            raise TokenServerError(self.registry, f"token server {realm} sent a non-JSON response") from None
         token = None
         if isinstance(doc, dict):
             token = doc.get("token") or doc.get("access_token")
         if not isinstance(token, str) or not token:
-            raise AuthError(f"registry {self.registry}: token server {realm} sent no token")
+            raise TokenServerError(self.registry, f"token server {realm} sent no token")
         lifetime: float = DEFAULT_TOKEN_LIFETIME
         expires = doc.get("expires_in")
         if isinstance(expires, int | float) and not isinstance(expires, bool) and expires > 0:
             lifetime = float(expires)
         expiry = self._clock() + max(lifetime - TOKEN_EXPIRY_MARGIN, lifetime / 2)
         self._tokens[key] = (token, expiry)
+
+
+def _without_query(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}{url.path}"

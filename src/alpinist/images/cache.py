@@ -6,26 +6,42 @@ renamed into place (``os.replace`` is atomic on one filesystem) only if the dige
 Several processes may download the same blob at once: each writes its own temporary file and the
 last rename wins with identical content. The path name is the only thing trusted on read; consumers
 still wrap what ``open`` returns in ``VerifyingReader``, which catches on-disk corruption cheaply.
+
+Temporary files (``blobs/sha256/.<hex>-XXXX.part``) are locked (``fcntl.flock``) by their writer for as
+long as it writes. A killed process leaves its ``.part`` behind, unlocked: the first ``BlobCache`` of
+a later process over the same root removes every unlocked ``.part`` (one directory listing), never a
+live download of another process. An interrupted or failed write removes its own.
+
+A cache that cannot be written (no space, no permission, a read-only file system) is an ``ImageError``
+naming the cache directory and saying that the cache is the problem (``ALPINIST_CACHE_DIR``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import platformdirs
 
-from alpinist.errors import BlobError
+from alpinist.errors import BlobError, ImageError
 from alpinist.images.source import VerifyingReader, split_digest, verify_bytes
 
 CACHE_ENV = "ALPINIST_CACHE_DIR"
 CHUNK = 1 << 20
 
 Progress = Callable[[str, int, int], None]  # (digest, bytes done, bytes total)
+
+# errors of the cache's own disk, as opposed to the data being written
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EIO})
+_swept: set[Path] = set()  # roots whose stale .part files this process has removed already
+_swept_lock = threading.Lock()
 
 
 def default_cache_dir() -> Path:
@@ -36,9 +52,44 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("alpinist"))
 
 
+def cache_error(path: Path, exc: OSError, doing: str = "cannot write") -> ImageError:
+    """The one-line error of a cache that cannot be used, naming its path and the way out."""
+    reason = exc.strerror or type(exc).__name__
+    return ImageError(
+        f"blob cache {path}: {doing}: {reason}; the blob cache is the problem: free space or fix the "
+        f"permissions there, or point {CACHE_ENV} at another directory"
+    )
+
+
 class BlobCache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        with _swept_lock:
+            first = self.root not in _swept
+            _swept.add(self.root)
+        if first:
+            self.remove_stale_parts()
+
+    def remove_stale_parts(self) -> list[Path]:
+        """Remove the ``.part`` files no live writer holds (left by a killed process); return them."""
+        removed: list[Path] = []
+        blobs = self.root / "blobs"
+        try:
+            algos = [entry.path for entry in os.scandir(blobs) if entry.is_dir(follow_symlinks=False)]
+        except OSError:
+            return removed  # no cache yet, or unreadable: the writes say so when they matter
+        for algo in algos:
+            try:
+                names = [
+                    e.name for e in os.scandir(algo) if e.name.startswith(".") and e.name.endswith(".part")
+                ]
+            except OSError:
+                continue
+            for name in names:
+                path = Path(algo) / name
+                if _remove_if_unlocked(path):
+                    removed.append(path)
+        return removed
 
     def path_for(self, digest: str) -> Path:
         algo, hexpart = split_digest(digest)  # validates: a digest can never name a path outside root
@@ -48,10 +99,13 @@ class BlobCache:
         return self.path_for(digest).is_file()
 
     def open(self, digest: str) -> BinaryIO | None:
+        path = self.path_for(digest)
         try:
-            return self.path_for(digest).open("rb")
+            return path.open("rb")
         except FileNotFoundError:
             return None
+        except PermissionError as exc:
+            raise cache_error(path, exc, "cannot read") from None
 
     def read_bytes(self, digest: str, limit: int) -> bytes | None:
         """The cached blob's bytes, verified, or None when it is absent, too large or corrupt.
@@ -64,6 +118,8 @@ class BlobCache:
                 data = fh.read(limit + 1)
         except FileNotFoundError:
             return None
+        except PermissionError as exc:
+            raise cache_error(path, exc, "cannot read") from None
         if len(data) > limit:
             return None
         try:
@@ -73,8 +129,13 @@ class BlobCache:
             return None
 
     def discard(self, digest: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path_for(digest).unlink()
+        path = self.path_for(digest)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise cache_error(path, exc, "cannot remove a bad copy") from None
 
     def put_stream(
         self,
@@ -117,22 +178,68 @@ class BlobCache:
 
 @contextlib.contextmanager
 def _atomic_file(final: Path) -> Iterator[BinaryIO]:
-    """A temporary file beside ``final`` to write: fsynced and renamed to ``final`` (durably) when the
-    block ends, removed when it raises."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name[:16]}-", suffix=".part", dir=final.parent)
-    tmp = Path(tmp_name)
+    """A temporary file beside ``final`` to write, locked while written: fsynced and renamed to
+    ``final`` (durably) when the block ends, removed when it raises (an interrupt included)."""
     try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, final)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _locked_part(final)
+    except OSError as exc:
+        raise cache_error(final.parent, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as out:  # closing it releases the lock, after the rename
+            try:
+                yield out
+                out.flush()
+                os.fsync(out.fileno())
+                os.replace(tmp, final)
+            except OSError as exc:
+                if exc.errno in _DISK_ERRNOS:
+                    raise cache_error(final.parent, exc) from None
+                raise
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
     _fsync_dir(final.parent)
+
+
+def _locked_part(final: Path) -> tuple[int, Path]:
+    """A new ``.part`` beside ``final``, created and exclusively locked. A sweeper of another process
+    may remove the file between its creation and the lock: then it is made again."""
+    while True:
+        fd, name = tempfile.mkstemp(prefix=f".{final.name[:16]}-", suffix=".part", dir=final.parent)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.stat(name).st_ino == os.fstat(fd).st_ino:
+                return fd, Path(name)
+        except FileNotFoundError:
+            pass
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
+            raise
+        os.close(fd)
+
+
+def _remove_if_unlocked(path: Path) -> bool:
+    """Remove ``path`` if no process holds its lock (a writer that died); False when it is live."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    try:
+        path.unlink()
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # the lock goes with it
 
 
 def _fsync_dir(path: Path) -> None:

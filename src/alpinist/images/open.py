@@ -11,6 +11,7 @@ from alpinist.images.manifest import host_platform
 from alpinist.images.reference import ImageRef
 from alpinist.images.source import ImageSource
 from alpinist.models import Platform
+from alpinist.net import Deadlines
 
 if TYPE_CHECKING:
     from alpinist.images.registry import RegistrySource
@@ -25,6 +26,8 @@ class PullOptions:
     # (registry, location) pairs: read the registry's images from location (images.mirrors); no fallback
     mirrors: tuple[tuple[str, str], ...] = ()
     progress: Callable[[str, int, int], None] | None = None  # (blob digest, bytes done, total)
+    # stall timeout and minimum throughput of downloads; None: net.current_deadlines() (--timeout, env)
+    deadlines: Deadlines | None = None
 
 
 def open_source(ref: ImageRef, options: PullOptions) -> ImageSource:
@@ -53,7 +56,8 @@ def open_source(ref: ImageRef, options: PullOptions) -> ImageSource:
 
 def registry_source(name: str, reference: str, options: PullOptions) -> RegistrySource:
     """The registry transport for ``name`` (``host/repository``) at ``reference`` (a tag or digest),
-    with every pull option applied: platform, cache, credentials, insecure hosts, mirrors, progress."""
+    with every pull option applied: platform, cache, credentials, insecure hosts, mirrors, progress,
+    deadlines."""
     from alpinist.images.cache import BlobCache, default_cache_dir
     from alpinist.images.registry import RegistrySource
 
@@ -66,4 +70,5 @@ def registry_source(name: str, reference: str, options: PullOptions) -> Registry
         insecure_hosts=options.insecure_hosts,
         mirrors=options.mirrors,
         progress=options.progress,
+        deadlines=options.deadlines,
     )

@@ -23,9 +23,16 @@ the inventory cache do not depend on where the bytes came from.
 ``fetch`` is the one public request of the API besides the image's: a GET with this source's
 client, credentials, retries and error checking, for other endpoints (``images.tags``).
 
-Transient failures (429, 502, 503, 504, connection errors) are retried with exponential backoff and
-jitter, honouring ``Retry-After``, with bounded attempts and a bounded total wait. TLS is verified;
-plain http is used only for loopback hosts and hosts the user listed as insecure.
+Transient failures (429, 500, 502, 503, 504, connection errors, a body cut short, a token server's
+5xx or connection failure) are retried with exponential backoff and jitter, honouring ``Retry-After``,
+with bounded attempts and a bounded total wait. TLS is verified; plain http is used only for loopback
+hosts and hosts the user listed as insecure.
+
+Deadlines (``net.Deadlines``, from ``--timeout`` / ``ALPINIST_TIMEOUT``): no byte for the stall timeout
+(the client's read timeout) or a body slower than the minimum throughput ends the request at once,
+without a retry, with one line naming the registry, the blob and the rule. ``net.cancel()`` (Ctrl-C,
+SIGTERM) stops a download between two reads of the socket, and wakes a read that is blocked: the
+cache's ``.part`` is removed on the way out.
 """
 
 from __future__ import annotations
@@ -36,11 +43,10 @@ import os
 import random
 import re
 import ssl
-import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import httpx
 
@@ -54,8 +60,8 @@ from alpinist.errors import (
     NotFound,
     RegistryError,
 )
-from alpinist.images.auth import LimitedStream, RegistryAuth, resolve_credentials
-from alpinist.images.cache import CHUNK, BlobCache
+from alpinist.images.auth import LimitedStream, RegistryAuth, TokenServerError, resolve_credentials
+from alpinist.images.cache import BlobCache
 from alpinist.images.manifest import (
     ACCEPT,
     INDEX_TYPES,
@@ -72,12 +78,23 @@ from alpinist.images.manifest import (
 from alpinist.images.mirrors import mirror_for
 from alpinist.images.source import ResolvedImage, digest_of, split_digest, verify_bytes
 from alpinist.models import Descriptor, Platform
-from alpinist.net import parse_retry_after
+from alpinist.net import (
+    DeadlineExceeded,
+    Deadlines,
+    RateGuard,
+    cancellable_sleep,
+    check_cancelled,
+    current_deadlines,
+    parse_retry_after,
+    response_socket,
+    stall_message,
+    watch_socket,
+)
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
 DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_ERROR_BODY = 64 * 1024
 
 # distribution/reference grammar: path components of lower-case alphanumerics joined by separators
@@ -147,12 +164,14 @@ def _tls_failure(exc: BaseException) -> bool:
 
 
 class _ResponseStream(io.RawIOBase):
-    """The raw (undecoded) body of a streaming httpx response as a readable file object."""
+    """The raw (undecoded) body of a streaming httpx response as a readable file object, read as the
+    bytes arrive: every piece is counted by ``guard`` (the minimum throughput), and a cancel stops it."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, guard: RateGuard) -> None:
         super().__init__()
         self._response = response
-        self._chunks: Iterator[bytes] = response.iter_raw(CHUNK)
+        self._guard = guard
+        self._chunks: Iterator[bytes] = response.iter_raw()  # no chunk size: never wait to fill one
         self._pending = b""
 
     def readable(self) -> bool:
@@ -160,7 +179,10 @@ class _ResponseStream(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         if not self._pending:
+            check_cancelled()
             self._pending = next(self._chunks, b"")
+            check_cancelled()
+            self._guard.feed(len(self._pending))
             if not self._pending:
                 return 0
         view = memoryview(buffer).cast("B")
@@ -193,9 +215,9 @@ class RegistrySource:
         mirrors: tuple[tuple[str, str], ...] = (),
         progress: ProgressCallback | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = cancellable_sleep,
         retry: RetryPolicy = RetryPolicy(),
-        timeout: float = 60.0,
+        deadlines: Deadlines | None = None,
     ) -> None:
         self.host, self.repository = split_name(name)
         if ":" in reference and not reference.startswith(":"):
@@ -216,6 +238,7 @@ class RegistrySource:
         self._progress = progress
         self._sleep = sleep
         self._retry = retry
+        self.deadlines = current_deadlines() if deadlines is None else deadlines
         mirror = mirror_for(self.host, mirrors)
         self.mirrored = mirror is not None
         if mirror is None:
@@ -241,7 +264,8 @@ class RegistrySource:
             base_url=self.base_url,
             transport=transport,
             follow_redirects=True,  # httpx drops Authorization when a redirect leaves the origin
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
+            # the stall timeout is the read timeout: no byte for that long ends the request
+            timeout=httpx.Timeout(self.deadlines.read_timeout, connect=15.0, pool=None),
             headers={"User-Agent": f"alpinist/{__version__}", "Accept-Encoding": "identity"},
             event_hooks={"response": [_bound_error_body]},
         )
@@ -360,13 +384,23 @@ class RegistrySource:
         what = f"blob {desc.digest} of {self.reference}"
         waited = 0.0
         for attempt in range(1, self._retry.attempts + 1):
+            check_cancelled()
             with closing(self._send("GET", f"/v2/{self.api_repository}/blobs/{desc.digest}", what)) as resp:
                 self._check(resp, what, blob=desc.digest)
-                stream = io.BufferedReader(_ResponseStream(resp), CHUNK)
+                # unbuffered: each read returns what arrived, so progress and the rate guard see it
+                stream = cast(BinaryIO, _ResponseStream(resp, RateGuard(self.deadlines)))
                 try:
-                    self.cache.put_stream(desc.digest, desc.size, stream, self._progress)
+                    with watch_socket(response_socket(resp.extensions)):
+                        self.cache.put_stream(desc.digest, desc.size, stream, self._progress)
                     return
+                except httpx.TimeoutException:
+                    raise RegistryError(
+                        f"registry {self.server}: {what}: {stall_message(self.deadlines)}"
+                    ) from None
+                except DeadlineExceeded as exc:
+                    raise RegistryError(f"registry {self.server}: {what}: {exc}") from None
                 except httpx.TransportError as exc:  # the connection broke mid-body: fetch it again
+                    check_cancelled()  # ... unless it broke because cancel() shut the socket down
                     error: BaseException = exc
             delay = self._backoff(attempt)
             if attempt == self._retry.attempts or waited + delay > self._retry.max_total_wait:
@@ -393,21 +427,34 @@ class RegistrySource:
         auth = self._get_auth()
         waited = 0.0
         for attempt in range(1, self._retry.attempts + 1):
+            check_cancelled()
             request = self._client.build_request(method, url, headers=headers)
             try:
                 response = self._client.send(request, auth=auth, stream=True)
             except httpx.TransportError as exc:
+                check_cancelled()
+                realm = self._realm(exc, auth)
                 if _tls_failure(exc):
                     raise RegistryError(f"registry {self.server}: TLS verification failed: {exc}") from None
-                reason = f"cannot reach the registry: {exc or type(exc).__name__}"
+                if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+                    stalled = stall_message(self.deadlines)
+                    at = f"token server {realm}: " if realm else ""
+                    raise RegistryError(f"registry {self.server}: {what}: {at}{stalled}") from None
+                peer = f"token server {realm}" if realm else "the registry"
+                reason = f"cannot reach {peer}: {exc or type(exc).__name__}"
+                delay = self._backoff(attempt)
+            except TokenServerError as exc:
+                if not exc.transient:
+                    raise
+                reason = exc.reason
                 delay = self._backoff(attempt)
             except httpx.HTTPError as exc:
                 raise RegistryError(f"registry {self.server}: {what}: {exc}") from None
             else:
                 if response.status_code not in RETRY_STATUSES:
                     return response
-                reason = f"HTTP {response.status_code}"
                 after = parse_retry_after(response.headers.get("retry-after"))
+                reason = f"HTTP {response.status_code}{self._error_info(response)[1]}"
                 response.close()
                 delay = self._backoff(attempt) if after is None else after
                 if delay > self._retry.max_delay:
@@ -421,6 +468,15 @@ class RegistrySource:
             self._sleep(delay)
             waited += delay
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _realm(exc: httpx.TransportError, auth: RegistryAuth) -> str | None:
+        """The token server a failed request went to (its realm URL), or None for the registry."""
+        try:
+            url = exc.request.url
+        except RuntimeError:  # no request attached
+            return None
+        return auth.realm_of(url)
 
     def _check(
         self, response: httpx.Response, what: str, blob: str | None = None, refuse: Refusal | None = None
@@ -468,9 +524,8 @@ class RegistrySource:
                 return (code if isinstance(code, str) and code else None), f" [{': '.join(parts)}]"
         return None, ""
 
-    @staticmethod
     def _read_limited(
-        response: httpx.Response, limit: int, what: str, too_large: type[ImageError] = ManifestError
+        self, response: httpx.Response, limit: int, what: str, too_large: type[ImageError] = ManifestError
     ) -> bytes:
         """Read at most ``limit`` bytes of the body; a longer body is an error (Content-Length or not)."""
         length = response.headers.get("content-length")
@@ -479,10 +534,14 @@ class RegistrySource:
         data = bytearray()
         try:
             for chunk in response.iter_bytes():
+                check_cancelled()
                 data += chunk
                 if len(data) > limit:
                     raise too_large(f"{what}: body exceeds the {limit}-byte limit")
+        except httpx.TimeoutException:
+            raise RegistryError(f"{what}: {stall_message(self.deadlines)}") from None
         except httpx.TransportError as exc:
+            check_cancelled()
             raise RegistryError(f"{what}: connection broke while reading: {exc}") from None
         return bytes(data)
 
