@@ -37,15 +37,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import ijson
-
 from alpinist.advisories.cvss import cvss_band
 from alpinist.advisories.feed import (
     Batcher,
     FeedBatch,
     ParseStats,
     SourceBase,
-    not_valid_json,
+    check_file_size,
+    json_events,
+    object_members,
     streamed_json_errors,
 )
 from alpinist.advisories.feeds.nvd.cna import cna_affected, ranged_row
@@ -217,7 +217,10 @@ class NvdSource(SourceBase):
                 retry_statuses=NVD_RETRY_STATUSES,
             )
             files.append(dest)
-            page_total, count = _page_header(dest)
+            try:
+                page_total, count = _page_header(dest)
+            except FeedError as exc:  # name the page's URL, not the file about to be removed
+                raise FeedError(page_url(self.url, page_params), exc.reason) from None
             if total is not None and page_total != total:
                 log.info("NVD: totalResults changed from %d to %d while paging", total, page_total)
             total = page_total
@@ -231,9 +234,15 @@ class NvdSource(SourceBase):
         batch = Batcher(self.stats)
         seen: set[str] = set()  # a CVE modified while paging can appear on two pages
         for path in files:
+            check_file_size(path, MAX_PAGE_BYTES)
             with streamed_json_errors(path), path.open("rb") as fh:
-                for cve in ijson.items(fh, "vulnerabilities.item.cve", use_float=True):
-                    self._add_cve(batch, seen, cve, path)
+                for key, item in object_members(json_events(fh), "vulnerabilities"):
+                    if key != "vulnerabilities":
+                        continue
+                    if not isinstance(item, dict):
+                        self.stats.skip("malformed CVE")
+                        continue
+                    self._add_cve(batch, seen, item.get("cve"), path)
                     if batch.full:
                         yield batch.take()
         if batch:
@@ -412,19 +421,26 @@ def _only_on_other_os(configuration: Any, nodes: Any) -> bool:
 _BOUND_KEYS = ("versionStartIncluding", "versionStartExcluding", "versionEndIncluding", "versionEndExcluding")
 
 
+def page_url(url: str, params: dict[str, str | int]) -> str:
+    """The upstream URL of one page, query included (what an error names)."""
+    from urllib.parse import urlencode
+
+    return f"{url}?{urlencode(params)}" if params else url
+
+
 def _page_header(path: Path) -> tuple[int, int]:
-    """``(totalResults, number of CVEs on the page)`` of a downloaded page."""
+    """``(totalResults, number of CVEs on the page)`` of a downloaded page (bounded like ``parse``)."""
     total: int | None = None
     count = 0
-    try:
-        with path.open("rb") as fh:
-            for prefix, event, value in ijson.parse(fh, use_float=True):
-                if prefix == "totalResults" and event == "number":
-                    total = int(value)
-                elif prefix == "vulnerabilities.item" and event == "start_map":
-                    count += 1
-    except ijson.JSONError as exc:
-        raise not_valid_json(path, exc) from None
+    check_file_size(path, MAX_PAGE_BYTES)
+    with streamed_json_errors(path), path.open("rb") as fh:
+        for key, value in object_members(json_events(fh), "vulnerabilities"):
+            if key == "totalResults" and isinstance(value, int) and not isinstance(value, bool):
+                total = value
+            elif key == "totalResults" and isinstance(value, float) and value.is_integer():
+                total = int(value)
+            elif key == "vulnerabilities" and isinstance(value, dict):
+                count += 1
     if total is None:
         raise FeedError(str(path), "not an NVD API response: no 'totalResults'")
     return total, count

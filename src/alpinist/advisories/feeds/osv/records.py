@@ -25,7 +25,6 @@ Per record (https://ossf.github.io/osv-schema/):
 
 from __future__ import annotations
 
-import json
 import logging
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -37,7 +36,14 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from alpinist.advisories.cvss import cvss_band
-from alpinist.advisories.feed import Batcher, FeedBatch, ParseStats, SourceBase
+from alpinist.advisories.feed import (
+    Batcher,
+    FeedBatch,
+    ParseStats,
+    SourceBase,
+    check_file_size,
+    json_document,
+)
 from alpinist.advisories.model import Affected, CvssScore, Severity, VersionRange, Vulnerability
 from alpinist.errors import FeedError
 
@@ -197,6 +203,7 @@ class OsvSource(SourceBase):
 
     # -- the archive ---------------------------------------------------------------------------------
     def _records(self, path: Path) -> Iterator[tuple[str, Any]]:
+        check_file_size(path, MAX_ZIP_BYTES)
         try:
             archive = zipfile.ZipFile(path)
         except zipfile.BadZipFile as exc:
@@ -224,10 +231,7 @@ class OsvSource(SourceBase):
                     raise FeedError(
                         str(path), f"more than {self.max_total_bytes} bytes uncompressed; refused"
                     )
-                try:
-                    yield where, json.loads(data)
-                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                    raise FeedError(where, f"not valid JSON: {exc}") from None
+                yield where, json_document(data, where)
 
     def _read_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> bytes:
         # The header's size can lie: read at most one byte more than the bound and check.
