@@ -1,5 +1,7 @@
 """Issue 12: SIGKILL of ``alpinist db update --mirror URL`` (a real subprocess, the real feeds of the corpus on
-a loopback server) at 20 seeded random moments.
+a loopback server) at 20 seeded random points: a phase the run reaches, seen from outside (started, first
+request to the feed server, ``advisories.db.new-PID`` being built, the new database renamed in), then a
+seeded delay of up to 0.4 s.
 
 The killed runs follow one another on one database directory that starts with an older database (one
 Alpine branch), each starting from whatever the previous one left. After every kill the database is either the one before, byte for byte, or a complete new one
@@ -20,6 +22,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.feed_server import FeedServer, feed_server_fixture  # noqa: F401  (the fixture)
@@ -27,6 +30,8 @@ from tests.feed_server import FeedServer, feed_server_fixture  # noqa: F401  (th
 REPO = Path(__file__).resolve().parents[1]
 SEED = 20261207
 KILLS = 20
+PHASES = ("start", "download", "build", "installed")
+MAX_DELAY = 0.4  # seconds after the phase is reached
 TIMEOUT = 120  # seconds, for any one run: generous, an update of the corpus takes ~3 s
 
 
@@ -79,11 +84,16 @@ def _leftovers(directory: Path) -> list[str]:
     )
 
 
+def _wait(reached: Callable[[], bool], proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not reached() and proc.poll() is None:
+        assert time.monotonic() < deadline, "the update never reached the kill point"
+        time.sleep(0.002)
+
+
 def test_sigkill_at_20_random_points(tmp_path: Path, feed_server: FeedServer) -> None:
     reference = tmp_path / "reference" / "advisories.db"
-    started = time.monotonic()
     done = _run(reference, feed_server)
-    duration = time.monotonic() - started
     assert done.returncode == 0, done.stderr
     expected_counts, expected_status = _counts(reference), _status(reference)
 
@@ -102,12 +112,24 @@ def test_sigkill_at_20_random_points(tmp_path: Path, feed_server: FeedServer) ->
     seen_left = 0
     for _ in range(KILLS):
         before = _digest(db)
+        inode = db.stat().st_ino
+        requests = len(feed_server.requests)
         proc = subprocess.Popen(
             _update(db, feed_server), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env()
         )
-        point = rng.uniform(0.0, duration)
+        # a seeded point: a moment the run reaches (seen from outside, so that a slow machine moves the
+        # point with the run), then a seeded delay
+        phase = rng.choice(PHASES)
+        reached = {
+            "start": lambda: True,
+            "download": lambda: len(feed_server.requests) > requests,  # noqa: B023
+            "build": lambda: any(db.parent.glob("advisories.db.new-*")),
+            "installed": lambda: db.exists() and db.stat().st_ino != inode,  # noqa: B023
+        }[phase]
+        _wait(reached, proc)
+        delay = rng.uniform(0.0, MAX_DELAY)
         try:
-            proc.wait(timeout=point)
+            proc.wait(timeout=delay)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate(timeout=TIMEOUT)

@@ -308,6 +308,11 @@ def check_depth(doc: Any, max_depth: int = MAX_JSON_DEPTH) -> None:
         pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
+def as_list(value: Any) -> list[Any]:
+    """``value`` when it is a JSON array, else an empty one: a field of the wrong type is read as absent."""
+    return value if isinstance(value, list) else []
+
+
 def check_file_size(path: Path, limit: int) -> None:
     """A ``FeedError`` naming ``path`` when it is larger than ``limit`` bytes (or cannot be read)."""
     try:

@@ -43,6 +43,7 @@ from alpinist.advisories.feed import (
     FeedBatch,
     ParseStats,
     SourceBase,
+    as_list,
     check_file_size,
     json_events,
     object_members,
@@ -269,7 +270,7 @@ class NvdSource(SourceBase):
         if not isinstance(metrics, dict):
             metrics = {}
         for key, version in _METRICS:
-            for metric in metrics.get(key) or ():
+            for metric in as_list(metrics.get(key)):
                 try:
                     scores.append(metric_score(metric, version))
                 except ValueError as exc:
@@ -278,14 +279,14 @@ class NvdSource(SourceBase):
         summary = next(
             (
                 d["value"].strip()
-                for d in cve.get("descriptions") or ()
+                for d in as_list(cve.get("descriptions"))
                 if isinstance(d, dict) and d.get("lang") == "en" and isinstance(d.get("value"), str)
             ),
             None,
         )
         references = tuple(
             r["url"]
-            for r in cve.get("references") or ()
+            for r in as_list(cve.get("references"))
             if isinstance(r, dict) and isinstance(r.get("url"), str)
         )
         modified = _text(cve.get("lastModified"))
@@ -352,14 +353,14 @@ def cpe_affected(cve_id: str, configurations: Any) -> list[Affected]:
     found: dict[
         str, tuple[list[VersionRange], list[str], list[str]]
     ] = {}  # product -> ranges, versions, fixes
-    for configuration in configurations or ():
+    for configuration in as_list(configurations):
         nodes = configuration.get("nodes") if isinstance(configuration, dict) else None
         if _only_on_other_os(configuration, nodes):
             continue
-        for node in nodes or ():
+        for node in as_list(nodes):
             if not isinstance(node, dict) or node.get("negate"):
                 continue
-            for match in node.get("cpeMatch") or ():
+            for match in as_list(node.get("cpeMatch")):
                 if not isinstance(match, dict) or match.get("vulnerable") is not True:
                     continue
                 criteria = match.get("criteria")
@@ -403,9 +404,9 @@ def _only_on_other_os(configuration: Any, nodes: Any) -> bool:
         return False
     platforms = [
         split_cpe(match["criteria"])
-        for node in nodes or ()
+        for node in as_list(nodes)
         if isinstance(node, dict) and not node.get("negate")
-        for match in node.get("cpeMatch") or ()
+        for match in as_list(node.get("cpeMatch"))
         if isinstance(match, dict)
         and match.get("vulnerable") is False
         and isinstance(match.get("criteria"), str)
