@@ -264,3 +264,12 @@ def test_zip_of_an_unknown_version_is_a_feed_error(workdir: Path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(FeedError, match="not a zip archive"):
         list(OsvSource().parse([path]))
+
+
+def test_zip_member_without_a_name_is_skipped(workdir: Path) -> None:
+    """Found by atheris: ``ZipInfo.is_dir()`` raises IndexError on a member named ``""``."""
+    path = workdir / "osv-PyPI.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(zipfile.ZipInfo(""), b"{}")
+        archive.writestr("REC-1.json", json.dumps(OSV_RECORDS[0]))
+    assert drain(OsvSource().parse([path])) > 0

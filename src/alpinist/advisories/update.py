@@ -12,7 +12,9 @@ An update never writes the live file. Under an exclusive lock on ``<db>.lock`` i
 6. fsyncs it, renames it over the database (``os.replace``: atomic on POSIX) and fsyncs the directory.
 
 Whatever fails or whoever kills the process before step 6, the database is the previous one, byte for
-byte; after the rename it is the complete new one. A scan never takes the lock: it opens whichever file
+byte; after the rename it is the complete new one. A feed that fails names its upstream URL (a page's query
+included, an archive member after a colon), never the downloaded file, which is gone by then. A first
+``scan`` (``if_missing``) that waited for the lock uses the database the holder built instead of repeating it. A scan never takes the lock: it opens whichever file
 the name points to at that moment and keeps reading that inode until it closes it.
 """
 

@@ -221,7 +221,7 @@ class OsvSource(SourceBase):
                 )
             total = 0
             for info in members:
-                if info.is_dir() or not info.filename.endswith(".json"):
+                if not info.filename.endswith(".json") or info.is_dir():  # is_dir() fails on a name ""
                     continue
                 where = f"{path}:{info.filename}"
                 if info.file_size > self.max_member_bytes:
