@@ -48,6 +48,7 @@ BATCH_SIZE = 1000  # records per FeedBatch: small enough to bound memory, large 
 MAX_JSON_DEPTH = 64  # no feed nests deeper than ~12 levels; a page of 64 KiB of "[" must cost nothing
 MAX_RECORD_VALUES = 4_000_000  # JSON values (scalars, objects, arrays) in one streamed record
 READ_BUFFER = 256 * 1024
+OUT_OF_MEMORY = "out of memory while reading it (a record too large for this machine?); refused"
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,8 @@ def streamed_json_errors(path: Path) -> Iterator[None]:
         raise not_valid_json(path, exc) from None
     except OSError as exc:
         raise FeedError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    except MemoryError:  # the bounds make it unlikely; under ``ulimit -v`` still one line, not a traceback
+        raise FeedError(str(path), OUT_OF_MEMORY) from None
 
 
 def not_valid_json(path: Path, exc: BaseException) -> FeedError:
@@ -281,6 +284,8 @@ def json_document(data: bytes, where: str, max_depth: int = MAX_JSON_DEPTH) -> A
         raise FeedError(where, str(exc)) from None
     except ValueError as exc:  # json.JSONDecodeError, UnicodeDecodeError, an integer of 5,000 digits
         raise FeedError(where, f"not valid JSON (truncated or corrupt?): {exc}") from None
+    except MemoryError:
+        raise FeedError(where, OUT_OF_MEMORY) from None
 
 
 def loads_bounded(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
