@@ -289,3 +289,17 @@ def test_second_first_scan_uses_the_database_the_first_one_built(
     assert "using the advisory database another run has just built" in errs[1].read_text()
     outputs = [(tmp_path / f"scan{n}.out").read_text() for n in (1, 2)]
     assert outputs[0] == outputs[1] and outputs[0]
+
+
+def test_if_missing_uses_a_database_that_appeared_meanwhile(db_path: Path) -> None:
+    """What the second first scan relies on, in process: under the lock, an existing usable database is used
+    as it is (byte-identical, nothing fetched); a missing one is built."""
+    before = sha256(db_path)
+    sources = rec.sources(3)
+    report = update(db_path, sources, None, if_missing=True)
+    assert report.reused and report.sources == ()
+    assert sha256(db_path) == before
+    assert all(not source.seen_since for source in sources.values())  # nothing was fetched
+    fresh = db_path.with_name("fresh.db")
+    report = update(fresh, rec.sources(2), None, if_missing=True)
+    assert not report.reused and {s.name for s in report.sources} == set(rec.sources(2))
