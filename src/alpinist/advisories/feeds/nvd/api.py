@@ -41,11 +41,16 @@ from alpinist.advisories.cvss import cvss_band
 from alpinist.advisories.feed import (
     Batcher,
     FeedBatch,
+    JsonShapeError,
     ParseStats,
     SourceBase,
     as_list,
+    build_json,
     check_file_size,
+    end_of_document,
     json_events,
+    members,
+    next_event,
     object_members,
     streamed_json_errors,
 )
@@ -430,18 +435,33 @@ def page_url(url: str, params: dict[str, str | int]) -> str:
 
 
 def _page_header(path: Path) -> tuple[int, int]:
-    """``(totalResults, number of CVEs on the page)`` of a downloaded page (bounded like ``parse``)."""
+    """``(totalResults, number of CVEs on the page)`` of a downloaded page: one pass over the events (the
+    depth bound of ``json_events``), nothing built but the top-level scalars."""
     total: int | None = None
     count = 0
     check_file_size(path, MAX_PAGE_BYTES)
     with streamed_json_errors(path), path.open("rb") as fh:
-        for key, value in object_members(json_events(fh), "vulnerabilities"):
-            if key == "totalResults" and isinstance(value, int) and not isinstance(value, bool):
-                total = value
-            elif key == "totalResults" and isinstance(value, float) and value.is_integer():
-                total = int(value)
-            elif key == "vulnerabilities" and isinstance(value, dict):
-                count += 1
+        events = json_events(fh)
+        if next_event(events)[0] != "start_map":
+            raise JsonShapeError("expected a JSON object at the top level")
+        for key, event, value in members(events):
+            if key == "totalResults" and event == "number":
+                if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+                    total = int(value)
+            elif key == "vulnerabilities" and event == "start_array":
+                depth = 1
+                for event, _ in events:
+                    if event in ("start_map", "start_array"):
+                        if depth == 1 and event == "start_map":
+                            count += 1  # a CVE item
+                        depth += 1
+                    elif event in ("end_map", "end_array"):
+                        depth -= 1
+                        if depth == 0:
+                            break
+            else:
+                build_json(events, event, value)
+        end_of_document(events)
     if total is None:
         raise FeedError(str(path), "not an NVD API response: no 'totalResults'")
     return total, count
