@@ -18,7 +18,13 @@ failures can be injected for the bad-input tests:
   that is itself cut short);
 - ``cut(path, keep)``: announce the full length but close the connection after ``keep`` bytes (a transfer
   that breaks mid-body);
-- ``garbage(path, body)``: serve ``body`` (an HTML error page, say) instead of the file.
+- ``garbage(path, body)``: serve ``body`` (an HTML error page, say) instead of the file;
+- ``wrong_length(path, length)``: send the whole body under a false ``Content-Length`` and close;
+- ``slow(path, chunk, delay)``: send the body ``chunk`` bytes at a time, ``delay`` seconds apart (a trickle);
+- ``hold(path)``: keep the answer back until the returned ``threading.Event`` is set (at most 60 s), to
+  line up two clients (the first one holds the update lock meanwhile).
+
+Every fault applies to the request paths starting with ``path`` (``times`` of them, or all).
 
 Fixture: ``feed_server`` (function scope). Register it with ``pytest_plugins = ["tests.feed_server"]`` in
 ``tests/conftest.py``, or import it into a test module.
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,13 +65,15 @@ class RecordedRequest:
 
 @dataclass
 class _Fault:
-    kind: str  # "status" | "truncate" | "cut" | "garbage"
+    kind: str  # "status" | "truncate" | "cut" | "garbage" | "length" | "slow" | "hold"
     path: str | None  # applies to request paths starting with this (None: every path)
     times: int | None  # how many more requests it applies to (None: all)
     status: int = 200
     keep: int = 0
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    event: threading.Event | None = None
 
     def matches(self, path: str) -> bool:
         return (self.times is None or self.times > 0) and (self.path is None or path.startswith(self.path))
@@ -129,6 +138,17 @@ class FeedServer:
         self, path: str, body: bytes = b"<html><body>502 Bad Gateway</body></html>", times: int | None = None
     ) -> None:
         self._add(_Fault("garbage", path, times, body=body))
+
+    def wrong_length(self, path: str, length: int, times: int | None = None) -> None:
+        self._add(_Fault("length", path, times, keep=length))
+
+    def slow(self, path: str, chunk: int = 1024, delay: float = 0.01, times: int | None = None) -> None:
+        self._add(_Fault("slow", path, times, keep=chunk, delay=delay))
+
+    def hold(self, path: str, times: int | None = 1) -> threading.Event:
+        release = threading.Event()
+        self._add(_Fault("hold", path, times, event=release))
+        return release
 
     def requests_to(self, path: str) -> list[RecordedRequest]:
         with self._lock:
@@ -228,6 +248,12 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def do_GET(self) -> None:
+        try:
+            self._get()
+        except (BrokenPipeError, ConnectionResetError):  # a client that was killed or gave up
+            self.close_connection = True
+
+    def _get(self) -> None:
         parts = urlsplit(self.path)
         path = unquote(parts.path)
         query = parse_qs(parts.query, keep_blank_values=True)
@@ -235,6 +261,8 @@ class _Handler(BaseHTTPRequestHandler):
             RecordedRequest("GET", path, query, {k.lower(): v for k, v in self.headers.items()})
         )
         fault = self.feeds._take_fault(path)
+        if fault is not None and fault.kind == "hold" and fault.event is not None:
+            fault.event.wait(60)
         if fault is not None and fault.kind == "status":
             self._send(fault.status, fault.headers, f"injected failure {fault.status}\n".encode())
             return
@@ -251,15 +279,21 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, body = 200, {"Content-Type": _content_type(file)}, file.read_bytes()
         if fault is not None and fault.kind == "truncate":
             body = body[: fault.keep]
-        if fault is not None and fault.kind == "cut":
+        if fault is not None and fault.kind in ("cut", "length", "slow"):
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(fault.keep if fault.kind == "length" else len(body)))
             self.end_headers()
-            self.wfile.write(body[: fault.keep])
-            self.wfile.flush()
-            self.close_connection = True
+            if fault.kind == "slow":
+                for start in range(0, len(body), fault.keep):
+                    self.wfile.write(body[start : start + fault.keep])
+                    self.wfile.flush()
+                    time.sleep(fault.delay)
+            else:
+                self.wfile.write(body[: fault.keep] if fault.kind == "cut" else body)
+                self.wfile.flush()
+                self.close_connection = True
             return
         self._send(status, headers, body)
 

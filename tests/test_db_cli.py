@@ -156,7 +156,7 @@ def test_a_truncated_feed_leaves_the_database(
     code, _, err = cli("db", "update", "--source", "debian")
     assert code == 1
     assert err.startswith(
-        "alpinist: error: feed debian debian-tracker.json from https://security-tracker.debian.org/tracker/data/json: "
+        "alpinist: error: feed debian https://security-tracker.debian.org/tracker/data/json: "
     )
     assert "not valid JSON" in err
     assert len(err.strip().splitlines()) == 1

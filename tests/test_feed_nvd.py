@@ -264,7 +264,10 @@ def test_truncated_page_is_a_feed_error(feed_server: FeedServer, tmp_path: Path)
     feed_server.truncate(NVD_PATH, keep=3000)
     with pytest.raises(FeedError) as info:
         run(feed_server, tmp_path)
-    assert "nvd-000-00000.json: not valid JSON (truncated or corrupt?)" in str(info.value)
+    assert str(info.value).startswith(  # the page's URL, not the downloaded file (issue 12, item 7)
+        "feed https://services.nvd.nist.gov/rest/json/cves/2.0?startIndex=0&resultsPerPage=2000: "
+        "not valid JSON (truncated or corrupt?)"
+    )
 
 
 def test_non_json_page_is_a_feed_error(feed_server: FeedServer, tmp_path: Path) -> None:

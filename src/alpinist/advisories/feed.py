@@ -31,11 +31,12 @@ is a ``Source`` too (the protocol is structural).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from alpinist.advisories.model import Affected, Vulnerability
 from alpinist.errors import FeedError
@@ -44,6 +45,10 @@ if TYPE_CHECKING:
     from alpinist.advisories.download import Fetcher
 
 BATCH_SIZE = 1000  # records per FeedBatch: small enough to bound memory, large enough for fast inserts
+MAX_JSON_DEPTH = 64  # no feed nests deeper than ~12 levels; a page of 64 KiB of "[" must cost nothing
+MAX_RECORD_VALUES = 4_000_000  # JSON values (scalars, objects, arrays) in one streamed record
+READ_BUFFER = 256 * 1024
+OUT_OF_MEMORY = "out of memory while reading it (a record too large for this machine?); refused"
 
 
 @dataclass(frozen=True)
@@ -137,10 +142,14 @@ def streamed_json_errors(path: Path) -> Iterator[None]:
 
     try:
         yield
-    except ijson.JSONError as exc:
+    except JsonShapeError as exc:
+        raise FeedError(str(path), str(exc)) from None
+    except (ijson.JSONError, ValueError) as exc:  # ValueError: bad UTF-8, an integer of 5,000 digits
         raise not_valid_json(path, exc) from None
     except OSError as exc:
         raise FeedError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    except MemoryError:  # the bounds make it unlikely; under ``ulimit -v`` still one line, not a traceback
+        raise FeedError(str(path), OUT_OF_MEMORY) from None
 
 
 def not_valid_json(path: Path, exc: BaseException) -> FeedError:
@@ -148,3 +157,172 @@ def not_valid_json(path: Path, exc: BaseException) -> FeedError:
     text = str(exc).strip()
     first_line = text.splitlines()[0] if text else type(exc).__name__
     return FeedError(str(path), f"not valid JSON (truncated or corrupt?): {first_line}")
+
+
+# -- bounded JSON -----------------------------------------------------------------------------------------
+# Every feed parser reads JSON through these: a depth bound (checked as the events arrive, so nesting costs
+# neither memory nor time: ijson's prefixed ``parse``/``items`` build a prefix string per level, quadratic
+# in the depth), a bound on the values of one record, and a size bound of the file. Their errors are
+# ``JsonShapeError``, which the parsers turn into a ``FeedError`` naming the file; the update then names
+# the URL the file came from.
+
+
+class JsonShapeError(ValueError):
+    """JSON beyond a parser's bounds (too deep, too many values, too large) or not of the expected shape."""
+
+
+JsonEvents = Iterator[tuple[str, Any]]
+_SCALAR_EVENTS = frozenset({"string", "number", "boolean", "null"})
+_END_EVENT = ("", None)
+
+
+def json_events(fh: IO[bytes], max_depth: int = MAX_JSON_DEPTH) -> JsonEvents:
+    """ijson's ``basic_parse`` events of ``fh`` (no prefixes), refused past ``max_depth`` levels."""
+    import ijson
+
+    depth = 0
+    for event, value in ijson.basic_parse(fh, use_float=True, buf_size=READ_BUFFER):
+        if event in ("start_map", "start_array"):
+            depth += 1
+            if depth > max_depth:
+                raise JsonShapeError(f"JSON nested deeper than {max_depth} levels")
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+        yield event, value
+
+
+def build_json(events: JsonEvents, event: str, value: Any, max_values: int = MAX_RECORD_VALUES) -> Any:
+    """The value that starts with ``(event, value)``, built from the following events (iteratively: no
+    recursion however deep the events go; ``json_events`` bounds the depth), at most ``max_values``
+    values."""
+    if event in _SCALAR_EVENTS:
+        return value
+    if event not in ("start_map", "start_array"):
+        raise JsonShapeError("the JSON ends early")
+    root: Any = {} if event == "start_map" else []
+    stack: list[Any] = [root]
+    key: str | None = None
+    keys: list[str | None] = []
+    count = 1
+    for event, value in events:
+        count += 1
+        if count > max_values:
+            raise JsonShapeError(f"a record of more than {max_values} JSON values")
+        top = stack[-1]
+        if event == "map_key":
+            key = value
+            continue
+        if event in ("end_map", "end_array"):
+            stack.pop()
+            if not stack:
+                return root
+            key = keys.pop()
+            continue
+        item: Any = value
+        if event == "start_map":
+            item = {}
+        elif event == "start_array":
+            item = []
+        if isinstance(top, dict):
+            top[key] = item
+        else:
+            top.append(item)
+        if event in ("start_map", "start_array"):
+            keys.append(key)
+            stack.append(item)
+    raise JsonShapeError("the JSON ends early")
+
+
+def next_event(events: JsonEvents) -> tuple[str, Any]:
+    """The next event, or ``("", None)`` at the end."""
+    return next(events, _END_EVENT)
+
+
+def members(events: JsonEvents) -> Iterator[tuple[str, str, Any]]:
+    """``(key, first event, its value)`` of each member of the object whose ``start_map`` was just read; the
+    caller builds (``build_json``) or walks each value before asking for the next."""
+    for event, key in events:
+        if event == "end_map":
+            return
+        event, value = next_event(events)
+        yield key, event, value
+    raise JsonShapeError("the JSON ends early")
+
+
+def end_of_document(events: JsonEvents) -> None:
+    """Drain the parser, which raises on trailing garbage."""
+    for _ in events:
+        raise JsonShapeError("data after the top-level object")
+
+
+def object_members(
+    events: JsonEvents, stream: str, max_values: int = MAX_RECORD_VALUES
+) -> Iterator[tuple[str, Any]]:
+    """``(key, value)`` of the top-level object of ``events``, each value built whole, except the array
+    under ``stream``, whose items leave one at a time as ``(stream, item)`` (a 30 MB NVD page never sits in
+    memory at once)."""
+    if next_event(events)[0] != "start_map":
+        raise JsonShapeError("expected a JSON object at the top level")
+    for key, event, value in members(events):
+        if key != stream or event != "start_array":
+            yield key, build_json(events, event, value, max_values)
+            continue
+        for event, value in events:
+            if event == "end_array":
+                break
+            yield key, build_json(events, event, value, max_values)
+        else:
+            raise JsonShapeError("the JSON ends early")
+    end_of_document(events)
+
+
+def json_document(data: bytes, where: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``loads_bounded`` with its errors as a ``FeedError`` naming ``where``."""
+    try:
+        return loads_bounded(data, max_depth)
+    except JsonShapeError as exc:
+        raise FeedError(where, str(exc)) from None
+    except ValueError as exc:  # json.JSONDecodeError, UnicodeDecodeError, an integer of 5,000 digits
+        raise FeedError(where, f"not valid JSON (truncated or corrupt?): {exc}") from None
+    except MemoryError:
+        raise FeedError(where, OUT_OF_MEMORY) from None
+
+
+def loads_bounded(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` for a document already in memory (an OSV record, a secdb file: fast, in C), held to
+    the same depth bound. Raises ``JsonShapeError`` or ``ValueError`` (``json.JSONDecodeError``,
+    ``UnicodeDecodeError``)."""
+    try:
+        doc = json.loads(data)
+    except RecursionError:
+        raise JsonShapeError(f"JSON nested deeper than {max_depth} levels") from None
+    check_depth(doc, max_depth)
+    return doc
+
+
+def check_depth(doc: Any, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Raise ``JsonShapeError`` when ``doc`` nests deeper than ``max_depth`` containers (iteratively)."""
+    pending: list[tuple[Any, int]] = [(doc, 1)]
+    while pending:
+        value, depth = pending.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        if depth > max_depth:
+            raise JsonShapeError(f"JSON nested deeper than {max_depth} levels")
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` when it is a JSON array, else an empty one: a field of the wrong type is read as absent."""
+    return value if isinstance(value, list) else []
+
+
+def check_file_size(path: Path, limit: int) -> None:
+    """A ``FeedError`` naming ``path`` when it is larger than ``limit`` bytes (or cannot be read)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise FeedError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    if size > limit:
+        raise FeedError(str(path), f"{size} bytes, more than the limit of {limit}; refused")

@@ -12,7 +12,9 @@ An update never writes the live file. Under an exclusive lock on ``<db>.lock`` i
 6. fsyncs it, renames it over the database (``os.replace``: atomic on POSIX) and fsyncs the directory.
 
 Whatever fails or whoever kills the process before step 6, the database is the previous one, byte for
-byte; after the rename it is the complete new one. A scan never takes the lock: it opens whichever file
+byte; after the rename it is the complete new one. A feed that fails names its upstream URL (a page's query
+included, an archive member after a colon), never the downloaded file, which is gone by then. A first
+``scan`` (``if_missing``) that waited for the lock uses the database the holder built instead of repeating it. A scan never takes the lock: it opens whichever file
 the name points to at that moment and keeps reading that inode until it closes it.
 """
 
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
+from urllib.parse import urlencode
 
 from alpinist.advisories.feed import Source
 from alpinist.advisories.model import SourceStatus
@@ -72,6 +75,9 @@ class UpdateReport:
     db_path: Path
     sources: tuple[SourceReport, ...]
     updated_at: datetime
+    # ``if_missing`` and another run built the database while this one waited for the lock: nothing was
+    # downloaded, ``sources`` is empty
+    reused: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,13 +196,16 @@ class _RecordingFetcher:
     def __init__(self, inner: Fetcher) -> None:
         self._inner = inner
         self.urls: dict[str, None] = {}
+        self.files: dict[str, str] = {}  # downloaded file -> the upstream URL it came from, query included
 
     def _note(self, url: str) -> None:
         self.urls[self._inner.url_for(url).split("?", 1)[0]] = None
 
-    def get_to_file(self, url: str, *args: Any, **kwargs: Any) -> Any:
+    def get_to_file(self, url: str, dest: Path, *args: Any, **kwargs: Any) -> Any:
         self._note(url)
-        return self._inner.get_to_file(url, *args, **kwargs)
+        params = kwargs.get("params") if "params" in kwargs else (args[0] if args else None)
+        self.files[str(dest)] = f"{url}?{urlencode(params)}" if params else url
+        return self._inner.get_to_file(url, dest, *args, **kwargs)
 
     def get_json(self, url: str, *args: Any, **kwargs: Any) -> Any:
         self._note(url)
@@ -222,6 +231,7 @@ def _load_source(
     urls: list[str],
     started: datetime,
     notify: ProgressCallback,
+    origins: Mapping[str, str],
 ) -> SourceReport:
     """Parse one downloaded feed into the new database (one transaction) and check what landed."""
     assert writer is not None
@@ -235,7 +245,7 @@ def _load_source(
             _step("inserting")
             notify(UpdateProgress(name, "parse", parsed))
     except FeedError as exc:
-        raise _name_feed(exc, name, workdir, urls) from None
+        raise _name_feed(exc, name, workdir, urls, origins) from None
     records = writer.finish_source(urls, cursor, started)
     affected_rows, vuln_rows = writer.count_rows(name)
     # Every affected row inserted is there (they have no key to collapse on); every id given a
@@ -260,9 +270,15 @@ def _load_source(
     )
 
 
-def _name_feed(exc: FeedError, name: str, workdir: Path, urls: Sequence[str]) -> FeedError:
+def _name_feed(
+    exc: FeedError, name: str, workdir: Path, urls: Sequence[str], origins: Mapping[str, str]
+) -> FeedError:
     """A parse error names the downloaded file, in a directory that is about to be removed: say which
-    feed and URL it came from instead."""
+    feed and URL it came from instead (``nvd https://…/cves/2.0?startIndex=2000&…``; a member of an
+    archive keeps its name after a colon)."""
+    for file, url in origins.items():
+        if exc.where == file or exc.where.startswith(f"{file}:"):
+            return FeedError(f"{name} {url}{exc.where[len(file) :]}", exc.reason, status=exc.status)
     prefix = f"{workdir}/"
     if not exc.where.startswith(prefix):
         return exc
@@ -288,6 +304,17 @@ def _is_alpinist_database(path: Path) -> bool:
     return row is not None and row[0] == APPLICATION
 
 
+def _usable(db_path: Path) -> bool:
+    """Whether ``db_path`` is a database the store opens (of this schema version, not damaged)."""
+    if not db_path.exists():
+        return False
+    try:
+        with Store.open(db_path):
+            return True
+    except DatabaseError:
+        return False
+
+
 def _cursor_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -300,9 +327,14 @@ def update(
     progress: ProgressCallback | None = None,
     *,
     lock_timeout: float | None = None,
+    if_missing: bool = False,
 ) -> UpdateReport:
     """Download the selected feeds (default: all of ``sources``) and swap in a database with their new
-    rows; see the module docstring for the steps and the guarantees."""
+    rows; see the module docstring for the steps and the guarantees.
+
+    ``if_missing``: the caller found no database (a first ``scan``); when another run built one while
+    this one waited for the lock, use it (``UpdateReport.reused``) instead of downloading everything again.
+    """
     db_path = Path(db_path)
     names = list(dict.fromkeys(only)) if only else list(sources)
     unknown = [n for n in names if n not in sources]
@@ -314,6 +346,8 @@ def update(
     with db_lock(db_path, lock_timeout, on_wait=lambda: notify(UpdateProgress("", "wait"))):
         _step("locked")
         clean_stale(db_path)
+        if if_missing and _usable(db_path):
+            return UpdateReport(db_path=db_path, sources=(), updated_at=datetime.now(UTC), reused=True)
 
         reuse_old = db_path.exists()
         cursors: dict[str, str | None] = {}
@@ -341,6 +375,7 @@ def update(
             workdir.mkdir()
             started = datetime.now(UTC)
             fetched: dict[str, tuple[list[Path], str | None, str | None, list[str]]] = {}
+            origins: dict[str, str] = {}  # downloaded file -> its upstream URL, for error messages
             for name in names:
                 source = sources[name]
                 incremental = bool(source.incremental)
@@ -353,7 +388,13 @@ def update(
                 # the recorder passes every call through: to the source it is the fetcher (None: a source
                 # that fetches nothing, in tests)
                 passed = cast("Fetcher", recorder if fetcher is not None else None)
-                files = source.fetch(passed, subdir, since)
+                try:
+                    files = source.fetch(passed, subdir, since)
+                except FeedError as exc:
+                    raise _name_feed(
+                        exc, name, subdir, _feed_urls(source, recorder), recorder.files
+                    ) from None
+                origins.update(recorder.files)
                 fetched[name] = (list(files), since, cursor, _feed_urls(source, recorder))
             _step("downloaded")
 
@@ -367,7 +408,16 @@ def update(
             def load(name: str) -> None:
                 files, since, cursor, urls = fetched[name]
                 done[name] = _load_source(
-                    writer, sources[name], workdir / name, files, since, cursor, urls, started, notify
+                    writer,
+                    sources[name],
+                    workdir / name,
+                    files,
+                    since,
+                    cursor,
+                    urls,
+                    started,
+                    notify,
+                    origins,
                 )
 
             for name in [n for n in names if fetched[n][1] is not None]:

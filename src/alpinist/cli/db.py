@@ -127,7 +127,11 @@ def _first_update(path: Path, mirror: str | None) -> None:
     click.echo(f"alpinist: no advisory database at {path} yet: downloading the feeds{where} first", err=True)
     sources = all_sources(nvd_api_key=os.environ.get("NVD_API_KEY") or None)
     with Fetcher(mirror=mirror) as fetcher, update_progress(stderr_is_terminal()) as progress:
-        update(path, sources, fetcher, None, progress, lock_timeout=DEFAULT_LOCK_TIMEOUT)
+        report = update(
+            path, sources, fetcher, None, progress, lock_timeout=DEFAULT_LOCK_TIMEOUT, if_missing=True
+        )
+    if report.reused:  # another scan built it while this one waited for the lock
+        click.echo(f"alpinist: using the advisory database another run has just built at {path}", err=True)
 
 
 @click.group()

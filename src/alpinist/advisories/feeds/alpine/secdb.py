@@ -23,14 +23,20 @@ mirror lacks, and one missing branch must not fail the update of the others.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alpinist.advisories.feed import Batcher, FeedBatch, ParseStats, SourceBase
+from alpinist.advisories.feed import (
+    Batcher,
+    FeedBatch,
+    ParseStats,
+    SourceBase,
+    check_file_size,
+    json_document,
+)
 from alpinist.advisories.model import Affected
 from alpinist.errors import FeedError
 from alpinist.versions import VersionError, compare
@@ -185,12 +191,9 @@ def _first_fix(a: str, b: str) -> str:
 
 
 def _load_json(path: Path) -> Any:
+    check_file_size(path, MAX_SECDB_BYTES)
     try:
-        with path.open("rb") as fh:
-            return json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise FeedError(str(path), f"not valid JSON (truncated or corrupt?): {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise FeedError(str(path), f"not valid JSON: {exc}") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise FeedError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    return json_document(data, str(path))

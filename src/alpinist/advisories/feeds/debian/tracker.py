@@ -43,11 +43,22 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-import ijson
-
-from alpinist.advisories.feed import Batcher, FeedBatch, ParseStats, SourceBase, streamed_json_errors
+from alpinist.advisories.feed import (
+    Batcher,
+    FeedBatch,
+    JsonEvents,
+    JsonShapeError,
+    ParseStats,
+    SourceBase,
+    build_json,
+    check_file_size,
+    end_of_document,
+    json_events,
+    members,
+    next_event,
+    streamed_json_errors,
+)
 from alpinist.advisories.model import Affected, Severity, Status, Vulnerability
-from alpinist.errors import FeedError
 
 if TYPE_CHECKING:
     from alpinist.advisories.download import Fetcher
@@ -57,7 +68,6 @@ log = logging.getLogger(__name__)
 TRACKER_URL = "https://security-tracker.debian.org/tracker/data/json"
 MAX_TRACKER_BYTES = 2 * 1024**3  # ~50 MB today; a generous bound that still refuses an endless body
 MAX_DEPTH = 16  # an entry is 4 levels deep; deeper nesting is not the tracker's JSON
-READ_BUFFER = 256 * 1024
 
 URGENCY_SEVERITY: dict[str, Severity] = {
     "unimportant": "NEGLIGIBLE",
@@ -123,14 +133,12 @@ class DebianTrackerSource(SourceBase):
         batch = Batcher(self.stats)
         seen: set[str] = set()  # ids already given a Vulnerability row (one per id, not per package)
         for path in files:
-            try:
-                with streamed_json_errors(path), path.open("rb") as fh:
-                    for package, vuln_id, entry in _entries(fh, self.stats):
-                        self._add_entry(batch, seen, package, vuln_id, entry)
-                        if batch.full:
-                            yield batch.take()
-            except _ShapeError as exc:
-                raise FeedError(str(path), f"not the tracker's JSON: {exc}") from None
+            check_file_size(path, MAX_TRACKER_BYTES)
+            with streamed_json_errors(path), path.open("rb") as fh:
+                for package, vuln_id, entry in _entries(fh, self.stats):
+                    self._add_entry(batch, seen, package, vuln_id, entry)
+                    if batch.full:
+                        yield batch.take()
         if batch:
             yield batch.take()
 
@@ -168,64 +176,22 @@ class DebianTrackerSource(SourceBase):
             batch.add_vulnerability(Vulnerability(vuln_id, summary=summary))
 
 
-class _ShapeError(Exception):
-    pass
-
-
-Events = Iterator[tuple[str, Any]]
-_END = ("", None)  # what next(events, _END) gives when the parser stops early
-_SCALARS = frozenset({"string", "number", "boolean", "null"})
-
-
 def _entries(fh: BinaryIO, stats: ParseStats) -> Iterator[tuple[str, str, Any]]:
     """``(source package, id, entry)`` of the tracker JSON, one entry built at a time.
 
     Hand-walked over ijson's ``basic_parse`` events rather than ``ijson.kvitems(fh, "")`` because that
     builds a whole package (every id of ``linux``) at once; and rather than prefix-based ``items``
-    because prefixes join keys with dots and package names contain dots (``python3.11``).
+    because prefixes join keys with dots and package names contain dots (``python3.11``) and cost memory
+    quadratic in the depth.
     """
-    events: Events = iter(ijson.basic_parse(fh, use_float=True, buf_size=READ_BUFFER))
-    event, _ = next(events, _END)
-    if event != "start_map":
-        raise _ShapeError("expected an object of source packages at the top level")
-    for event, package in events:
-        if event == "end_map":
-            break
-        event, value = next(events, _END)
+    events: JsonEvents = json_events(fh, MAX_DEPTH)
+    if next_event(events)[0] != "start_map":
+        raise JsonShapeError("not the tracker's JSON: expected an object of source packages at the top level")
+    for package, event, value in members(events):
         if event != "start_map":
-            _build(events, event, value, 1)
+            build_json(events, event, value)
             stats.skip("malformed package")
             continue
-        for event, vuln_id in events:
-            if event == "end_map":
-                break
-            event, value = next(events, _END)
-            yield package, vuln_id, value if event in _SCALARS else _build(events, event, value, 2)
-        else:
-            raise _ShapeError("the JSON ends early")
-    else:
-        raise _ShapeError("the JSON ends early")
-    for _ in events:  # drains the parser, which raises on trailing garbage
-        raise _ShapeError("data after the top-level object")
-
-
-def _build(events: Events, event: str, value: Any, depth: int) -> Any:
-    """The value that starts with ``(event, value)``, built from the following events."""
-    if event in _SCALARS:
-        return value
-    if depth > MAX_DEPTH:
-        raise _ShapeError(f"nested deeper than {MAX_DEPTH} levels")
-    if event == "start_map":
-        obj: dict[str, Any] = {}
-        for event, key in events:
-            if event == "end_map":
-                return obj
-            event, value = next(events, _END)
-            obj[key] = value if event in _SCALARS else _build(events, event, value, depth + 1)
-    elif event == "start_array":
-        items: list[Any] = []
-        for event, value in events:
-            if event == "end_array":
-                return items
-            items.append(value if event in _SCALARS else _build(events, event, value, depth + 1))
-    raise _ShapeError("the JSON ends early")
+        for vuln_id, event, value in members(events):
+            yield package, vuln_id, build_json(events, event, value)
+    end_of_document(events)

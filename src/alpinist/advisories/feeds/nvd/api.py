@@ -37,15 +37,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import ijson
-
 from alpinist.advisories.cvss import cvss_band
 from alpinist.advisories.feed import (
     Batcher,
     FeedBatch,
+    JsonShapeError,
     ParseStats,
     SourceBase,
-    not_valid_json,
+    as_list,
+    build_json,
+    check_file_size,
+    end_of_document,
+    json_events,
+    members,
+    next_event,
+    object_members,
     streamed_json_errors,
 )
 from alpinist.advisories.feeds.nvd.cna import cna_affected, ranged_row
@@ -217,7 +223,10 @@ class NvdSource(SourceBase):
                 retry_statuses=NVD_RETRY_STATUSES,
             )
             files.append(dest)
-            page_total, count = _page_header(dest)
+            try:
+                page_total, count = _page_header(dest)
+            except FeedError as exc:  # name the page's URL, not the file about to be removed
+                raise FeedError(page_url(self.url, page_params), exc.reason) from None
             if total is not None and page_total != total:
                 log.info("NVD: totalResults changed from %d to %d while paging", total, page_total)
             total = page_total
@@ -231,9 +240,15 @@ class NvdSource(SourceBase):
         batch = Batcher(self.stats)
         seen: set[str] = set()  # a CVE modified while paging can appear on two pages
         for path in files:
+            check_file_size(path, MAX_PAGE_BYTES)
             with streamed_json_errors(path), path.open("rb") as fh:
-                for cve in ijson.items(fh, "vulnerabilities.item.cve", use_float=True):
-                    self._add_cve(batch, seen, cve, path)
+                for key, item in object_members(json_events(fh), "vulnerabilities"):
+                    if key != "vulnerabilities":
+                        continue
+                    if not isinstance(item, dict):
+                        self.stats.skip("malformed CVE")
+                        continue
+                    self._add_cve(batch, seen, item.get("cve"), path)
                     if batch.full:
                         yield batch.take()
         if batch:
@@ -260,7 +275,7 @@ class NvdSource(SourceBase):
         if not isinstance(metrics, dict):
             metrics = {}
         for key, version in _METRICS:
-            for metric in metrics.get(key) or ():
+            for metric in as_list(metrics.get(key)):
                 try:
                     scores.append(metric_score(metric, version))
                 except ValueError as exc:
@@ -269,14 +284,14 @@ class NvdSource(SourceBase):
         summary = next(
             (
                 d["value"].strip()
-                for d in cve.get("descriptions") or ()
+                for d in as_list(cve.get("descriptions"))
                 if isinstance(d, dict) and d.get("lang") == "en" and isinstance(d.get("value"), str)
             ),
             None,
         )
         references = tuple(
             r["url"]
-            for r in cve.get("references") or ()
+            for r in as_list(cve.get("references"))
             if isinstance(r, dict) and isinstance(r.get("url"), str)
         )
         modified = _text(cve.get("lastModified"))
@@ -343,14 +358,14 @@ def cpe_affected(cve_id: str, configurations: Any) -> list[Affected]:
     found: dict[
         str, tuple[list[VersionRange], list[str], list[str]]
     ] = {}  # product -> ranges, versions, fixes
-    for configuration in configurations or ():
+    for configuration in as_list(configurations):
         nodes = configuration.get("nodes") if isinstance(configuration, dict) else None
         if _only_on_other_os(configuration, nodes):
             continue
-        for node in nodes or ():
+        for node in as_list(nodes):
             if not isinstance(node, dict) or node.get("negate"):
                 continue
-            for match in node.get("cpeMatch") or ():
+            for match in as_list(node.get("cpeMatch")):
                 if not isinstance(match, dict) or match.get("vulnerable") is not True:
                     continue
                 criteria = match.get("criteria")
@@ -394,9 +409,9 @@ def _only_on_other_os(configuration: Any, nodes: Any) -> bool:
         return False
     platforms = [
         split_cpe(match["criteria"])
-        for node in nodes or ()
+        for node in as_list(nodes)
         if isinstance(node, dict) and not node.get("negate")
-        for match in node.get("cpeMatch") or ()
+        for match in as_list(node.get("cpeMatch"))
         if isinstance(match, dict)
         and match.get("vulnerable") is False
         and isinstance(match.get("criteria"), str)
@@ -412,19 +427,41 @@ def _only_on_other_os(configuration: Any, nodes: Any) -> bool:
 _BOUND_KEYS = ("versionStartIncluding", "versionStartExcluding", "versionEndIncluding", "versionEndExcluding")
 
 
+def page_url(url: str, params: dict[str, str | int]) -> str:
+    """The upstream URL of one page, query included (what an error names)."""
+    from urllib.parse import urlencode
+
+    return f"{url}?{urlencode(params)}" if params else url
+
+
 def _page_header(path: Path) -> tuple[int, int]:
-    """``(totalResults, number of CVEs on the page)`` of a downloaded page."""
+    """``(totalResults, number of CVEs on the page)`` of a downloaded page: one pass over the events (the
+    depth bound of ``json_events``), nothing built but the top-level scalars."""
     total: int | None = None
     count = 0
-    try:
-        with path.open("rb") as fh:
-            for prefix, event, value in ijson.parse(fh, use_float=True):
-                if prefix == "totalResults" and event == "number":
+    check_file_size(path, MAX_PAGE_BYTES)
+    with streamed_json_errors(path), path.open("rb") as fh:
+        events = json_events(fh)
+        if next_event(events)[0] != "start_map":
+            raise JsonShapeError("expected a JSON object at the top level")
+        for key, event, value in members(events):
+            if key == "totalResults" and event == "number":
+                if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
                     total = int(value)
-                elif prefix == "vulnerabilities.item" and event == "start_map":
-                    count += 1
-    except ijson.JSONError as exc:
-        raise not_valid_json(path, exc) from None
+            elif key == "vulnerabilities" and event == "start_array":
+                depth = 1
+                for event, _ in events:
+                    if event in ("start_map", "start_array"):
+                        if depth == 1 and event == "start_map":
+                            count += 1  # a CVE item
+                        depth += 1
+                    elif event in ("end_map", "end_array"):
+                        depth -= 1
+                        if depth == 0:
+                            break
+            else:
+                build_json(events, event, value)
+        end_of_document(events)
     if total is None:
         raise FeedError(str(path), "not an NVD API response: no 'totalResults'")
     return total, count

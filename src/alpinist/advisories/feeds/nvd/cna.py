@@ -35,6 +35,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from alpinist.advisories.feed import as_list
 from alpinist.advisories.model import Affected, VersionRange
 
 NAMESPACE = "cna"
@@ -56,7 +57,7 @@ _NOT_A_VERSION = frozenset({"", "*", "n/a", "unspecified", "-"})
 
 def product_key(entry: dict[str, Any]) -> str | None:
     """The CPE ``vendor:product`` one ``affectedData`` entry is about, or None when unknown."""
-    for cpe in entry.get("cpes") or ():
+    for cpe in as_list(entry.get("cpes")):
         if isinstance(cpe, str):
             fields = cpe.split(":")
             if len(fields) > 4 and fields[:3] == ["cpe", "2.3", "a"] and fields[3] not in ("*", "-"):
@@ -96,7 +97,7 @@ def cna_affected(
             skip("CNA defaultStatus 'affected' (not evaluated)")
             continue
         ranges, versions = found.setdefault(product, ([], []))
-        for version in entry.get("versions") or ():
+        for version in as_list(entry.get("versions")):
             if isinstance(version, dict):
                 _add_version(version, ranges, versions, skip)
     rows = []
@@ -161,7 +162,7 @@ def _add_version(
     # the status over the range: ``status`` from ``version``, then each change from its ``at`` on (the schema
     # asks clients not to trust the order; CNAs write them ascending, and a range's changes are few)
     spans: list[tuple[str | None, str]] = [(begin, status)]
-    for change in entry.get("changes") or ():
+    for change in as_list(entry.get("changes")):
         if (
             isinstance(change, dict)
             and isinstance(change.get("at"), str)

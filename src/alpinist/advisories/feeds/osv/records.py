@@ -25,9 +25,9 @@ Per record (https://ossf.github.io/osv-schema/):
 
 from __future__ import annotations
 
-import json
 import logging
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +37,15 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from alpinist.advisories.cvss import cvss_band
-from alpinist.advisories.feed import Batcher, FeedBatch, ParseStats, SourceBase
+from alpinist.advisories.feed import (
+    Batcher,
+    FeedBatch,
+    ParseStats,
+    SourceBase,
+    as_list,
+    check_file_size,
+    json_document,
+)
 from alpinist.advisories.model import Affected, CvssScore, Severity, VersionRange, Vulnerability
 from alpinist.errors import FeedError
 
@@ -197,9 +205,11 @@ class OsvSource(SourceBase):
 
     # -- the archive ---------------------------------------------------------------------------------
     def _records(self, path: Path) -> Iterator[tuple[str, Any]]:
+        check_file_size(path, MAX_ZIP_BYTES)
         try:
             archive = zipfile.ZipFile(path)
-        except zipfile.BadZipFile as exc:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError) as exc:
+            # NotImplementedError: a "version needed to extract" zipfile does not know (found by atheris)
             raise FeedError(str(path), f"not a zip archive ({exc})") from None
         except OSError as exc:
             raise FeedError(str(path), f"cannot read: {exc.strerror or exc}") from None
@@ -211,7 +221,7 @@ class OsvSource(SourceBase):
                 )
             total = 0
             for info in members:
-                if info.is_dir() or not info.filename.endswith(".json"):
+                if not info.filename.endswith(".json") or info.is_dir():  # is_dir() fails on a name ""
                     continue
                 where = f"{path}:{info.filename}"
                 if info.file_size > self.max_member_bytes:
@@ -224,17 +234,22 @@ class OsvSource(SourceBase):
                     raise FeedError(
                         str(path), f"more than {self.max_total_bytes} bytes uncompressed; refused"
                     )
-                try:
-                    yield where, json.loads(data)
-                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                    raise FeedError(where, f"not valid JSON: {exc}") from None
+                yield where, json_document(data, where)
 
     def _read_member(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> bytes:
         # The header's size can lie: read at most one byte more than the bound and check.
         try:
             with archive.open(info) as member:
                 data = member.read(self.max_member_bytes + 1)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as exc:
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            NotImplementedError,
+            EOFError,
+            OSError,
+            ValueError,
+            zlib.error,
+        ) as exc:
             raise FeedError(where, f"corrupt zip member: {exc}") from None
         except RuntimeError as exc:  # encrypted member
             raise FeedError(where, f"unreadable zip member: {exc}") from None
@@ -263,7 +278,7 @@ class OsvSource(SourceBase):
     def _affected_entries(self, record: dict[str, Any]) -> Iterator[tuple[str, str, list[dict[str, Any]]]]:
         """``(ecosystem, normalized package, [affected entries])``: entries of one package merged."""
         grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for affected in record.get("affected") or ():
+        for affected in as_list(record.get("affected")):
             package = affected.get("package") if isinstance(affected, dict) else None
             if not isinstance(package, dict):
                 continue
@@ -287,14 +302,14 @@ class OsvSource(SourceBase):
         fixes: list[str] = []
         versions: list[str] = []
         for affected in entries:
-            for version_range in affected.get("ranges") or ():
+            for version_range in as_list(affected.get("ranges")):
                 if not isinstance(version_range, dict) or version_range.get("type") not in _RANGE_TYPES:
                     continue
-                found, fixed = ranges_from_events(version_range.get("events") or (), ecosystem)
+                found, fixed = ranges_from_events(as_list(version_range.get("events")), ecosystem)
                 ranges.extend(found)
                 fixes.extend(fixed)
             versions.extend(
-                str(v) for v in affected.get("versions") or () if isinstance(v, str | int | float)
+                str(v) for v in as_list(affected.get("versions")) if isinstance(v, str | int | float)
             )
         if not ranges and not versions:
             return None
@@ -314,7 +329,7 @@ class OsvSource(SourceBase):
     def _vulnerability(self, vuln_id: str, record: dict[str, Any]) -> Vulnerability:
         prefix = vuln_id.split("-", 1)[0]
         scores = []
-        for entry in record.get("severity") or ():
+        for entry in as_list(record.get("severity")):
             if not isinstance(entry, dict) or not isinstance(entry.get("score"), str):
                 continue
             try:
@@ -322,10 +337,10 @@ class OsvSource(SourceBase):
             except ValueError as exc:
                 log.warning("OSV %s: %s; score ignored", vuln_id, exc)
                 self.stats.skip("unscorable severity")
-        aliases = tuple(a for a in record.get("aliases") or () if isinstance(a, str) and a != vuln_id)
+        aliases = tuple(a for a in as_list(record.get("aliases")) if isinstance(a, str) and a != vuln_id)
         references = tuple(
             r["url"]
-            for r in record.get("references") or ()
+            for r in as_list(record.get("references"))
             if isinstance(r, dict) and isinstance(r.get("url"), str)
         )
         return Vulnerability(
