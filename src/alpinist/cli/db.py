@@ -19,7 +19,7 @@ import click
 
 from alpinist.advisories.sources import SOURCE_NAMES
 from alpinist.cli.common import stderr_is_terminal
-from alpinist.cli.options import db_option
+from alpinist.cli.options import db_option, timeout_option
 
 if TYPE_CHECKING:
     from alpinist.advisories.store import Store
@@ -175,6 +175,7 @@ def db() -> None:
     help="Alpine secdb branch to fetch (repeatable; default: every supported branch).",
 )
 @lock_timeout_option
+@timeout_option
 def update(
     db_path: Path | None,
     only: tuple[str, ...],

@@ -19,7 +19,13 @@ import click
 from alpinist.cli.db import open_database
 from alpinist.cli.formats import RESCAN_FORMATS
 from alpinist.cli.history import history_recorder, record
-from alpinist.cli.options import database_options, fail_on_option, history_option, output_options
+from alpinist.cli.options import (
+    database_options,
+    fail_on_option,
+    history_option,
+    output_options,
+    timeout_option,
+)
 from alpinist.errors import EXIT_ERROR, EXIT_OK, EXIT_POLICY
 
 if TYPE_CHECKING:
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
 @history_option
 @fail_on_option
 @database_options
+@timeout_option
 def rescan(
     directory: Path,
     fmt: str,
