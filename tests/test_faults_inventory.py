@@ -35,6 +35,7 @@ from alpinist.inventory import build
 from alpinist.inventory.build import build_inventory
 
 from .conftest import OCI_LAYOUT, oci_ref
+from .imagebuild import corpus_image
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -229,14 +230,7 @@ def _blob(digest: str) -> bytes:
 
 def alpine_with_layer(layout: Path, blob: bytes, diff_id: str) -> str:
     """alpine:3.20.3 from the corpus plus one more layer: an OCI layout of the test's own."""
-    index = json.loads((OCI_LAYOUT / "index.json").read_text())
-    (desc,) = [
-        m
-        for m in index["manifests"]
-        if m["annotations"]["org.opencontainers.image.ref.name"] == "alpine:3.20.3"
-    ]
-    manifest = json.loads(_blob(desc["digest"]))
-    config = json.loads(_blob(manifest["config"]["digest"]))
+    desc, manifest, config = corpus_image(OCI_LAYOUT, "alpine:3.20.3")
     (layout / "blobs" / "sha256").mkdir(parents=True)
     (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
     for layer in manifest["layers"]:

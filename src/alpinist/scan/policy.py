@@ -112,6 +112,8 @@ def load_ignore_file(path: Path) -> tuple[IgnoreRule, ...]:
         raise PolicyError(f"ignore file {path}: cannot read it: {exc}") from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # found by tests/test_fuzz_parsers.py: "- - - - ..." deeper than the stack
+        raise PolicyError(f"ignore file {path}: not an ignore file: YAML nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -248,6 +250,8 @@ def load_vex(path: Path, *, start: int = 0) -> tuple[VexStatement, ...]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f"{path}:{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else str(path)
         raise PolicyError(f"VEX document {where}: not valid JSON: {exc}") from None
+    except RecursionError:  # found by tests/test_fuzz_parsers.py: "[[[[..." deeper than the stack
+        raise PolicyError(f"VEX document {path}: not an OpenVEX document: JSON nested too deeply") from None
     if not isinstance(doc, dict):
         raise PolicyError(f"VEX document {path}: expected a JSON object (an OpenVEX document)")
     context = doc.get("@context")
