@@ -261,7 +261,7 @@ def test_os_release(os_release: bytes, version_file: bytes) -> None:
         {"/etc/debian_version": version_file},
         {"/usr/local/include/python3.11/patchlevel.h": version_file, "/etc/os-release": os_release},
     ):
-        survives(lambda files=files: catalog(files))  # type: ignore[misc]
+        survives(lambda files=files: catalog(files))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -365,11 +365,11 @@ def test_manifests_indexes_configs(index: Any, manifest: Any, config: Any, raw_o
     # the same documents through the parsing functions alone
     for doc in (index, manifest, config):
         data = json.dumps(doc).encode()
-        survives(lambda data=data: mf.load_json(data, "doc"))  # type: ignore[misc]
+        survives(lambda data=data: mf.load_json(data, "doc"))
         if isinstance(doc, dict):
-            survives(lambda doc=doc: mf.media_type_of(doc))  # type: ignore[misc]
-            survives(lambda doc=doc: mf.parse_manifest(doc, "doc"))  # type: ignore[misc]
-            survives(  # type: ignore[misc]
+            survives(lambda doc=doc: mf.media_type_of(doc))
+            survives(lambda doc=doc: mf.parse_manifest(doc, "doc"))
+            survives(
                 lambda doc=doc: mf.select_platform(
                     mf.index_entries(doc, "doc"), Platform("linux", "amd64"), "x"
                 )

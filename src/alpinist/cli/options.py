@@ -160,9 +160,7 @@ image_options = _apply(
 # ------------------------------------------------------------------------------------------- dockerfile
 
 
-def _build_args_callback(
-    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
-) -> dict[str, str]:
+def _build_args_callback(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
     overrides: dict[str, str] = {}
     for item in value:
         name, sep, text = item.partition("=")
