@@ -9,6 +9,7 @@ import json
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,15 @@ def make_layout(
     }
     (layout / "index.json").write_text(json.dumps(index))
     return {"manifest": man_digest, "layers": ",".join(d["digest"] for d in descriptors)}
+
+
+def corpus_image(layout: Path, tag: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(index entry, manifest, config) of ``tag`` in the corpus OCI layout at ``layout``, parsed."""
+
+    def blob(digest: str) -> bytes:
+        return (layout / "blobs" / "sha256" / digest.split(":", 1)[1]).read_bytes()
+
+    index = json.loads((layout / "index.json").read_text())
+    (entry,) = [m for m in index["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == tag]
+    manifest = json.loads(blob(entry["digest"]))
+    return entry, manifest, json.loads(blob(manifest["config"]["digest"]))

@@ -40,6 +40,7 @@ _IGNORE_RE = re.compile(
     r"^\s*#\s*alpinist\s*:?\s*ignore(-file)?\s*=\s*([A-Za-z0-9_,\s-]+?)\s*$", re.IGNORECASE
 )
 _ESCAPE_RE = re.compile(r"^\s*#\s*escape\s*=\s*(\S)\s*$", re.IGNORECASE)
+_NON_ASCII_FLAG = re.compile(r"--[^\s=]*[^\x00-\x7f]")
 _DIRECTIVE_RE = re.compile(r"^\s*#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.*?)\s*$")
 
 
@@ -83,6 +84,11 @@ def parse_dockerfile(
         commands = _bk.parse_string(text)
     except _bk.GoParseError as exc:
         raise DockerfileError(f"{where}:{_error_line(text, str(exc))}: parse error: {exc}") from None
+    except UnicodeDecodeError:
+        # found by tests/test_fuzz_parsers.py: the buildkit binding cuts a flag's name inside a
+        # multi-byte character (``COPY --\u0800from=x``) and fails to decode its own output
+        line = next((n for n, ln in enumerate(text.splitlines(), 1) if _NON_ASCII_FLAG.search(ln)), 1)
+        raise DockerfileError(f"{where}:{line}: parse error: a --flag with non-ASCII characters") from None
 
     lines = text.splitlines()
     escape = _escape_char(lines)

@@ -15,6 +15,13 @@ Every blob is checked against its digest and size (``VerifyingReader``), the unc
 against the config's diff_id, and every member against hostile tricks: absolute or escaping paths,
 escaping hardlinks, oversize selected files, decompression bombs, truncated members, too many members.
 
+A decompression bomb is bounded by what it costs, not by its compression ratio: content nobody reads
+(a 300 MB ``/var/log/lastlog`` of zeros grown by ``useradd`` with a high uid, hadolint's DL3046) is
+streamed through the hashes and dropped, so it costs time and no memory. One layer may produce at most
+``Limits.max_layer_bytes`` uncompressed bytes (16 GiB) and spend at most ``Limits.max_layer_seconds``
+(600 s) decompressing, hashing and parsing, not counting the time spent waiting for its compressed
+bytes (a slow disk or network has its own bounds); beyond either the layer is refused with one line.
+
 Selected files come in two kinds (``PathSelector``): essential ones are kept whole and one above
 ``Limits.max_file_bytes`` refuses the layer; evidence selected with a ``truncate`` cap keeps only its
 first bytes (``FileEntry.truncated``), and the rest of the member is skipped like unselected data: the
@@ -30,6 +37,7 @@ import itertools
 import os
 import posixpath
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -61,9 +69,10 @@ _ISAL_ERROR = cast("type[Exception]", isal_zlib.IsalError)
 @dataclass(frozen=True)
 class Limits:
     max_file_bytes: int = 64 * 1024 * 1024  # cap on one selected file's content; larger -> UnsafeLayer
-    max_layer_bytes: int = 16 * 1024**3  # uncompressed bytes of one layer
-    max_ratio: int = 1000  # uncompressed/compressed, enforced once uncompressed > ratio_floor
-    ratio_floor: int = 256 * 1024 * 1024
+    max_layer_bytes: int = 16 * 1024**3  # uncompressed bytes of one layer (read or not); more -> UnsafeLayer
+    # seconds one layer may spend decompressing, hashing and parsing (not waiting for its compressed
+    # bytes); about 20 times what max_layer_bytes of zeros takes on one core. More -> UnsafeLayer
+    max_layer_seconds: float = 600.0
     max_members: int = 2_000_000
     max_path_bytes: int = 4096
     # members of all layers together: each becomes a FileEntry (about 300 bytes) held until the merge,
@@ -219,6 +228,7 @@ class _Prefixed(io.RawIOBase):
         super().__init__()
         self._head = head
         self._rest = rest
+        self.waited = 0.0  # seconds spent waiting for the source's bytes (not the layer's own work)
 
     def readable(self) -> bool:
         return True
@@ -230,7 +240,11 @@ class _Prefixed(io.RawIOBase):
             view[:n] = self._head[:n]
             self._head = self._head[n:]
             return n
-        return self._rest.readinto(buffer)
+        start = time.monotonic()
+        try:
+            return self._rest.readinto(buffer)
+        finally:
+            self.waited += time.monotonic() - start
 
 
 class _Producer:
@@ -246,7 +260,6 @@ class _Producer:
         cancel: threading.Event | None,
         blob_is_diff: bool = False,
     ) -> None:
-        self._verifying = verifying
         self._digest = descriptor.digest
         self._index = index
         self._limits = limits
@@ -265,7 +278,9 @@ class _Producer:
             raise
         except OSError as exc:
             raise BlobError(self._digest, f"layer {index}: read failed: {exc}") from None
-        buffered = io.BufferedReader(_Prefixed(head, verifying), _RAW_BUFFER)
+        self._started = time.monotonic()
+        self._raw = _Prefixed(head, verifying)
+        buffered = io.BufferedReader(self._raw, _RAW_BUFFER)
         self._read: Callable[[int], bytes]
         if head[:2] == GZIP_MAGIC:
             # isal's C reader handles multi-member gzip and zero padding after the last member.
@@ -315,16 +330,15 @@ class _Producer:
             raise UnsafeLayer(
                 self._digest,
                 f"layer {self._index}: decompression bomb: more than {limits.max_layer_bytes} "
-                "uncompressed bytes",
+                "uncompressed bytes (the size bound of one layer)",
             )
-        if self.total > limits.ratio_floor:
-            compressed = max(self._verifying.bytes_read, 1)
-            if self.total > limits.max_ratio * compressed:
-                raise UnsafeLayer(
-                    self._digest,
-                    f"layer {self._index}: decompression bomb: {self.total} bytes from {compressed} "
-                    f"compressed (ratio above {limits.max_ratio})",
-                )
+        busy = time.monotonic() - self._started - self._raw.waited
+        if busy > limits.max_layer_seconds:
+            raise UnsafeLayer(
+                self._digest,
+                f"layer {self._index}: decompression bomb: still unpacking after {limits.max_layer_seconds:g} s "
+                f"of work ({self.total} uncompressed bytes so far; the time bound of one layer)",
+            )
         return chunk
 
 

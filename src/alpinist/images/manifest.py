@@ -62,6 +62,8 @@ def parse_json(data: bytes, what: str) -> Any:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestError(f"{what} is not JSON: {exc}") from None
+    except RecursionError:  # found by tests/test_fuzz_parsers.py: "[[[[..." deeper than Python's stack
+        raise ManifestError(f"{what} is not a manifest: JSON nested too deeply") from None
 
 
 def load_json(data: bytes, what: str) -> dict[str, Any]:

@@ -1,7 +1,10 @@
 """The sbom stage of the pipeline: reference -> verified layers -> merged view -> inventory.
 
 Inventories are cached by (manifest digest, config digest, cataloger version) under the cache dir,
-written atomically, so a warm rerun of the same image reads only the index/manifest.
+written atomically, so a warm rerun of the same image reads only the index/manifest. The cache is only
+an optimisation: an entry that cannot be read or parsed is a miss, and one that cannot be written (a
+read-only cache directory, a full disk, a permission error) is one warning naming the cache path, never
+a failed command: the inventory is returned all the same.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable
@@ -23,6 +27,8 @@ from alpinist.models import Inventory
 
 # Bump when a cataloger's output changes, so cached inventories from older code are not reused.
 CATALOG_VERSION = "2"
+
+log = logging.getLogger(__name__)
 
 
 def cache_root(options: PullOptions) -> Path:
@@ -42,8 +48,8 @@ def _load_cached(path: Path, ref: ImageRef, resolved_name: str | None) -> Invent
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         inv = inventory_from_dict(doc)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # a damaged cache entry is rebuilt, never trusted
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
+        return None  # a missing, unreadable or damaged cache entry is rebuilt, never trusted
     # the same manifest read through another transport names the image its own way (as image_facts does)
     name = str(ref.registry) if ref.registry is not None else resolved_name
     image = dataclasses.replace(inv.image, reference=ref.original, transport=ref.transport, name=name)
@@ -51,6 +57,20 @@ def _load_cached(path: Path, ref: ImageRef, resolved_name: str | None) -> Invent
 
 
 def _store_cached(path: Path, inv: Inventory) -> None:
+    """Write the cache entry atomically; a failure to write is one warning, never an error."""
+    try:
+        _write_atomically(path, inv)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        log.warning(
+            "inventory cache %s not written (%s); continuing without it (set ALPINIST_CACHE_DIR to a "
+            "writable directory, or pass --no-cache)",
+            path.parent,
+            reason,
+        )
+
+
+def _write_atomically(path: Path, inv: Inventory) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
     try:
@@ -94,7 +114,7 @@ def build_inventory(
     try:
         resolved = source.resolve()
         cache_path = _inventory_cache_path(options, resolved.manifest_digest, resolved.config_digest)
-        if use_cache and cache_path.exists():
+        if use_cache:
             cached = _load_cached(cache_path, ref, resolved.name)
             if cached is not None:
                 return cached

@@ -47,6 +47,7 @@ the justification in the reason; ``affected`` and ``under_investigation`` do not
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -102,6 +103,23 @@ def parse_severity_list(values: Iterable[str]) -> frozenset[Severity]:
 _RULE_KEYS = ("id", "package", "reason", "expires")
 
 
+MAX_IGNORE_FLOW_DEPTH = 64  # an ignore file is a list of flat mappings: two levels are all it needs
+_FLOW_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of YAML flow brackets, counted naively (brackets in quoted strings count
+    too, which only matters for a file that could not be an ignore file anyway)."""
+    depth = deepest = 0
+    for match in _FLOW_BRACKET.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    return deepest
+
+
 def load_ignore_file(path: Path) -> tuple[IgnoreRule, ...]:
     """Read an ignore file (see the module docstring); PolicyError naming FILE:LINE and the field."""
     import yaml
@@ -110,8 +128,16 @@ def load_ignore_file(path: Path) -> tuple[IgnoreRule, ...]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"ignore file {path}: cannot read it: {exc}") from None
+    if _flow_depth(text) > MAX_IGNORE_FLOW_DEPTH:
+        # found by bench/fuzz_parsers.py: PyYAML's scanner slows down with the square of the depth of
+        # [ { nesting (2,000 levels take 1.4 s) before its parser overflows the stack
+        raise PolicyError(
+            f"ignore file {path}: not an ignore file: [ {{ nested more than {MAX_IGNORE_FLOW_DEPTH} deep"
+        )
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # found by tests/test_fuzz_parsers.py: "- - - - ..." deeper than the stack
+        raise PolicyError(f"ignore file {path}: not an ignore file: YAML nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -248,6 +274,8 @@ def load_vex(path: Path, *, start: int = 0) -> tuple[VexStatement, ...]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f"{path}:{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else str(path)
         raise PolicyError(f"VEX document {where}: not valid JSON: {exc}") from None
+    except RecursionError:  # found by tests/test_fuzz_parsers.py: "[[[[..." deeper than the stack
+        raise PolicyError(f"VEX document {path}: not an OpenVEX document: JSON nested too deeply") from None
     if not isinstance(doc, dict):
         raise PolicyError(f"VEX document {path}: expected a JSON object (an OpenVEX document)")
     context = doc.get("@context")
