@@ -261,6 +261,13 @@ def test_second_run_uses_the_cache(registry: RunningRegistry, tmp_path: Path) ->
         for layer in resolved.layers:
             read_all(source, layer)
     assert third.requests == [("GET", "/v2/library/python-app/manifests/alpine")]
+    # ... and the manifest it answers with, already cached, is not written again (same file, same inode)
+    manifest_file = cache.path_for(resolved.manifest_digest)
+    before = manifest_file.stat()
+    with source_for(registry, "library/python-app", "alpine", tmp_path, cache=cache) as source:
+        source.resolve()
+    after = manifest_file.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
 @pytest.mark.registry

@@ -308,11 +308,6 @@ def test_debug_logging_in_process_leaks_nothing(
         assert needle.encode() not in written, f"{name} in a written file"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="images/auth.py (not this change's file) puts the first line of a failing helper's stdout, "
-    "its credentials JSON, in the error message",
-)
 def test_failing_helper_that_printed_its_secret(session: Session, world: World) -> None:
     """A helper that writes its answer and still exits non-zero (a broken wrapper script): the error
     must name the helper, never echo what it wrote."""

@@ -129,6 +129,18 @@ def _decode_auth(value: str, where: str) -> tuple[str, str]:
     return user, password
 
 
+def _helper_failure(message: str, status: int) -> str:
+    """What a failed helper said, for the error line: its first line, unless that looks like credentials
+    (a helper that printed its answer and still failed must not put the secret on stderr)."""
+    first = message.splitlines()[0].strip() if message else ""
+    if not first:
+        return f"exit status {status}"
+    lowered = first.lower()
+    if first.startswith(("{", "[")) or "secret" in lowered or "password" in lowered or "token" in lowered:
+        return f"exit status {status} (its output is not shown: it may hold credentials)"
+    return first
+
+
 def run_credential_helper(helper: str, host: str, env: Mapping[str, str] | None = None) -> Credentials | None:
     """Ask ``docker-credential-<helper> get`` for the registry's credentials (None: it has none)."""
     program = f"docker-credential-{helper}"
@@ -155,8 +167,7 @@ def run_credential_helper(helper: str, host: str, env: Mapping[str, str] | None 
         message = out or proc.stderr.decode("utf-8", "replace").strip()
         if "credentials not found" in message.lower():
             return None
-        first_line = message.splitlines()[0] if message else f"exit status {proc.returncode}"
-        raise AuthError(f"credential helper {program} failed for {host}: {first_line}")
+        raise AuthError(f"credential helper {program} failed for {host}: {_helper_failure(message, proc.returncode)}")
     try:
         doc = json.loads(out)
     except json.JSONDecodeError:

@@ -363,7 +363,8 @@ class RegistrySource:
             digest = header_digest
         else:
             digest = digest_of(data)
-        self.cache.put_bytes(digest, data)
+        if not self.cache.has(digest):  # a tag's manifest is asked for every run: written once, not each time
+            self.cache.put_bytes(digest, data)
         return data, digest, content_type
 
     def _config(self, desc: Descriptor) -> dict[str, Any]:
