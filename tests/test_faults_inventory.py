@@ -36,6 +36,7 @@ from alpinist.inventory.build import build_inventory
 
 from .conftest import OCI_LAYOUT, oci_ref
 from .imagebuild import corpus_image
+from .registry_server import RunningRegistry
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -106,6 +107,25 @@ def test_read_only_cache_dir_warns_once_and_writes_the_sbom(tmp_path: Path) -> N
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("alpinist: WARNING: inventory cache ") and str(cache) in lines[0]
     assert "not written" in lines[0]
+    doc = json.loads(out.read_text())
+    assert any(p["name"] == "musl" for p in doc["packages"])
+
+
+def test_read_only_cache_dir_still_pulls_from_a_registry(registry: RunningRegistry, tmp_path: Path) -> None:
+    """Blobs must be stored somewhere while they are read: with the cache on a read-only disk they go to a
+    temporary directory for the run (one warning naming the cache), removed at exit; the SBOM is complete."""
+    cache = tmp_path / "cache"
+    out = tmp_path / "sbom.json"
+    reference = f"{registry.host}/library/alpine:3.20.3"
+    with tmpfs(cache, size="1m", read_only=True) as mounted:
+        if not mounted:
+            pytest.skip("cannot mount a read-only tmpfs here")
+        proc = cli(["sbom", reference, "--format", "json", "-o", str(out)], cache)
+    assert proc.returncode == 0, proc.stderr
+    lines = warnings_of(proc.stderr)
+    assert any(line.startswith("alpinist: WARNING: blob cache ") and str(cache) in line for line in lines), lines
+    temp = [w.split(" are kept in ", 1)[1].split(" and removed", 1)[0] for w in lines if " are kept in " in w]
+    assert temp and not Path(temp[0]).exists()  # removed at exit
     doc = json.loads(out.read_text())
     assert any(p["name"] == "musl" for p in doc["packages"])
 

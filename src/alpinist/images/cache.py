@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import logging
 import os
 import tempfile
 import threading
@@ -33,6 +34,7 @@ import platformdirs
 from alpinist.errors import BlobError, ImageError
 from alpinist.images.source import VerifyingReader, split_digest, verify_bytes
 
+log = logging.getLogger(__name__)
 CACHE_ENV = "ALPINIST_CACHE_DIR"
 CHUNK = 1 << 20
 
@@ -59,6 +61,34 @@ def cache_error(path: Path, exc: OSError, doing: str = "cannot write") -> ImageE
         f"blob cache {path}: {doing}: {reason}; the blob cache is the problem: free space or fix the "
         f"permissions there, or point {CACHE_ENV} at another directory"
     )
+
+
+def writable_cache(root: Path) -> BlobCache:
+    """The blob cache at ``root`` when blobs can be written there; else (a read-only or full disk, no
+    permission) a cache in a fresh temporary directory for this process only, removed at exit, with
+    one warning naming ``root``: the cache is an optimisation, a pull must not fail for it."""
+    probe = root / "blobs" / f".probe-{os.getpid()}"
+    try:
+        probe.parent.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+        return BlobCache(root)
+    except OSError as exc:
+        import atexit
+        import shutil
+        import tempfile
+
+        temp = Path(tempfile.mkdtemp(prefix="alpinist-blobs-"))
+        atexit.register(shutil.rmtree, temp, True)
+        log.warning(
+            "blob cache %s cannot be written (%s): blobs of this run are kept in %s and removed at exit "
+            "(set %s to a writable directory)",
+            root,
+            exc.strerror or exc,
+            temp,
+            CACHE_ENV,
+        )
+        return BlobCache(temp)
 
 
 class BlobCache:

@@ -58,14 +58,14 @@ def registry_source(name: str, reference: str, options: PullOptions) -> Registry
     """The registry transport for ``name`` (``host/repository``) at ``reference`` (a tag or digest),
     with every pull option applied: platform, cache, credentials, insecure hosts, mirrors, progress,
     deadlines."""
-    from alpinist.images.cache import BlobCache, default_cache_dir
+    from alpinist.images.cache import default_cache_dir, writable_cache
     from alpinist.images.registry import RegistrySource
 
     return RegistrySource(
         name,
         reference,
         platform=options.platform,
-        cache=BlobCache(options.cache_dir or default_cache_dir()),
+        cache=writable_cache(options.cache_dir or default_cache_dir()),
         credentials=options.credentials,
         insecure_hosts=options.insecure_hosts,
         mirrors=options.mirrors,
