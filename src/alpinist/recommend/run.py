@@ -335,6 +335,15 @@ def _finish(
     order = ranked(evaluations, current.distro)
     warnings += [f"could not list tags of {f}" for f in found.failures]
     winner = order[0] if order and order[0].status == "ok" else None
+    now = current.measurement
+    best = winner.measurement if winner is not None else None
+    if best is not None and now is not None and now.scanned and best.critical_high > now.critical_high:
+        # ranked first among the candidates, yet worse than today's base on what the ranking puts first
+        warnings.append(
+            f"the recommended {winner.candidate.reference} has more critical + high findings than the "  # type: ignore[union-attr]
+            f"current base ({best.critical_high} against {now.critical_high}): the other candidates are "
+            "incompatible or worse; weigh the move before making it"
+        )
     return Recommendation(
         current=current,
         evaluations=order,
