@@ -424,6 +424,38 @@ def test_the_lock_is_released_when_its_holder_is_killed(old_db: Path, tmp_path: 
     assert integrity(old_db) == "ok"
 
 
+def test_an_update_waiting_for_the_lock_proceeds_when_the_holder_is_killed(
+    old_db: Path, tmp_path: Path, v1_and_v2: tuple[dict[str, list[str]], dict[str, list[str]]]
+) -> None:
+    """The holder is SIGKILLed while another update is already blocked in flock (no timeout): the kernel
+    releases the lock, the waiter takes it, removes what the killed one left and installs its database."""
+    log, never = tmp_path / "steps.log", tmp_path / "never"
+    holder = start(old_db, "--tag", "A", "--log", str(log), "--pause-at", "downloaded", "--go", str(never))
+    waiter: subprocess.Popen[str] | None = None
+    try:
+        wait_for_line(log, "A downloaded", holder)  # A holds the lock, its downloads beside the database
+        waiter = start(old_db, "--tag", "B", "--log", str(log))
+        wait_for_line(log, "B lock-busy", waiter)  # B found it taken and waits in flock
+        assert any(".download-" in name for name in leftovers(old_db))
+        holder.send_signal(signal.SIGKILL)
+        assert holder.wait(WAIT) == -signal.SIGKILL
+        assert waiter.wait(WAIT) == 0, waiter.stderr.read() if waiter.stderr else ""
+    finally:
+        for proc in (holder, waiter):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+    steps = log.read_text(encoding="utf-8").splitlines()
+    assert [line for line in steps if line.split()[1] in ("locked", "lock-busy", "replaced")] == [
+        "A locked",
+        "B lock-busy",
+        "B locked",
+        "B replaced",
+    ]
+    assert contents(old_db) == v1_and_v2[1]  # B's database (version 2) installed
+    assert integrity(old_db) == "ok"
+    assert leftovers(old_db) == []  # A's downloads removed by B
+
+
 # --------------------------------------------------------------------------- export / import
 
 
