@@ -19,12 +19,9 @@ import gzip
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,6 +34,7 @@ from alpinist.inventory.build import build_inventory
 from .conftest import OCI_LAYOUT, oci_ref
 from .imagebuild import corpus_image
 from .registry_server import RunningRegistry
+from .tmpfs import tmpfs
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -56,32 +54,6 @@ def cli(args: list[str], cache: Path, *, cwd: Path | None = None) -> subprocess.
         check=False,
         cwd=cwd,
     )
-
-
-def _can_mount() -> bool:
-    return os.geteuid() == 0 and shutil.which("mount") is not None
-
-
-@contextmanager
-def tmpfs(where: Path, *, size: str, read_only: bool = False) -> Iterator[bool]:
-    """Mount a real tmpfs at ``where``; yields False (and mounts nothing) where that is impossible."""
-    where.mkdir(parents=True, exist_ok=True)
-    opts = f"size={size}" + (",ro" if read_only else "")
-    mounted = (
-        _can_mount()
-        and subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(where)],
-            capture_output=True,
-            timeout=30,
-            check=False,
-        ).returncode
-        == 0
-    )
-    try:
-        yield mounted
-    finally:
-        if mounted:
-            subprocess.run(["umount", "-l", str(where)], capture_output=True, timeout=30, check=False)
 
 
 def warnings_of(stderr: str) -> list[str]:

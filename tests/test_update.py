@@ -21,6 +21,9 @@ from alpinist.advisories.store import Store
 from alpinist.advisories.update import export_db, import_db, update
 from alpinist.errors import DatabaseError, FeedError
 from tests import store_records as rec
+from tests.feed_server import FeedServer, feed_server_fixture  # noqa: F401  (the fixture)
+
+OSV_ZIP = "/osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
 
 REPO = Path(__file__).resolve().parent.parent
 WAIT = 60.0  # generous upper bound for a subprocess to reach a step; never a measured duration
@@ -186,9 +189,8 @@ def test_unknown_source_name(old_db: Path) -> None:
     [
         {"debian": {"fail_at": 1}},  # parse error in the middle of the second source
         {"nvd": {"fail_at": 0}},  # parse error at the start of the last source
-        {"osv": {"fetch_error": True}},  # download error
     ],
-    ids=["parse-mid-source", "parse-last-source", "download"],
+    ids=["parse-mid-source", "parse-last-source"],
 )
 def test_a_failing_feed_leaves_the_old_database(
     old_db: Path, overrides: dict[str, dict[str, object]]
@@ -196,6 +198,25 @@ def test_a_failing_feed_leaves_the_old_database(
     before = sha256(old_db)
     with pytest.raises(FeedError):
         update(old_db, rec.sources(2, **overrides), None)  # type: ignore[arg-type]
+    assert sha256(old_db) == before
+    assert leftovers(old_db) == []
+    assert integrity(old_db) == "ok"
+
+
+def test_a_feed_server_answering_503_leaves_the_old_database(old_db: Path, feed_server: FeedServer) -> None:
+    """A download error: the real OSV source and fetcher against the loopback feed server, which answers
+    every request for the OSV archive with a real HTTP 503 (Retry-After: 0, so the retries do not sleep)."""
+    from alpinist.advisories.download import Fetcher
+    from alpinist.advisories.sources import all_sources
+
+    feed_server.fail(503, times=100, path=OSV_ZIP, headers={"Retry-After": "0"})
+    sources = {**rec.sources(2), "osv": all_sources()["osv"]}
+    before = sha256(old_db)
+    with Fetcher(mirror=feed_server.url) as fetcher, pytest.raises(FeedError) as info:
+        update(old_db, sources, fetcher)
+    assert info.value.where == f"{feed_server.url}{OSV_ZIP}"
+    assert info.value.reason == "HTTP 503 Service Unavailable (gave up after 5 attempts)"
+    assert len(feed_server.requests_to(OSV_ZIP)) == 5  # retried, then given up
     assert sha256(old_db) == before
     assert leftovers(old_db) == []
     assert integrity(old_db) == "ok"
@@ -401,6 +422,38 @@ def test_the_lock_is_released_when_its_holder_is_killed(old_db: Path, tmp_path: 
     proc.wait(WAIT)
     update(old_db, rec.sources(2), None, lock_timeout=WAIT)
     assert integrity(old_db) == "ok"
+
+
+def test_an_update_waiting_for_the_lock_proceeds_when_the_holder_is_killed(
+    old_db: Path, tmp_path: Path, v1_and_v2: tuple[dict[str, list[str]], dict[str, list[str]]]
+) -> None:
+    """The holder is SIGKILLed while another update is already blocked in flock (no timeout): the kernel
+    releases the lock, the waiter takes it, removes what the killed one left and installs its database."""
+    log, never = tmp_path / "steps.log", tmp_path / "never"
+    holder = start(old_db, "--tag", "A", "--log", str(log), "--pause-at", "downloaded", "--go", str(never))
+    waiter: subprocess.Popen[str] | None = None
+    try:
+        wait_for_line(log, "A downloaded", holder)  # A holds the lock, its downloads beside the database
+        waiter = start(old_db, "--tag", "B", "--log", str(log))
+        wait_for_line(log, "B lock-busy", waiter)  # B found it taken and waits in flock
+        assert any(".download-" in name for name in leftovers(old_db))
+        holder.send_signal(signal.SIGKILL)
+        assert holder.wait(WAIT) == -signal.SIGKILL
+        assert waiter.wait(WAIT) == 0, waiter.stderr.read() if waiter.stderr else ""
+    finally:
+        for proc in (holder, waiter):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+    steps = log.read_text(encoding="utf-8").splitlines()
+    assert [line for line in steps if line.split()[1] in ("locked", "lock-busy", "replaced")] == [
+        "A locked",
+        "B lock-busy",
+        "B locked",
+        "B replaced",
+    ]
+    assert contents(old_db) == v1_and_v2[1]  # B's database (version 2) installed
+    assert integrity(old_db) == "ok"
+    assert leftovers(old_db) == []  # A's downloads removed by B
 
 
 # --------------------------------------------------------------------------- export / import

@@ -441,6 +441,13 @@ def update(
             _install(tmp, db_path)
         except sqlite3.Error as exc:
             raise DatabaseError(f"{tmp}: building the new database failed: {exc}") from None
+        except OSError as exc:
+            # a full or read-only disk while downloading, copying or installing: say which database and
+            # where, rather than a bare "[Errno 28] No space left on device" (never the temporary file)
+            raise DatabaseError(
+                f"{db_path}: update failed: {exc.strerror or exc} (the update writes its downloads and the "
+                f"new database beside the database, in {db_path.parent})"
+            ) from None
         finally:
             if writer is not None:
                 writer.close()
