@@ -216,7 +216,6 @@ class FakeSource:
     feed: list[FeedBatch]
     fail_at: int | None = None
     incremental: bool | None = None  # None: as the real feed of that name is (nvd is incremental)
-    fetch_error: bool = False
     seen_since: list[str | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -225,8 +224,6 @@ class FakeSource:
 
     def fetch(self, fetcher: Any, workdir: Path, since: str | None) -> list[Path]:
         self.seen_since.append(since)
-        if self.fetch_error:
-            raise FeedError(f"https://feeds.invalid/{self.name}.json", "HTTP 503 Service Unavailable")
         path = workdir / f"{self.name}.json"
         path.write_text(json.dumps({"batches": len(self.feed)}), encoding="utf-8")
         return [path]
