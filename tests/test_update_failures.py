@@ -190,3 +190,26 @@ def test_disk_full_through_the_cli(tmp_path: Path, feed_server: FeedServer, size
         assert sha256(db) == before
         assert integrity(db) == "ok"
         assert leftovers(db) == []
+
+
+def test_disk_full_while_an_import_copies_the_database(old_db: Path, tmp_path: Path) -> None:
+    """``db import`` copies the exported file beside the database first: a full disk there is one line
+    naming the database and the directory, the previous database byte for byte, no copy left."""
+    from alpinist.advisories.update import import_db
+
+    big = tmp_path / "export.db"
+    update(big, rec.sources(2), None)  # an exported database of the fixture records
+    with big.open("ab") as fh:
+        fh.write(b"\0" * (2 << 20))  # bigger than the disk below (the copy fails before any check)
+    disk = tmp_path / "disk"
+    with tmpfs(disk, size="1m") as mounted:
+        if not mounted:
+            pytest.skip("cannot mount a tmpfs here")
+        db = disk / "advisories.db"
+        db.write_bytes(old_db.read_bytes())
+        before = sha256(db)
+        with pytest.raises(DatabaseError) as info:
+            import_db(big, db)
+        assert str(info.value).startswith(f"{db}: import of {big} failed: No space left on device")
+        assert sha256(db) == before and integrity(db) == "ok"
+        assert leftovers(db) == []

@@ -523,7 +523,13 @@ def import_db(src: Path | str, db_path: Path | str, *, lock_timeout: float | Non
         clean_stale(db_path)
         tmp = temp_path(db_path)
         try:
-            shutil.copyfile(src, tmp)
+            try:
+                shutil.copyfile(src, tmp)
+            except OSError as exc:  # a full disk, no permission: name the database, never the temporary copy
+                raise DatabaseError(
+                    f"{db_path}: import of {src} failed: {exc.strerror or exc} (the copy is written beside "
+                    f"the database, in {db_path.parent})"
+                ) from None
             digest = sha256_file(tmp)
             if expected is not None and digest != expected:
                 raise DatabaseError(f"{src}: sha256 is {digest}, {side} says {expected}")
