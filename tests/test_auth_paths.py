@@ -622,6 +622,30 @@ def test_username_and_password_variables_in_a_real_process(
 
 
 @pytest.mark.registry
+def test_username_variable_in_process_and_creds_wins_over_it(
+    auth_registry: RunningRegistry,
+    tokens: TokenServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same variables in-process (so branch coverage sees them), and ``--creds`` over them."""
+    monkeypatch.setenv("ALPINIST_USERNAME", BLOCKED[0])
+    monkeypatch.setenv("ALPINIST_PASSWORD", BLOCKED[1])
+    code, _, err = sbom(capsys, f"{auth_registry.host}/{ALPINE}")
+    assert code == 1
+    assert error_lines(err) == [
+        f"alpinist: error: registry {auth_registry.host}: token server {tokens.realm} refused "
+        "the credentials given (HTTP 403)"
+    ]
+    code, _, err = sbom(capsys, f"{auth_registry.host}/{ALPINE}", "--creds", ":".join(REGISTRY_USER))
+    assert code == 0, err
+    assert [r["authorization"] for r in tokens.token_requests()] == [
+        "Basic " + b64(":".join(BLOCKED)),
+        "Basic " + b64(":".join(REGISTRY_USER)),
+    ]
+
+
+@pytest.mark.registry
 @pytest.mark.parametrize("repository", ["library/multi:latest", "library/multi-docker:list"])
 @pytest.mark.parametrize(("platform", "arch"), [("linux/arm64/v8", "arm64"), ("linux/amd64", "amd64")])
 def test_platform_option_picks_the_manifest(
