@@ -92,12 +92,43 @@ def serve_loopback(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
         server.server_close()
 
 
+def self_signed(common_name: str, dns_name: str | None = None) -> tuple[Any, Any]:
+    """A new EC P-256 key and a self-signed CA certificate for it, valid from yesterday for 30 days;
+    ``dns_name``: the host name it is for (a subjectAltName, as TLS clients check)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    )
+    if dns_name is not None:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(dns_name)]), critical=False)
+    return key, builder.sign(key, hashes.SHA256())
+
+
 # -- token server ---------------------------------------------------------------------------------
 class TokenServer:
     """Issues registry bearer tokens (JWT, ES256) on loopback; records every request it gets.
 
     ``users`` maps user -> password. Anonymous callers get pull access when ``anonymous_pull``.
     ``token_field`` chooses whether the response carries ``token`` or ``access_token``.
+    ``refresh_tokens`` maps an OAuth2 refresh token (docker's ``identitytoken``) -> user: a POST with
+    ``grant_type=refresh_token`` gets a token for that user, an unknown refresh token a 401.
+    A user in ``forbidden`` (valid credentials or refresh token) is answered 403 ``access denied``.
+    ``rotate_key()`` writes a new signing certificate to ``cert_path`` (what the registry trusts once
+    restarted) and, unless ``keep_signing=True``, signs with the new key from then on.
     """
 
     issuer = "alpinist-test-issuer"
@@ -111,34 +142,17 @@ class TokenServer:
         anonymous_pull: bool = False,
         token_field: str = "token",
         expires_in: int = 300,
+        refresh_tokens: dict[str, str] | None = None,
     ) -> None:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-
         self.users = dict(users or {})
         self.anonymous_pull = anonymous_pull
         self.token_field = token_field
         self.expires_in = expires_in
+        self.refresh_tokens = dict(refresh_tokens or {})
+        self.forbidden: set[str] = set()
         self.requests: list[dict[str, Any]] = []
-        self._key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "alpinist test token signer")])
-        now = dt.datetime.now(dt.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(self._key, hashes.SHA256())
-        )
-        self._cert_der_b64 = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
         self.cert_path = workdir / "token-signer.pem"
-        self.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        self._key, self._cert_der_b64 = self._new_signer()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.port = int(self._server.server_address[1])
         self.realm = f"http://127.0.0.1:{self.port}/token"
@@ -146,6 +160,21 @@ class TokenServer:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self._thread.start()
+
+    def _new_signer(self) -> tuple[Any, str]:
+        """A new ES256 key; its self-signed certificate is written to ``cert_path``."""
+        from cryptography.hazmat.primitives import serialization
+
+        key, cert = self_signed("alpinist test token signer")
+        self.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return key, base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+
+    def rotate_key(self, *, keep_signing: bool = False) -> None:
+        """A new signing certificate in ``cert_path`` (a registry restarted now trusts only it); tokens
+        are signed with the new key unless ``keep_signing`` (a rotation the token server missed)."""
+        signer = self._new_signer()
+        if not keep_signing:
+            self._key, self._cert_der_b64 = signer
 
     def token_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["path"] == "/token"]
@@ -181,11 +210,46 @@ class TokenServer:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
 
+            def do_POST(self) -> None:
+                """The OAuth2 refresh-token grant (how docker trades an identity token for a token)."""
+                url = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+                server.requests.append(
+                    {
+                        "path": url.path,
+                        "method": "POST",
+                        "query": {},
+                        "form": form,
+                        "authorization": self.headers.get("Authorization"),
+                    }
+                )
+                if url.path != "/token":
+                    self.send_error(404)
+                    return
+                if form.get("grant_type", [""])[0] != "refresh_token":
+                    self._reply(400, {"error": "unsupported_grant_type"})
+                    return
+                user = server.refresh_tokens.get(form.get("refresh_token", [""])[0])
+                if user is None:
+                    self._reply(401, {"error": "invalid_grant", "details": "unknown refresh token"})
+                    return
+                if user in server.forbidden:
+                    self._reply(403, {"details": "access denied"})
+                    return
+                if form.get("service", [""])[0] != server.service:
+                    self._reply(400, {"details": "unknown service"})
+                    return
+                scopes = [s for value in form.get("scope", []) for s in value.split(" ") if s]
+                token = server._issue(user, scopes, authenticated=True)
+                self._reply(200, {"access_token": token, "expires_in": server.expires_in})
+
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
                 query = parse_qs(url.query)
                 record = {
                     "path": url.path,
+                    "method": "GET",
                     "query": query,
                     "authorization": self.headers.get("Authorization"),
                 }
@@ -203,6 +267,9 @@ class TokenServer:
                         user, password = "", ""
                     if scheme.lower() != "basic" or server.users.get(user) != password:
                         self._reply(401, {"details": "invalid credentials"})
+                        return
+                    if user in server.forbidden:
+                        self._reply(403, {"details": "access denied"})
                         return
                 if query.get("service", [""])[0] != server.service:
                     self._reply(400, {"details": "unknown service"})

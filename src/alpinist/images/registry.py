@@ -334,9 +334,31 @@ class RegistrySource:
         ``RegistryError``) and the closed response, for its headers and final URL. Any status but 200
         raises as for a manifest (``what`` names the request), unless ``refuse`` returns another error.
         """
-        with closing(self._send("GET", url, what)) as resp:
-            self._check(resp, what, refuse=refuse)
-            return self._read_limited(resp, limit, what, RegistryError), resp
+        return self._get_body(url, what, limit, refuse=refuse, too_large=RegistryError)
+
+    def _get_body(
+        self,
+        url: str,
+        what: str,
+        limit: int,
+        headers: dict[str, str] | None = None,
+        *,
+        blob: str | None = None,
+        refuse: Refusal | None = None,
+        too_large: type[ImageError] = ManifestError,
+    ) -> tuple[bytes, httpx.Response]:
+        """GET a small body whole (a manifest, a config, a tags page), checked and bounded; a connection
+        that breaks mid-body is retried like a transient status, with the same bounds."""
+        waited = 0.0
+        for attempt in range(1, self._retry.attempts + 1):
+            with closing(self._send("GET", url, what, headers)) as resp:
+                self._check(resp, what, blob=blob, refuse=refuse)
+                try:
+                    return self._read_limited(resp, limit, what, too_large), resp
+                except _BodyBroke as exc:
+                    error = exc.reason
+            waited = self._wait_to_retry(attempt, waited, what, f"connection broke: {error}")
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- manifests and configs --------------------------------------------------------------------
     def _manifest(self, ref: str, expected: Descriptor | None, what: str) -> tuple[bytes, str, str]:
@@ -348,13 +370,11 @@ class RegistrySource:
             cached = self.cache.read_bytes(pinned, MAX_MANIFEST_BYTES)
             if cached is not None:
                 return cached, pinned, ""
-        with closing(
-            self._send("GET", f"/v2/{self.api_repository}/manifests/{ref}", what, {"Accept": ACCEPT})
-        ) as resp:
-            self._check(resp, what)
-            data = self._read_limited(resp, MAX_MANIFEST_BYTES, what)
-            header_digest = resp.headers.get("docker-content-digest", "").strip()
-            content_type = resp.headers.get("content-type", "").split(";")[0].strip()
+        data, resp = self._get_body(
+            f"/v2/{self.api_repository}/manifests/{ref}", what, MAX_MANIFEST_BYTES, {"Accept": ACCEPT}
+        )
+        header_digest = resp.headers.get("docker-content-digest", "").strip()
+        content_type = resp.headers.get("content-type", "").split(";")[0].strip()
         if pinned is not None:
             verify_bytes(data, pinned, expected.size if expected is not None else None)
             digest = pinned
@@ -373,9 +393,9 @@ class RegistrySource:
             raise ManifestError(f"{what}: size {desc.size} exceeds the {MAX_CONFIG_BYTES}-byte limit")
         data = self.cache.read_bytes(desc.digest, MAX_CONFIG_BYTES)
         if data is None or len(data) != desc.size:
-            with closing(self._send("GET", f"/v2/{self.api_repository}/blobs/{desc.digest}", what)) as resp:
-                self._check(resp, what, blob=desc.digest)
-                data = self._read_limited(resp, MAX_CONFIG_BYTES, what)
+            data, _ = self._get_body(
+                f"/v2/{self.api_repository}/blobs/{desc.digest}", what, MAX_CONFIG_BYTES, blob=desc.digest
+            )
             verify_bytes(data, desc.digest, desc.size)  # a body longer than the descriptor fails here
             self.cache.put_bytes(desc.digest, data)
         return load_json(data, what)
@@ -403,13 +423,7 @@ class RegistrySource:
                 except httpx.TransportError as exc:  # the connection broke mid-body: fetch it again
                     check_cancelled()  # ... unless it broke because cancel() shut the socket down
                     error: BaseException = exc
-            delay = self._backoff(attempt)
-            if attempt == self._retry.attempts or waited + delay > self._retry.max_total_wait:
-                raise RegistryError(
-                    f"registry {self.server}: {what}: download failed after {attempt} attempts: {error}"
-                )
-            self._sleep(delay)
-            waited += delay
+            waited = self._wait_to_retry(attempt, waited, what, f"connection broke: {error}")
 
     # -- HTTP -------------------------------------------------------------------------------------
     def _get_auth(self) -> RegistryAuth:
@@ -420,6 +434,17 @@ class RegistrySource:
     def _backoff(self, attempt: int) -> float:
         delay = min(self._retry.max_delay, self._retry.base_delay * 2.0 ** (attempt - 1))
         return delay * random.uniform(0.5, 1.0)  # jitter: concurrent clients do not retry in lockstep
+
+    def _wait_to_retry(self, attempt: int, waited: float, what: str, reason: str) -> float:
+        """Wait before attempt ``attempt + 1`` and return the total waited; or give up, one line naming
+        ``what`` and ``reason``, when the attempts or the total wait are used up."""
+        delay = self._backoff(attempt)
+        if attempt == self._retry.attempts or waited + delay > self._retry.max_total_wait:
+            raise RegistryError(
+                f"registry {self.server}: {what}: {reason} (gave up after {attempt} attempts)"
+            )
+        self._sleep(delay)
+        return waited + delay
 
     def _send(
         self, method: str, url: str, what: str, headers: dict[str, str] | None = None
@@ -543,8 +568,16 @@ class RegistrySource:
             raise RegistryError(f"{what}: {stall_message(self.deadlines)}") from None
         except httpx.TransportError as exc:
             check_cancelled()
-            raise RegistryError(f"{what}: connection broke while reading: {exc}") from None
+            raise _BodyBroke(f"{what}: connection broke while reading: {exc}", str(exc)) from None
         return bytes(data)
+
+
+class _BodyBroke(RegistryError):
+    """The connection broke while a body was read (worth another try); ``reason``: what httpx said."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason or "closed early"
 
 
 def _bound_error_body(response: httpx.Response) -> None:
