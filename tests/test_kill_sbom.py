@@ -125,12 +125,20 @@ def test_sigkill_at_random_points_then_a_clean_identical_run(
     cache = tmp_path / "cache"
     rng = random.Random(SEED)
     left_total = swept_checks = 0
-    for _ in range(KILLS):
+    for kill_number in range(KILLS):
         for blob in layer_blobs(cache):
             blob.unlink()  # so that every run downloads the layer again
         before = parts(cache)
         proc = start(f"{proxy.host}/{ALPINE}", cache)
-        time.sleep(rng.uniform(0.05, 1.8))
+        if kill_number % 2 == 0:
+            time.sleep(rng.uniform(0.0, 0.6))  # anywhere: start-up, resolving, or already downloading
+        else:
+            # during the download, whatever the machine's load: once its .part exists, a random moment
+            # within the throttled transfer (about 1.2 s)
+            deadline = time.monotonic() + 60
+            while not (parts(cache) - before) and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.5))
         proc.kill()
         proc.communicate(timeout=30)
         after = parts(cache)
