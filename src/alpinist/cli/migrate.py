@@ -88,10 +88,7 @@ def migrate(
     from alpinist.dockerfile.parse import read_dockerfile
     from alpinist.dockerfile.wheels import Target, WheelStatus
 
-    try:
-        target = parse_target(to)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--to") from None
+    target = parse_target(to)  # MigrationTargetError: one line, exit 64 (usage), with the valid choices
     try:
         Target.from_platform("3.12", platform)
     except ValueError as exc:
