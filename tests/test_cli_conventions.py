@@ -8,7 +8,10 @@ Everything runs through the real CLI entry point; "no network" is a loopback por
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +128,158 @@ def test_item6_lint_reports_instructions_without_argument(
     assert ("ALP001", 4, "error") in found
     code, _, _ = run(["lint", "--fail-on", "error", str(dockerfile)], capsys)
     assert code == 2
+
+
+# ------------------------------------------------------------------------------------------ item 7
+
+
+def test_item7_conventions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ALPINIST_QUIET", raising=False)
+    bad = tmp_path / "Dockerfile"
+    bad.write_text('FROM python:3.12-slim\nUSER\nCMD ["python"]\n')
+
+    # -o into a missing directory: one line naming it, before any work (was a raw [Errno 2])
+    missing = tmp_path / "nodir" / "report.json"
+    code, out, err = run(["lint", "-f", "json", "-o", str(missing), str(bad)], capsys)
+    assert code == 64 and out == ""
+    assert err.splitlines() == [
+        f"alpinist: error: --output {missing}: the directory {missing.parent} does not exist (create it first)"
+    ]
+    code, _, err = run(["migrate", "--offline", str(bad), "-o", str(missing)], capsys)
+    assert code == 64 and "does not exist (create it first)" in err
+
+    # migrate with a missing file exits 1, like lint (was 64)
+    nope = tmp_path / "nope"
+    lint_code, _, lint_err = run(["lint", str(nope)], capsys)
+    migrate_code, _, migrate_err = run(["migrate", str(nope)], capsys)
+    assert lint_code == migrate_code == 1
+    assert migrate_err == lint_err == f"alpinist: error: {nope}: cannot read: No such file or directory\n"
+
+    # -q/--quiet, before or after the verb: no warnings or notes; the report stays
+    image = f"oci:{OCI_LAYOUT}:alpine:3.20.3"
+    db = tmp_path / "x.db"
+    (tmp_path / "feeds").mkdir()  # an empty directory mirror: every feed file is missing
+    _, _, loud = run(["scan", "--db", str(db), "--mirror", str(tmp_path / "feeds"), image], capsys)
+    assert "alpinist: no advisory database at" in loud  # a note the quiet run must not print
+    for argv in (["-q", "scan"], ["scan", "-q"], ["scan", "--quiet"]):
+        code, _, err = run([*argv, "--db", str(db), "--mirror", str(tmp_path / "feeds"), image], capsys)
+        assert code == 1
+        assert err.splitlines() == [err.splitlines()[0]] and err.startswith("alpinist: error: ")
+
+    # piping into head exits 0 (a real pipe closed by the reader, in a subprocess)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alpinist", "sbom", "-f", "json", f"oci:{OCI_LAYOUT}:python-app:debian"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10)
+    proc.stdout.close()  # as head does after its lines
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0, stderr
+    assert stderr == b""
+
+
+def test_item7_exit_code_and_ignore_unfixed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import CORPUS
+
+    mirror = CORPUS / "advisories" / "feeds"
+    if not mirror.is_dir():
+        pytest.skip(f"no feed mirror at {mirror}")
+    db = tmp_path / "adv.db"
+    image = f"oci:{OCI_LAYOUT}:alpine:3.18.9"
+    base = ["scan", "--db", str(db), "--mirror", str(mirror), "-f", "json", image]
+    code, out, err = run(base, capsys)
+    assert code == 0, err
+    findings = json.loads(out)["findings"]
+    assert findings and any(f.get("fixed_version") or f.get("fixed") for f in findings)
+
+    code, _, _ = run([*base, "--exit-code", "1"], capsys)  # any finding fails without --fail-on
+    assert code == 1
+    code, _, _ = run([*base, "--exit-code", "5", "--fail-on", "low"], capsys)
+    assert code == 5
+    code, _, _ = run([*base, "--fail-on", "low"], capsys)
+    assert code == 2  # unchanged without --exit-code
+    code, _, _ = run([*base, "--exit-code", "7", "--severity", "critical", "--fail-on", "critical"], capsys)
+    assert code in (0, 7)
+
+    _, only_fixed, _ = run([*base, "--only-fixed"], capsys)
+    _, ignore_unfixed, _ = run([*base, "--ignore-unfixed"], capsys)
+    assert json.loads(only_fixed)["findings"] == json.loads(ignore_unfixed)["findings"]
+
+
+def test_item7_wheels_heading_is_never_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "requirements.txt").write_text("# nothing pinned yet\n")
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n"
+        'CMD ["python", "app.py"]\n'
+    )
+    # not --offline (that says "not checked"); no requirement means the index is never asked
+    index = f"http://127.0.0.1:{closed_loopback_port()}/simple"
+    argv = ["migrate", "--index-url", index, str(dockerfile), "-o", str(tmp_path / "out")]
+    code, _, err = run(argv, capsys)
+    assert code == 0
+    lines = err.splitlines()
+    heading = next(i for i, line in enumerate(lines) if line.startswith("Wheels for "))
+    assert lines[heading + 1].startswith("  - nothing to check: no requirements in ")
+
+
+# ------------------------------------------------------------------------------------------ item 8
+
+
+def test_item8_pre_commit_hook_and_completion(tmp_path: Path) -> None:
+    import re
+    import shlex
+
+    import yaml
+
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    (hook,) = [h for h in hooks if h["id"] == "alpinist-lint"]
+    assert hook["language"] == "python" and hook["entry"] == "alpinist lint"
+    pattern = re.compile(hook["files"])
+    for name in ("Dockerfile", "app/Dockerfile", "svc.Dockerfile", "Dockerfile.alpine"):
+        assert pattern.search(name), name
+    for name in ("Dockerfile.md/x", "README.md", "dockerfile_test.py"):
+        assert not pattern.search(name), name
+
+    # run the hook as pre-commit does: entry + args + every matching file on one command line
+    good = tmp_path / "Dockerfile"
+    good.write_text(
+        "FROM python:3.12-slim@sha256:" + "a" * 64 + "\nRUN useradd -u 65532 app\nUSER 65532:65532\n"
+        'HEALTHCHECK CMD ["python3", "-c", "print(1)"]\nCMD ["python3", "-m", "app"]\n'
+    )
+    bad = tmp_path / "bad.Dockerfile"
+    bad.write_text('FROM python:3.12-slim\nUSER\nCMD ["python"]\n')
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    entry = [sys.executable, "-m", "alpinist", *shlex.split(hook["entry"])[1:], *hook["args"]]
+    ok = subprocess.run([*entry, str(good)], capture_output=True, env=env, timeout=120, check=False)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    both = subprocess.run(
+        [*entry, str(good), str(bad)], capture_output=True, env=env, timeout=120, check=False
+    )
+    assert both.returncode == 2
+    assert b"ALP024" in both.stdout and str(bad).encode() in both.stdout
+
+    # shell completion (documented in the README): click's, through the real entry point
+    script = subprocess.run(
+        [sys.executable, "-m", "alpinist"],
+        capture_output=True,
+        env={**env, "_ALPINIST_COMPLETE": "bash_source"},
+        timeout=60,
+        check=False,
+    )
+    assert script.returncode == 0 and b"_alpinist_completion" in script.stdout
+    words = subprocess.run(
+        [sys.executable, "-m", "alpinist"],
+        capture_output=True,
+        env={**env, "_ALPINIST_COMPLETE": "bash_complete", "COMP_WORDS": "alpinist sc", "COMP_CWORD": "1"},
+        timeout=60,
+        check=False,
+    )
+    assert b"plain,scan" in words.stdout
+    readme = (REPO / "README.md").read_text()
+    assert "_ALPINIST_COMPLETE=bash_source alpinist" in readme and "alpinist-lint" in readme

@@ -20,6 +20,7 @@ import click
 from alpinist.advisories.sources import SOURCE_NAMES
 from alpinist.cli.common import stderr_is_terminal
 from alpinist.cli.options import db_option, timeout_option
+from alpinist.cli.quiet import is_quiet, note
 
 if TYPE_CHECKING:
     from alpinist.advisories.store import Store
@@ -151,12 +152,12 @@ def _first_update(path: Path, mirror: str | None) -> None:
 
     check_mirror_directory(mirror)
     where = f" from {mirror}" if mirror else ""
-    click.echo(f"alpinist: no advisory database at {path} yet: downloading the feeds{where} first", err=True)
+    note(f"no advisory database at {path} yet: downloading the feeds{where} first")
     sources = all_sources(nvd_api_key=os.environ.get("NVD_API_KEY") or None)
     try:
         with (
             Fetcher(mirror=mirror, attempts=FIRST_UPDATE_ATTEMPTS) as fetcher,
-            update_progress(stderr_is_terminal()) as progress,
+            update_progress(stderr_is_terminal() and not is_quiet()) as progress,
         ):
             report = update(
                 path, sources, fetcher, None, progress, lock_timeout=DEFAULT_LOCK_TIMEOUT, if_missing=True
@@ -167,7 +168,7 @@ def _first_update(path: Path, mirror: str | None) -> None:
             "--mirror DIR|URL (a feed mirror) or run `alpinist db import FILE` (a `db export` copy) first"
         ) from None
     if report.reused:  # another scan built it while this one waited for the lock
-        click.echo(f"alpinist: using the advisory database another run has just built at {path}", err=True)
+        note(f"using the advisory database another run has just built at {path}")
 
 
 @click.group()
@@ -231,7 +232,10 @@ def update(
         kwargs["alpine_branches"] = alpine_branches
     sources = all_sources(**kwargs)
     check_mirror_directory(mirror)
-    with Fetcher(mirror=mirror) as fetcher, update_progress(stderr_is_terminal()) as progress:
+    with (
+        Fetcher(mirror=mirror) as fetcher,
+        update_progress(stderr_is_terminal() and not is_quiet()) as progress,
+    ):
         report = run_update(path, sources, fetcher, list(only) or None, progress, lock_timeout=lock_timeout)
     for item in report.sources:
         how = "incremental" if item.incremental else "full"
