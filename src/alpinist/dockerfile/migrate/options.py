@@ -46,8 +46,8 @@ def _minor_key(version: str) -> tuple[int, int]:
 
 #: The Alpine releases ``--to`` accepts (docs/migrate.md has this table).
 ALPINE_RELEASES: tuple[AlpineRelease, ...] = (
-    AlpineRelease("3.10", date(2021, 5, 1), "3.7", ("2.7", "3.8")),
-    AlpineRelease("3.11", date(2021, 11, 1), "3.8", ("2.7", "3.8")),
+    AlpineRelease("3.10", date(2021, 5, 1), "3.7", ("3.5", "3.8")),
+    AlpineRelease("3.11", date(2021, 11, 1), "3.8", ("3.5", "3.8")),
     AlpineRelease("3.12", date(2022, 5, 1), "3.8", ("3.6", "3.9")),
     AlpineRelease("3.13", date(2022, 11, 1), "3.8", ("3.6", "3.9")),
     AlpineRelease("3.14", date(2023, 5, 1), "3.9", ("3.6", "3.10")),
