@@ -135,7 +135,7 @@ def test_bad_arguments_exit_64(capsys: pytest.CaptureFixture[str], args: list[st
 
 def test_missing_and_broken_dockerfiles(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _out, err = run(capsys, str(tmp_path / "nope"), "--offline")
-    assert code == 64 and "does not exist" in err
+    assert code == 1 and "cannot read: No such file or directory" in err  # as lint (issue 14)
     broken = tmp_path / "Dockerfile"
     broken.write_text("FROM python:3.12-slim\nFROBNICATE now\n")
     code, out, err = run(capsys, str(broken), "--offline")

@@ -50,18 +50,48 @@ class LazyGroup(click.Group):
             self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """``alpinist scan -q`` as well as ``alpinist -q scan`` (Trivy accepts both): a ``-q``/``--quiet``
+        after the verb (before any ``--``) is taken here, so no verb has to declare it."""
+        name, command, rest = super().resolve_command(ctx, args)
+        end = rest.index("--") if "--" in rest else len(rest)
+        if any(arg in ("-q", "--quiet") for arg in rest[:end]):
+            _set_quiet(True)
+            rest = [arg for arg in rest[:end] if arg not in ("-q", "--quiet")] + rest[end:]
+        return name, command, rest
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="alpinist")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, param, value: _set_quiet(value),
+    help="No warnings, progress or notes on stderr (errors and the report stay). Env: ALPINIST_QUIET=1.",
+)
 def app() -> None:
     """alpinist: make a container image measurably safer and prove it.
 
     Images: NAME[:TAG|@DIGEST] or registry:NAME (a registry), oci:DIR[:REF], oci-archive:PATH[:REF],
     docker-archive:PATH[:REF], dir:ROOTFS. No Docker daemon is used.
 
-    Exit codes: 0 success, 1 error, 2 policy failure (--fail-on), 64 usage error, 130 interrupted
-    (Ctrl-C), 143 terminated (SIGTERM).
+    Paths are read as images too (like `trivy --input`): an OCI layout directory, a docker-archive or
+    oci-archive tarball, a root filesystem directory (./app.tar, ../images/oci, /srv/rootfs).
+
+    Exit codes: 0 success, 1 error, 2 policy failure (--fail-on; --exit-code N sets another), 64 usage
+    error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     """
+
+
+def _set_quiet(value: bool) -> None:
+    from alpinist.cli.quiet import set_quiet
+
+    set_quiet(value)
 
 
 def _setup_logging() -> None:
@@ -128,9 +158,34 @@ def main(argv: list[str] | None = None) -> None:
         _restore_signal_handlers(previous)
 
 
+def _broken_pipe() -> None:
+    """The reader of stdout went away (``alpinist scan … | head``): not an error, exit 0 quietly. Point
+    stdout at /dev/null so that the interpreter's final flush does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(0)
+
+
+def _os_error_text(exc: OSError) -> str:
+    """``PATH: reason`` for a file error (``out/report.json: No such file or directory``), not ``[Errno 2] …``."""
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
 def _run(argv: list[str] | None) -> None:
+    from alpinist.cli import quiet
+
+    quiet.reset()
+    quiet.set_quiet(quiet.is_quiet())  # ALPINIST_QUIET=1
     try:
         rv = app.main(args=argv, prog_name="alpinist", standalone_mode=False)
+        sys.stdout.flush()
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
@@ -146,8 +201,16 @@ def _run(argv: list[str] | None) -> None:
     except AlpinistError as exc:
         click.echo(f"alpinist: error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        _broken_pipe()
+    except SystemExit as exc:
+        # rich's Console.on_broken_pipe points stdout at /dev/null and raises SystemExit(1) while handling
+        # the BrokenPipeError: a reader that went away is not an error here
+        if isinstance(exc.__context__, BrokenPipeError):
+            _broken_pipe()
+        raise
     except OSError as exc:
-        click.echo(f"alpinist: error: {exc}", err=True)
+        click.echo(f"alpinist: error: {_os_error_text(exc)}", err=True)
         sys.exit(EXIT_ERROR)
     except _Interrupted as exc:
         word = "terminated" if exc.signum == signal.SIGTERM else "interrupted"

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from alpinist.cli.common import pull_options, pull_progress
+from alpinist.cli.common import pull_options
 from alpinist.cli.db import open_database
 from alpinist.cli.formats import COMPARE_FORMATS
 from alpinist.cli.options import (
@@ -37,6 +37,7 @@ from alpinist.cli.options import (
     policy_options,
     refuse_registry_offline,
 )
+from alpinist.cli.quiet import pull_progress, warn
 from alpinist.errors import EXIT_ERROR, EXIT_OK
 
 if TYPE_CHECKING:
@@ -64,13 +65,13 @@ def _trends(path: Path | None, fmt: str) -> History | None:
     if path is None:
         return None
     if fmt != "html":
-        click.echo(f"alpinist: WARNING: --history: only --format html shows trends, not {fmt}", err=True)
+        warn(f"--history: only --format html shows trends, not {fmt}")
         return None
     from alpinist.cli.history import read_history
     from alpinist.history.model import History
 
     if not path.exists():
-        click.echo(f"alpinist: WARNING: --history: {path} does not exist yet: no runs recorded", err=True)
+        warn(f"--history: {path} does not exist yet: no runs recorded")
         return History(path=str(path), entries=())
     return read_history(path)
 
@@ -154,7 +155,7 @@ def compare(
             max_db_age=max_db_age,
         )
     for warning in comparison.warnings:
-        click.echo(f"alpinist: WARNING: {warning}", err=True)
+        warn(warning)
     for error in comparison.errors:
         click.echo(f"alpinist: error: {error}", err=True)
     COMPARE_FORMATS.write(fmt, comparison, output, history=history)

@@ -20,6 +20,7 @@ import click
 from alpinist.advisories.sources import SOURCE_NAMES
 from alpinist.cli.common import stderr_is_terminal
 from alpinist.cli.options import db_option, timeout_option
+from alpinist.cli.quiet import is_quiet, note
 
 if TYPE_CHECKING:
     from alpinist.advisories.store import Store
@@ -115,23 +116,59 @@ def open_database(
         yield store
 
 
+FIRST_UPDATE_ATTEMPTS = 3  # a first scan without network gives up after 1 s + 2 s of backoff, not 15 s
+
+
+def check_mirror_directory(mirror: str | None) -> None:
+    """A directory mirror (a path or ``file://`` URL) that is not a directory: one line naming it, before
+    any feed is tried (else every feed file would be reported missing, one warning each)."""
+    from urllib.parse import urlsplit
+
+    from alpinist.errors import DatabaseError
+
+    if not mirror or ("://" in mirror and not mirror.startswith("file://")):
+        return  # no mirror, or a web mirror (as advisories.download reads them)
+    root = Path(urlsplit(mirror).path if mirror.startswith("file://") else mirror)
+    if not root.is_dir():
+        what = "not a directory" if root.exists() else "no such directory"
+        raise DatabaseError(
+            f"--mirror {mirror}: {what} (a directory mirror holds the feed files as HOST/PATH; "
+            "an http(s) URL names a web mirror)"
+        )
+
+
 def _first_update(path: Path, mirror: str | None) -> None:
-    """Build the database that does not exist yet: every feed, through the mirror if one is given."""
+    """Build the database that does not exist yet: every feed, through the mirror if one is given.
+
+    Without network (or with a mirror that does not answer) it gives up after ``FIRST_UPDATE_ATTEMPTS``
+    tries and says what to do instead: ``--mirror`` or ``alpinist db import``.
+    """
     import os
 
     from alpinist.advisories.download import Fetcher
     from alpinist.advisories.sources import all_sources
     from alpinist.advisories.update import update
+    from alpinist.errors import DatabaseError, FeedError
 
+    check_mirror_directory(mirror)
     where = f" from {mirror}" if mirror else ""
-    click.echo(f"alpinist: no advisory database at {path} yet: downloading the feeds{where} first", err=True)
+    note(f"no advisory database at {path} yet: downloading the feeds{where} first")
     sources = all_sources(nvd_api_key=os.environ.get("NVD_API_KEY") or None)
-    with Fetcher(mirror=mirror) as fetcher, update_progress(stderr_is_terminal()) as progress:
-        report = update(
-            path, sources, fetcher, None, progress, lock_timeout=DEFAULT_LOCK_TIMEOUT, if_missing=True
-        )
+    try:
+        with (
+            Fetcher(mirror=mirror, attempts=FIRST_UPDATE_ATTEMPTS) as fetcher,
+            update_progress(stderr_is_terminal() and not is_quiet()) as progress,
+        ):
+            report = update(
+                path, sources, fetcher, None, progress, lock_timeout=DEFAULT_LOCK_TIMEOUT, if_missing=True
+            )
+    except (FeedError, DatabaseError) as exc:
+        raise DatabaseError(
+            f"no advisory database at {path}, and building it failed: {exc}; without network, give "
+            "--mirror DIR|URL (a feed mirror) or run `alpinist db import FILE` (a `db export` copy) first"
+        ) from None
     if report.reused:  # another scan built it while this one waited for the lock
-        click.echo(f"alpinist: using the advisory database another run has just built at {path}", err=True)
+        note(f"using the advisory database another run has just built at {path}")
 
 
 @click.group()
@@ -194,7 +231,11 @@ def update(
     if alpine_branches:
         kwargs["alpine_branches"] = alpine_branches
     sources = all_sources(**kwargs)
-    with Fetcher(mirror=mirror) as fetcher, update_progress(stderr_is_terminal()) as progress:
+    check_mirror_directory(mirror)
+    with (
+        Fetcher(mirror=mirror) as fetcher,
+        update_progress(stderr_is_terminal() and not is_quiet()) as progress,
+    ):
         report = run_update(path, sources, fetcher, list(only) or None, progress, lock_timeout=lock_timeout)
     for item in report.sources:
         how = "incremental" if item.incremental else "full"

@@ -51,7 +51,13 @@ def _list_rules(ctx: click.Context, param: click.Parameter, value: bool) -> None
 
 
 @click.command("lint")
-@click.argument("dockerfile", metavar="DOCKERFILE", type=click.Path(dir_okay=True, path_type=Path))
+@click.argument(
+    "dockerfiles",
+    metavar="DOCKERFILE...",
+    nargs=-1,
+    required=True,
+    type=click.Path(dir_okay=True, path_type=Path),
+)
 @output_options(LINT_FORMATS)
 @click.option(
     "--fail-on",
@@ -84,7 +90,7 @@ def _list_rules(ctx: click.Context, param: click.Parameter, value: bool) -> None
     help="Print every rule (id, severity, name, doc) and exit.",
 )
 def lint(
-    dockerfile: Path,
+    dockerfiles: tuple[Path, ...],
     fmt: str,
     output: Path | None,
     fail_on: str | None,
@@ -92,7 +98,8 @@ def lint(
     ignored: tuple[str, ...],
     build_args: dict[str, str],
 ) -> int:
-    """Check DOCKERFILE (a file, a directory holding one, or - for stdin) for hardening problems:
+    """Check DOCKERFILE (a file, a directory holding one, or - for stdin; several files with the table
+    format, as the pre-commit hook passes them) for hardening problems:
     root user, caches left, healthcheck tools missing, unpinned bases, builder/runtime Python mismatch,
     remote ADD, secrets in ENV/ARG, sudo, curl | sh, TLS verification off, and more (--list-rules).
 
@@ -108,17 +115,21 @@ def lint(
         read_dockerfile,
     )
 
-    overrides = build_args
-    if str(dockerfile) == "-":
-        text = dockerfile_text(sys.stdin.buffer.read(MAX_DOCKERFILE_BYTES + 1), "<stdin>")
-        df = parse_dockerfile(text, "Dockerfile", build_args=overrides)
-    else:
-        target = dockerfile / "Dockerfile" if dockerfile.is_dir() else dockerfile
-        df = read_dockerfile(target, build_args=overrides)
-
-    result = run_lint(df, select=select or None, ignore=ignored)
-
-    LINT_FORMATS.write(fmt, result, output)
-
+    if len(dockerfiles) > 1 and (fmt != LINT_FORMATS.default or output is not None):
+        raise click.UsageError(
+            f"{len(dockerfiles)} Dockerfiles: several files (as pre-commit passes them) take the "
+            f"{LINT_FORMATS.default} format on stdout only; lint them one at a time for -f/-o"
+        )
     severity = cast("Severity", fail_on.lower()) if fail_on else None
-    return EXIT_POLICY if result.fails(severity) else EXIT_OK
+    failed = False
+    for dockerfile in dockerfiles:
+        if str(dockerfile) == "-":
+            text = dockerfile_text(sys.stdin.buffer.read(MAX_DOCKERFILE_BYTES + 1), "<stdin>")
+            df = parse_dockerfile(text, "Dockerfile", build_args=build_args)
+        else:
+            target = dockerfile / "Dockerfile" if dockerfile.is_dir() else dockerfile
+            df = read_dockerfile(target, build_args=build_args)
+        result = run_lint(df, select=select or None, ignore=ignored)
+        LINT_FORMATS.write(fmt, result, output)
+        failed = failed or result.fails(severity)
+    return EXIT_POLICY if failed else EXIT_OK

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from alpinist.cli.options import output_path_callback
 from alpinist.dockerfile.wheels import DEFAULT_INDEX_URL
 
 
@@ -24,7 +25,7 @@ def _write(text: str, path: Path | None, *, err: bool = False) -> None:
 
 
 @click.command()
-@click.argument("dockerfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("dockerfile", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--to",
     "to",
@@ -34,7 +35,11 @@ def _write(text: str, path: Path | None, *, err: bool = False) -> None:
     help="Target: alpine (the default release, 3.22), alpine:3.22 or alpine:3.22.2.",
 )
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the Dockerfile to FILE."
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    callback=output_path_callback,
+    help="Write the Dockerfile to FILE.",
 )
 @click.option(
     "--context",
@@ -67,6 +72,7 @@ def _write(text: str, path: Path | None, *, err: bool = False) -> None:
     "--report",
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=output_path_callback,
     help="Write the report to FILE instead of stderr.",
 )
 @click.option("--force", is_flag=True, help="Migrate even when the input is already on Alpine or distroless.")
@@ -82,16 +88,13 @@ def migrate(
     report_path: Path | None,
     force: bool,
 ) -> None:
-    """Rewrite DOCKERFILE for Alpine: builder and runtime stages on the same Python, apk packages mapped
+    """Rewrite DOCKERFILE for Alpine (a missing or unreadable file exits 1, as in lint): builder and runtime stages on the same Python, apk packages mapped
     from apt, non-root user, --no-cache, urllib healthcheck; report what changed and what may break."""
     from alpinist.dockerfile.migrate import MigrationOptions, migrate_dockerfile, parse_target
     from alpinist.dockerfile.parse import read_dockerfile
     from alpinist.dockerfile.wheels import Target, WheelStatus
 
-    try:
-        target = parse_target(to)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--to") from None
+    target = parse_target(to)  # MigrationTargetError: one line, exit 64 (usage), with the valid choices
     try:
         Target.from_platform("3.12", platform)
     except ValueError as exc:

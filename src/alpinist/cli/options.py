@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from alpinist.errors import EXIT_USAGE, AlpinistError
+
 if TYPE_CHECKING:
     from alpinist.advisories.model import Severity
     from alpinist.cli.formats import Formats
@@ -80,6 +82,27 @@ def _apply(options: list[Callable[[Any], Any]]) -> Callable[[F], F]:
 # ------------------------------------------------------------------------------------------------ output
 
 
+class OutputPathError(AlpinistError):
+    """``-o FILE`` in a directory that does not exist: one line, before any work (a usage error)."""
+
+    exit_code = EXIT_USAGE
+
+
+def output_path_callback(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """Refuse an output file whose directory is missing (or is not a directory) before the verb runs
+    (else the scan runs for nothing and ends with a raw ``[Errno 2]``)."""
+    if value is None or str(value) == "-":
+        return value
+    parent = value.parent
+    if not parent.exists():
+        raise OutputPathError(
+            f"{param.opts[-1]} {value}: the directory {parent} does not exist (create it first)"
+        )
+    if not parent.is_dir():
+        raise OutputPathError(f"{param.opts[-1]} {value}: {parent} is not a directory")
+    return value
+
+
 def output_options(formats: Formats) -> Callable[[F], F]:
     """``-f/--format`` (choices and default from the verb's format registry) and ``-o/--output``."""
     return _apply(
@@ -96,6 +119,7 @@ def output_options(formats: Formats) -> Callable[[F], F]:
                 "-o",
                 "--output",
                 type=click.Path(dir_okay=False, path_type=Path),
+                callback=output_path_callback,
                 help="Write to FILE instead of stdout.",
             ),
         ]
@@ -329,7 +353,13 @@ def _severity_list_callback(
         raise click.BadParameter(str(exc)) from None
 
 
-_only_fixed = click.option("--only-fixed", is_flag=True, help="Show only findings that have a fixed version.")
+_only_fixed = click.option(
+    "--only-fixed",
+    "--ignore-unfixed",
+    "only_fixed",
+    is_flag=True,
+    help="Show only findings that have a fixed version (--ignore-unfixed: Trivy's name for it).",
+)
 _severity = click.option(
     "--severity",
     "severities",
@@ -345,6 +375,13 @@ _fail_on = click.option(
     help="Exit 2 when a finding at or above SEVERITY remains after filters and suppressions.",
 )
 fail_on_option = _fail_on  # for verbs that gate without the rest of the policy group (rescan)
+exit_code_option = click.option(
+    "--exit-code",
+    type=click.IntRange(0, 255),
+    metavar="N",
+    help="Exit N when the gate fails instead of 2 (Trivy's --exit-code); without --fail-on the gate fails "
+    "when any finding remains after --severity, --only-fixed and suppressions.",
+)
 _ignore_file = click.option(
     "--ignore-file",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import click
 
-from alpinist.cli.common import pull_options, pull_progress
+from alpinist.cli.common import pull_options
 from alpinist.cli.db import open_database
 from alpinist.cli.formats import RECOMMEND_FORMATS
 from alpinist.cli.options import build_arg_option, database_options, image_options, output_options
+from alpinist.cli.quiet import pull_progress, warn
 from alpinist.dockerfile.wheels import DEFAULT_INDEX_URL
 from alpinist.errors import EXIT_OK
 
@@ -180,6 +181,6 @@ def recommend(
         else:
             result = recommend_image(target, store, options)
     for warning in result.warnings:
-        click.echo(f"alpinist: WARNING: {warning}", err=True)
+        warn(warning)
     RECOMMEND_FORMATS.write(fmt, result, output)
     return EXIT_OK

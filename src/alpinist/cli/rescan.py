@@ -26,6 +26,7 @@ from alpinist.cli.options import (
     output_options,
     timeout_option,
 )
+from alpinist.cli.quiet import warn
 from alpinist.errors import EXIT_ERROR, EXIT_OK, EXIT_POLICY
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def rescan(
         with open_database(db_path, offline, mirror, max_db_age) as store:
             result = rescan_directory(directory, store, fail_on=fail_on, max_db_age=max_db_age)
         for warning in result.warnings:
-            click.echo(f"alpinist: WARNING: {warning}", err=True)
+            warn(warning)
         for image in result.images:
             if image.error is not None:
                 click.echo(f"alpinist: error: {image.error}", err=True)

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import click
 
-from alpinist.cli.common import pull_options, pull_progress
+from alpinist.cli.common import pull_options
 from alpinist.cli.formats import SBOM_FORMATS
 from alpinist.cli.options import image_options, output_options
+from alpinist.cli.quiet import pull_progress
 
 
 @click.command()

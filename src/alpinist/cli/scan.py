@@ -36,12 +36,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from alpinist.cli.common import pull_options, pull_progress
+from alpinist.cli.common import pull_options
 from alpinist.cli.db import open_database
 from alpinist.cli.formats import SCAN_FORMATS
 from alpinist.cli.history import history_recorder, record
 from alpinist.cli.options import (
     database_options,
+    exit_code_option,
     history_option,
     image_options,
     output_options,
@@ -49,6 +50,7 @@ from alpinist.cli.options import (
     policy_options,
     refuse_registry_offline,
 )
+from alpinist.cli.quiet import pull_progress, warn
 from alpinist.errors import EXIT_OK, EXIT_POLICY
 
 if TYPE_CHECKING:
@@ -64,6 +66,7 @@ SBOM_PREFIX = "sbom:"  # scan a stored SBOM file instead of an image (inventory.
 @output_options(SCAN_FORMATS)
 @history_option
 @policy_options(fail_on=True)
+@exit_code_option
 @database_options
 @image_options
 def scan(
@@ -76,6 +79,7 @@ def scan(
     fail_on: Severity | None,
     ignore_file: Path | None,
     vex_files: tuple[Path, ...],
+    exit_code: int | None,
     offline: bool,
     max_db_age: timedelta,
     db_path: Path | None,
@@ -91,7 +95,7 @@ def scan(
 
     Prints `N vulnerabilities found in M packages` with counts per severity and a table sorted by
     severity (or JSON, SARIF, CycloneDX, Markdown). Exit codes: 0 success, 1 error, 2 --fail-on
-    failed, 64 usage.
+    failed (or N of --exit-code N), 64 usage.
     """
     imported = None
     options = None
@@ -134,12 +138,15 @@ def scan(
                 no_cache=no_cache,
             )
         for warning in result.warnings:
-            click.echo(f"alpinist: WARNING: {warning}", err=True)
+            warn(warning)
         SCAN_FORMATS.write(fmt, result, output)
         if history is not None:
             from alpinist.history.record import entry_from_scan
 
             record(history, [entry_from_scan(result)])
+    if exit_code is not None:  # Trivy's --exit-code: the gate's code; any finding fails without --fail-on
+        failed = result.failed if fail_on is not None else bool(result.findings)
+        return exit_code if failed else EXIT_OK
     return EXIT_POLICY if result.failed else EXIT_OK
 
 
@@ -227,5 +234,5 @@ def scan_target(
         no_cache=no_cache,
     )
     for warning in result.warnings:
-        click.echo(f"alpinist: WARNING: {warning}", err=True)
+        warn(warning)
     return result

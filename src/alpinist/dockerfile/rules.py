@@ -174,6 +174,13 @@ _ROOT_RE = re.compile(r"^(root|0)(:.*)?$")
 def check_final_user(df: Dockerfile) -> Iterator[Hit]:
     final = df.final_stage
     user, ins = df.effective_user(final)
+    if ins is not None and not ins.words:  # an empty USER (ALP024): docker build refuses it
+        yield _hit(
+            ins,
+            df.stages[_stage_of(df, ins)],
+            f"the last USER (line {ins.line}) names no user: the final image would run as root",
+        )
+        return
     if ins is not None and user is not None:
         if "$" in (ins.words[0] if ins.words else "") and not user:
             return  # an unset variable: judged at build time
@@ -1118,6 +1125,30 @@ def check_shell_form_entrypoint(df: Dockerfile) -> Iterator[Hit]:
                         last, st, f"shell-form {kind}: the app runs as a child of /bin/sh and misses SIGTERM"
                     )
                 break
+
+
+# ------------------------------------------------------------------------------------------ ALP024
+
+
+@_rule(
+    "ALP024",
+    "instruction-missing-argument",
+    "error",
+    "`USER`, `ENV` or `HEALTHCHECK [CMD]` without its argument: `docker build` refuses the Dockerfile.",
+    "Give the argument (`USER 65532:65532`, `ENV NAME=value`, `HEALTHCHECK CMD [...]`) or delete the line.",
+)
+def check_missing_argument(df: Dockerfile) -> Iterator[Hit]:
+    for stage in df.stages:
+        for ins in stage.instructions:
+            if ins.cmd == "USER" and len(ins.words) != 1:
+                got = "no argument" if not ins.words else f"{len(ins.words)} arguments"
+                yield _hit(ins, stage, f"USER takes exactly one argument (user[:group]), got {got}")
+            elif ins.cmd == "ENV" and not ins.words:
+                yield _hit(ins, stage, "ENV without a NAME=value")
+            elif ins.cmd == "HEALTHCHECK" and not ins.words:
+                yield _hit(ins, stage, "HEALTHCHECK without CMD or NONE")
+            elif ins.cmd == "HEALTHCHECK" and ins.words[0].upper() == "CMD" and not ins.args:
+                yield _hit(ins, stage, "HEALTHCHECK CMD without a command")
 
 
 RULES: tuple[Rule, ...] = tuple(sorted(_REGISTRY, key=lambda r: r.id))

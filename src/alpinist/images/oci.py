@@ -132,6 +132,14 @@ class OCILayoutSource:
             entries = matches
         if len(entries) == 1:
             return entries[0]
+        names = sorted({e.annotation(REF_NAME) or e.digest for e in entries})
+        if self._ref is None and len(names) > 1 and not any(e.platform for e in entries):
+            # several images, not one image for several platforms: say how to name one
+            prefix = "oci-archive" if self.transport == "oci-archive" else "oci"
+            raise NotFound(
+                f"{self.reference}: the layout holds {len(names)} images; name one as "
+                f"{prefix}:{self._store.path}:REF, REF one of: {', '.join(names)}"
+            )
         return mf.select_platform(entries, self._platform, self.reference)
 
     def _read_verified(self, desc: Descriptor, limit: int) -> bytes:

@@ -3,10 +3,17 @@
 =====================  ==========================================================
 ``docker-archive:PATH[:REF]``   a ``docker save`` tarball (REF: a RepoTag, or ``@N`` index)
 ``oci-archive:PATH[:REF]``      a tar of an OCI image layout (REF: ref.name annotation)
-``oci:DIR[:REF]``               an OCI image layout directory
+``oci:DIR[:REF]``               an OCI image layout directory (``oci-dir:`` as syft spells it)
 ``dir:ROOTFS``                  an unpacked root filesystem (syft's meaning of ``dir:``)
 ``registry:NAME``, ``docker://NAME``, bare ``NAME[:TAG|@DIGEST]``   a registry
 =====================  ==========================================================
+
+A plain path is read the way ``trivy --input`` and grype read one (``path_reference``): an existing
+directory holding ``oci-layout`` or ``index.json`` is an ``oci:`` layout, any other directory a ``dir:``
+root filesystem, a tar holding ``manifest.json`` a ``docker-archive:``, one holding ``oci-layout`` an
+``oci-archive:``. A text is a path when it starts with ``/``, ``./``, ``../`` or ``~``, or when it names an
+existing file or directory and holds a ``/`` or ends in ``.tar``; a bare word (``python``) is always a
+registry name, even beside a directory of that name (write ``./python``).
 
 Bare names are normalized the Docker way: ``python:3.11`` -> ``docker.io/library/python:3.11``.
 The path part of the local transports ends at the first ``:`` (as in skopeo), so ``REF`` may itself
@@ -15,6 +22,7 @@ contain colons: ``oci:images/oci:python-app:debian``.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -110,7 +118,93 @@ def parse_registry_name(text: str) -> RegistryRef:
     return RegistryRef(domain, path, tag, digest if at else None)
 
 
+_TAR_BLOCK = 512
+_PEEK_MEMBERS = 10_000  # enough for any image archive's top level; the strict reader checks the rest
+
+
+def _tar_top_names(path: str) -> set[str] | None:
+    """The top-level member names the first headers of the tar at ``path`` show (``None``: not a tar).
+
+    A cheap peek to tell the two archive kinds apart; ``tarstream.index_archive`` (strict, bounded) reads
+    the archive later. ``./`` prefixes are dropped; a member's own name field is read, not a pax name.
+    """
+    names: set[str] = set()
+    with open(path, "rb") as fh:
+        for _ in range(_PEEK_MEMBERS):
+            header = fh.read(_TAR_BLOCK)
+            if len(header) < _TAR_BLOCK or header == bytes(_TAR_BLOCK):
+                break
+            if header[257:262] != b"ustar" and not names:
+                return None
+            raw_size = header[124:136]
+            if raw_size[0] & 0x80:  # base-256 (GNU) for sizes above 8 GiB
+                size = int.from_bytes(raw_size[1:], "big")
+            else:
+                try:
+                    size = int(raw_size.strip(b"\0 ") or b"0", 8)
+                except ValueError:
+                    return names or None
+            name = header[:100].split(b"\0", 1)[0].decode("utf-8", "replace")
+            while name.startswith("./"):
+                name = name[2:]
+            if name:
+                names.add(name.rstrip("/"))
+            if "manifest.json" in names or "oci-layout" in names:
+                break
+            fh.seek((size + _TAR_BLOCK - 1) // _TAR_BLOCK * _TAR_BLOCK, os.SEEK_CUR)
+    return names
+
+
+def looks_like_path(text: str) -> bool:
+    """``text`` is spelled as a path: it starts with ``/``, ``./``, ``../`` or ``~``, or names an existing
+    file or directory and holds a ``/`` or ends in ``.tar``."""
+    if text.startswith(("/", "./", "../", "~")) or text in (".", ".."):
+        return True
+    if "/" in text or text.endswith(".tar"):
+        return os.path.lexists(text)
+    return False
+
+
+def path_reference(text: str) -> ImageRef:
+    """A plain path as the transport that reads it (``trivy --input``, grype): an OCI layout directory,
+    a root filesystem directory, a docker-archive or an oci-archive tarball. ``BadReference`` when the
+    path is missing or a file of neither kind."""
+    path = os.path.expanduser(text)
+    if os.path.isdir(path):
+        layout = os.path.isfile(os.path.join(path, "oci-layout")) or os.path.isfile(
+            os.path.join(path, "index.json")
+        )
+        return ImageRef("oci" if layout else "dir", text, path=path)
+    if not os.path.exists(path):
+        raise BadReference(f"{text}: no such file or directory")
+    if not os.path.isfile(path):
+        raise BadReference(f"{text}: not a directory, nor a regular file")
+    try:
+        names = _tar_top_names(path)
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise BadReference(f"{text}: cannot read it ({exc.strerror or exc})") from exc
+    if names is not None and "manifest.json" in names:
+        return ImageRef("docker-archive", text, path=path)
+    if names is not None and ("oci-layout" in names or "index.json" in names):
+        return ImageRef("oci-archive", text, path=path)
+    hint = ""
+    if magic[:2] == b"\x1f\x8b" or magic == b"\x28\xb5\x2f\xfd":
+        hint = " (it is compressed: decompress it first, e.g. gunzip or zstd -d)"
+    raise BadReference(
+        f"{text}: not an image: neither a docker-archive (manifest.json) nor an oci-archive "
+        f"(oci-layout) tarball{hint}"
+    )
+
+
 def parse_reference(text: str) -> ImageRef:
+    if text.startswith("oci-dir:"):  # syft's spelling of oci:
+        body = text[len("oci-dir:") :]
+        path, sep, ref_part = body.partition(":")
+        if not path:
+            raise BadReference(f"{text!r}: oci-dir: needs a path")
+        return ImageRef("oci", text, path=path, ref=ref_part if sep and ref_part else None)
     for transport in LOCAL_TRANSPORTS:
         prefix = f"{transport}:"
         if text.startswith(prefix):
@@ -123,6 +217,8 @@ def parse_reference(text: str) -> ImageRef:
             if not path:
                 raise BadReference(f"{text!r}: {transport}: needs a path")
             return ImageRef(transport, text, path=path, ref=ref)
+    if looks_like_path(text):
+        return path_reference(text)
     body = text
     for prefix in ("registry:", "docker://"):
         if text.startswith(prefix):

@@ -35,12 +35,16 @@ import httpx
 
 from alpinist.dockerfile.knowledge import image_distro
 from alpinist.dockerfile.migrate.options import (
+    ALPINE_RELEASES,
     DEFAULT_ALPINE,
     NONROOT_UID,
+    AlpineRelease,
     AlpineTarget,
     MigrationOptions,
+    MigrationTargetError,
     parse_target,
 )
+from alpinist.dockerfile.migrate.plan import target_risks
 from alpinist.dockerfile.migrate.report import Collector, Migration, MigrationReport, Note
 from alpinist.dockerfile.migrate.single import migrate_single
 from alpinist.dockerfile.migrate.stages import migrate_stages
@@ -48,12 +52,15 @@ from alpinist.dockerfile.model import Dockerfile
 from alpinist.dockerfile.parse import parse_dockerfile
 
 __all__ = [
+    "ALPINE_RELEASES",
     "DEFAULT_ALPINE",
     "NONROOT_UID",
+    "AlpineRelease",
     "AlpineTarget",
     "Migration",
     "MigrationOptions",
     "MigrationReport",
+    "MigrationTargetError",
     "Note",
     "migrate_dockerfile",
     "migrate_text",
@@ -105,6 +112,7 @@ def migrate_dockerfile(
         return Migration(text, MigrationReport(source, str(target), False, reason, input_base=str(root)))
     c = Collector()
     c.note(_MUSL_NOTE)
+    target_risks(target, c)
     if len(df.stages) == 1:
         return migrate_single(df, text, options, c, client)
     return migrate_stages(df, text, options, c, client)

@@ -102,6 +102,11 @@ def healthcheck_url(hc: Instruction, env: dict[str, str]) -> tuple[str | None, s
     return safe_url, ""
 
 
+def _probed_localhost(hc: Instruction) -> bool:
+    """The probe's URL names ``localhost`` or ``0.0.0.0``, which the rewrite replaces by 127.0.0.1."""
+    return re.search(r"(?:^|[/@\s'\"])(?:localhost|0\.0\.0\.0)(?:[:/\s'\"]|$)", hc.original) is not None
+
+
 def healthcheck_wget(hc: Instruction, url: str) -> str:
     """The probe for an image without Python: BusyBox ``wget --spider`` (in every Alpine image)."""
     flags = " ".join(f"--{k}={v}" if v else f"--{k}" for k, v in hc.flags)
@@ -128,6 +133,12 @@ def rewrite_healthcheck(
     (the single-stage rewrite, whose report also names the old tool), else the check is kept.
     """
     url, why = healthcheck_url(hc, env)
+    if url is not None and (has_python or busybox_fallback) and _probed_localhost(hc):
+        c.risk(
+            "HEALTHCHECK now probes 127.0.0.1 instead of localhost: an app that checks the Host header "
+            "(Django without 127.0.0.1 in ALLOWED_HOSTS) answers 400 and the container turns unhealthy",
+            hc.line,
+        )
     if url is not None and has_python:
         was = f"from {instruction_programs(hc)[0]} " if busybox_fallback else ""
         c.change(f"HEALTHCHECK rewritten {was}to Python urllib in exec form (probes {url})", hc.line)

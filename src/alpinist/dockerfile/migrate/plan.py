@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from alpinist.dockerfile.knowledge import distro_python, image_distro, image_python
-from alpinist.dockerfile.migrate.options import AlpineTarget
+from alpinist.dockerfile.migrate.options import AlpineTarget, alpine_release, check_python_image
 from alpinist.dockerfile.migrate.report import Collector
 from alpinist.dockerfile.migrate.runs import Kind, Run
 from alpinist.dockerfile.model import Dockerfile, ImageName, Stage
@@ -41,7 +42,26 @@ def alpine_python(target: AlpineTarget, c: Collector) -> str | None:
 
 
 def python_image(py: str, target: AlpineTarget) -> str:
+    """``python:X.Y-alpineA.B``; ``MigrationTargetError`` when that tag was never published."""
+    check_python_image(py, target.release)
     return f"python:{py}-alpine{target.release}"
+
+
+def target_risks(target: AlpineTarget, c: Collector) -> None:
+    """What the target itself may break: a release past its end of life, a patch release (the python
+    images are tagged by release only, and alpinist does not check that the patch exists)."""
+    known = alpine_release(target.release)
+    if known is not None and known.end_of_life < date.today():
+        c.risk(
+            f"Alpine {target.release} reached its end of life on {known.end_of_life.isoformat()}: "
+            "no security fixes; choose a supported release"
+        )
+    if target.tag != target.release:
+        c.risk(
+            f"--to {target}: python:X.Y-alpine images are tagged by release only, so a python base is "
+            f"python:X.Y-alpine{target.release} (the newest {target.release}.x), not {target.tag}; "
+            f"alpine:{target.tag} is written as given: alpinist does not check that it exists"
+        )
 
 
 def _family_base(image: ImageName, target: AlpineTarget, c: Collector, line: int | None = None) -> str:

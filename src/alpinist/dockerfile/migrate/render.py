@@ -84,4 +84,7 @@ def _wheel_lines(w: WheelReport) -> list[str]:
     else:
         out.extend(f"  {_MARKS[f.status]} {f.message}" for f in w.findings)
     out.extend(f"  - {p}" for p in w.problems)
+    if len(out) == 1:  # no heading over nothing
+        read = f" in {', '.join(w.files)}" if w.files else ""
+        out.append(f"  - nothing to check: no requirements{read}")
     return out
