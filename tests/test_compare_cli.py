@@ -220,8 +220,9 @@ def test_the_options_are_scans_own(capsys: pytest.CaptureFixture[str]) -> None:
         assert ours[name] == info, name
         assert theirs[name] == info, name
     assert [n for n in ours if n in expected] == [n for n in theirs if n in expected] == list(expected)
-    # everything scan offers except what belongs to one image (its argument, --fail-on, --exit-code)
-    assert set(theirs) - set(ours) == {"image", "fail_on", "exit_code"}
+    # everything scan offers except what belongs to one image (its argument, --fail-on, --exit-code) and
+    # the findings table's --wide (compare has no findings table)
+    assert set(theirs) - set(ours) == {"image", "fail_on", "exit_code", "wide"}
     code, out, _ = run(capsys, "compare", "--help")
     assert code == 0
     for flag in (

@@ -225,11 +225,15 @@ def test_verdicts(comparison: Comparison) -> None:
     assert best("size.uncompressed") == ("java",)
     assert best("user") == ("before", "after")  # java runs as root
     assert best("healthcheck") == ("after",)  # no extra tool < curl < none
-    assert comparison.metric("shell").tie and comparison.metric("package_managers").tie
+    # /bin/sh everywhere: the same; apt, apt-get, dpkg, pip, pip3 / apk / apk: one each, ranked alike
+    # but not the same (issue 14: the table said "=" for them)
+    assert comparison.metric("shell").tie and not comparison.metric("shell").equivalent
+    assert comparison.metric("package_managers").equivalent and not comparison.metric("package_managers").tie
     for informational in ("os", "os_version", "base", "layers"):
         m = comparison.metric(informational)
-        assert not m.judged and m.best == () and not m.tie
+        assert not m.judged and m.best == () and not m.tie and not m.equivalent
     assert comparison.verdict_text(comparison.metric("shell")) == "="
+    assert comparison.verdict_text(comparison.metric("package_managers")) == "≈"
     assert comparison.verdict_text(comparison.metric("user")) == "before, after"
     assert comparison.verdict_text(comparison.metric("layers")) == ""
 
@@ -242,16 +246,22 @@ def test_tallies(comparison: Comparison) -> None:
         "size.uncompressed", "healthcheck",
     }  # fmt: skip
     after_worse = {"severity.high"}
-    same = {"user", "shell", "package_managers"}  # non-root both, /bin/sh both, a package manager both
+    same = {"shell"}  # /bin/sh both
+    # appuser vs nonroot:nonroot (non-root both), apt… vs apk (a package manager both): not the same
+    equivalent = {"user", "package_managers"}
     tallies = {comparison.columns[t.image].label: t for t in comparison.tallies()}
-    assert (tallies["after"].better, tallies["after"].worse, tallies["after"].same) == (
+    after = tallies["after"]
+    assert (after.better, after.worse, after.same, after.equivalent) == (
         len(after_better),
         len(after_worse),
         len(same),
+        len(equivalent),
     )
     assert {m.key for m in comparison.metrics if m.compare(1, 0) == -1} == after_better
-    # java: better on the 12 counts and sizes; root (worse), no healthcheck (worse); same shell and package manager
-    assert (tallies["java"].better, tallies["java"].worse, tallies["java"].same) == (12, 2, 2)
+    # java: better on the 12 counts and sizes; root (worse), no healthcheck (worse); the same shell, and a
+    # package manager (apk against apt…): equivalent
+    java = tallies["java"]
+    assert (java.better, java.worse, java.same, java.equivalent) == (12, 2, 1, 1)
 
 
 # ---------------------------------------------------------------------------------------------- CVE diff
@@ -356,7 +366,9 @@ def test_markdown_shape(comparison: Comparison) -> None:
     assert rows["User"] == ["appuser", "nonroot:nonroot", "root (default)", "before, after"]
     assert rows["Healthcheck"] == ["curl (shell form)", "python (shell form)", "none", "after"]
     assert rows["Shell"][-1] == "="
-    assert "after vs before: better on 12 lines, worse on 1, the same on 3 \\" in lines
+    # apt… vs apk vs apk: not the same, ranked alike
+    assert "| Package manager | apt, apt-get, dpkg, pip, pip3 | apk | apk | ≈ |" in lines
+    assert "after vs before: better on 12 lines, worse on 1, the same on 1, equivalent on 2 \\" in lines
     # one collapsible diff per image after the first, ids linked to their advisory
     assert text.count("<details><summary>CVE diff:") == 2
     assert "CVE diff: after vs before: removes 81 ids in 32 packages, adds 43 in 4, keeps 3" in text
@@ -378,7 +390,7 @@ IMAGE_KEYS = {
     "vulnerabilities", "unique_ids", "by_severity", "vulnerable_packages", "packages", "suppressed", "filtered",
     "size", "layers", "user", "healthcheck", "shell", "package_managers", "warnings",
 }  # fmt: skip
-METRIC_KEYS = {"key", "label", "kind", "values", "texts", "verdict", "best", "tie", "rule"}
+METRIC_KEYS = {"key", "label", "kind", "values", "texts", "verdict", "best", "tie", "equivalent", "rule"}
 DIFF_KEYS = {"image", "against", "removed_ids", "added_ids", "unchanged_ids", "removed", "added"}
 GROUP_KEYS = {"package", "type", "installed", "ids"}
 HEALTH_KEYS = {"present", "command", "form", "programs", "tool", "extra_tool", "needs_shell"}
@@ -438,7 +450,14 @@ def test_json_fields(comparison: Comparison) -> None:
     )
     assert all(set(g) == GROUP_KEYS for g in first["removed"] + first["added"])
     assert doc["errors"] == []
-    assert doc["tallies"][0] == {"image": "after", "against": "before", "better": 12, "worse": 1, "same": 3}
+    assert doc["tallies"][0] == {
+        "image": "after",
+        "against": "before",
+        "better": 12,
+        "worse": 1,
+        "same": 1,
+        "equivalent": 2,
+    }
     assert doc == comparison_to_dict(comparison)
 
 
@@ -487,7 +506,9 @@ def test_an_unreadable_image_gets_its_error_and_the_others_still_compare(
     vulns = result.metric("vulnerabilities")
     assert vulns.values == (158, None, 75) and vulns.best == (2,)
     assert [(d.image, d.against) for d in result.diffs] == [(2, 0)]
-    assert [(t.image, t.better, t.worse, t.same) for t in result.tallies()] == [(2, 12, 1, 3)]
+    assert [(t.image, t.better, t.worse, t.same, t.equivalent) for t in result.tallies()] == [
+        (2, 12, 1, 1, 2)
+    ]
     markdown = render_compare_markdown(result)
     (error_row,) = [ln for ln in markdown.splitlines() if ln.startswith("| Error |")]
     assert bad_digest in error_row
@@ -611,7 +632,8 @@ def test_table_report(comparison: Comparison) -> None:
         "none",
         "after",
     ]
-    assert "after vs before: better on 12 lines, worse on 1, the same on 3" in lines
+    assert "after vs before: better on 12 lines, worse on 1, the same on 1, equivalent on 2" in lines
+    assert "Better: = all the same; ≈ different, but equally good by the line's rule" in lines
     assert "CVE diff: after vs before: removes 81 ids in 32 packages, adds 43 in 4, keeps 3" in lines
     assert any(line.startswith("    glibc (deb: libc-bin ") for line in lines)
 

@@ -131,7 +131,8 @@ def test_sarif_multiline_region(capsys: pytest.CaptureFixture[str]) -> None:
 # ------------------------------------------------------------------ table
 
 
-def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
+def test_table_output(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)  # on a pipe the table is COLUMNS wide: the default here
     code, out, _ = run(["lint", str(STORY_ALPINE)], capsys)
     assert code == 0
     assert "ALP005" in out and "error" in out

@@ -44,6 +44,8 @@ def _registered(monkeypatch: pytest.MonkeyPatch) -> None:
         app.add_command(scan)
     monkeypatch.delenv("ALPINIST_MIRROR", raising=False)
     monkeypatch.delenv("ALPINIST_DB", raising=False)
+    # a table on a pipe is COLUMNS wide (a test worker may have it set): these read the default width
+    monkeypatch.delenv("COLUMNS", raising=False)
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -35,17 +35,12 @@ def stall_text(changed: float | None, finished: bool, now: float) -> str:
     return f"stalled {now - changed:.0f}s"
 
 
-@contextmanager
-def progress_callbacks(enabled: bool) -> Iterator[tuple[Any, Any]]:
-    """Progress callbacks for blob downloads and layer decoding (a rich bar on a terminal). A download
-    that received nothing for ``STALL_SHOWN`` seconds shows ``stalled Ns`` (the bar refreshes on its
-    own, so the count goes on while no callback comes)."""
-    if not enabled:
-        yield None, None
-        return
+def make_progress(console: Any) -> Any:
+    """The rich ``Progress`` of pulls: description, bar, amount, speed, stall. A task with the field
+    ``unit="layers"`` counts layers: its amount reads ``5/6 layers`` and it shows no speed (the byte
+    columns would say ``5/6 bytes 14 bytes/s``)."""
     import time
 
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -65,15 +60,47 @@ def progress_callbacks(enabled: bool) -> Iterator[tuple[Any, Any]]:
             )
             return Text(text, style="yellow")
 
-    progress = Progress(
+    class AmountColumn(DownloadColumn):
+        def render(self, task: Task) -> Text:
+            unit = task.fields.get("unit")
+            if unit is None:
+                return super().render(task)
+            total = "?" if task.total is None else f"{int(task.total)}"
+            return Text(f"{int(task.completed)}/{total} {unit}", style="progress.download")
+
+    class SpeedColumn(TransferSpeedColumn):
+        def render(self, task: Task) -> Text:
+            return Text("") if task.fields.get("unit") is not None else super().render(task)
+
+    return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
+        AmountColumn(),
+        SpeedColumn(),
         StallColumn(),
-        console=Console(stderr=True),
+        console=console,
         transient=True,
     )
+
+
+def add_layer_task(progress: Any, total: int) -> Any:
+    """The bar of layer decoding: a count of layers (``5/6 layers``), not of bytes."""
+    return progress.add_task("read layers", total=total, unit="layers")
+
+
+@contextmanager
+def progress_callbacks(enabled: bool) -> Iterator[tuple[Any, Any]]:
+    """Progress callbacks for blob downloads and layer decoding (a rich bar on a terminal). A download
+    that received nothing for ``STALL_SHOWN`` seconds shows ``stalled Ns`` (the bar refreshes on its
+    own, so the count goes on while no callback comes)."""
+    if not enabled:
+        yield None, None
+        return
+    import time
+
+    from rich.console import Console
+
+    progress = make_progress(Console(stderr=True))
     tasks: dict[str, Any] = {}
     seen: dict[str, int] = {}
 
@@ -86,7 +113,7 @@ def progress_callbacks(enabled: bool) -> Iterator[tuple[Any, Any]]:
 
     def on_layer(done: int, total: int) -> None:
         if "layers" not in tasks:
-            tasks["layers"] = progress.add_task("read layers", total=total)
+            tasks["layers"] = add_layer_task(progress, total)
         progress.update(tasks["layers"], completed=done)
 
     with progress:
@@ -137,12 +164,24 @@ def emit(text: str, output: Path | None) -> None:
         output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
 
 
+def piped_width(default: int) -> int:
+    """The width of a table written to a pipe: ``COLUMNS`` when it is set to a number (at least 20), as
+    on a terminal, else ``default`` (the format's own, 160 for most tables: wide enough that ``grep``
+    sees one finding per line)."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) >= 20:
+        return int(columns)
+    return default
+
+
 def emit_rich(render: Callable[[Any], None], output: Path | None, width: int = 160) -> None:
-    """Render a rich table to stdout (the terminal's width, or ``width`` on a pipe) or to ``output``."""
+    """Render a rich table to stdout or to ``output``. On a terminal the console is the terminal's
+    width; on a pipe it is ``COLUMNS`` when set, else ``width`` (``piped_width``); in ``-o FILE`` it is
+    ``width``, whatever the terminal."""
     from rich.console import Console
 
     if output is None:
-        render(Console(width=None if sys.stdout.isatty() else width))
+        render(Console(width=None if sys.stdout.isatty() else piped_width(width)))
     else:
         with output.open("w", encoding="utf-8") as fh:
             render(Console(file=fh, width=width))

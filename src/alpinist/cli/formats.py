@@ -10,8 +10,9 @@ advisory code (start-up is most of a warm run). Two kinds of formatter:
     UTF-8 to stdout or ``-o FILE``, with a final newline (``common.emit``).
 ``console``
     ``render(result, console, **options)`` prints onto a rich ``Console``: the tables. On a terminal
-    the console is the terminal's width, on a pipe or in ``-o FILE`` it is ``width`` columns
-    (``common.emit_rich``).
+    the console is the terminal's width, on a pipe it is ``COLUMNS`` when set, else ``width`` columns,
+    and in ``-o FILE`` it is ``width`` (``common.emit_rich``). Every table is designed for 80 and 100
+    columns (``tests/test_tables_width.py``): essential columns first, nothing cut.
 
 ``options`` names the keyword arguments a formatter takes from the verb's other options (``sbom
 --files`` → ``render_json(inv, include_files=…)``); the verb passes all of them to ``write`` and each
@@ -36,7 +37,7 @@ class Format:
     name: str
     renderer: str  # "module:function" in alpinist.reports, imported on first use
     kind: Literal["text", "console"] = "text"
-    width: int = 160  # console: the width on a pipe or in a file
+    width: int = 160  # console: the width in a file, and on a pipe without COLUMNS
     options: tuple[str, ...] = ()  # keyword arguments taken from the verb's options
 
     def load(self) -> Callable[..., Any]:
@@ -92,7 +93,9 @@ SBOM_FORMATS = Formats(
 )
 
 SCAN_FORMATS = Formats(
-    Format("table", "alpinist.reports.scan.table:render_scan_table", kind="console", width=160),
+    Format(
+        "table", "alpinist.reports.scan.table:render_scan_table", kind="console", width=160, options=("wide",)
+    ),
     Format("json", "alpinist.reports.scan.json:render_scan_json"),
     Format("sarif", "alpinist.reports.scan.sarif:render_sarif"),
     Format("cyclonedx", "alpinist.reports.scan.cyclonedx:render_scan_cyclonedx"),

@@ -64,6 +64,12 @@ SBOM_PREFIX = "sbom:"  # scan a stored SBOM file instead of an image (inventory.
 @click.command()
 @click.argument("image")
 @output_options(SCAN_FORMATS)
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="Table: every column (Status, Type, Layer, Severity source) whatever the width; by default "
+    "the columns that do not fit are left out and named under the table.",
+)
 @history_option
 @policy_options(fail_on=True)
 @exit_code_option
@@ -73,6 +79,7 @@ def scan(
     image: str,
     fmt: str,
     output: Path | None,
+    wide: bool,
     history_path: Path | None,
     only_fixed: bool,
     severities: frozenset[Severity] | None,
@@ -139,7 +146,7 @@ def scan(
             )
         for warning in result.warnings:
             warn(warning)
-        SCAN_FORMATS.write(fmt, result, output)
+        SCAN_FORMATS.write(fmt, result, output, wide=wide)
         if history is not None:
             from alpinist.history.record import entry_from_scan
 

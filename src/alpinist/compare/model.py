@@ -73,6 +73,9 @@ MetricKind = Literal["text", "count", "bytes"]
 
 Value = int | str | bool | None
 
+EQUIVALENT = "≈"  # the Better cell of a line whose values differ but rank alike by its rule
+LEGEND = "= all the same; ≈ different, but equally good by the line's rule"
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -80,7 +83,9 @@ class Metric:
 
     ``scores`` (lower is better, None where the image has no value or the line has no verdict) decide
     ``best``: the indices of the images with the lowest score, empty when the line gives no verdict
-    (informational lines, fewer than two readable images) or every readable image ties (``tie``).
+    (informational lines, fewer than two readable images) or every readable image scores the same:
+    ``tie`` when their values are the same too (``=``), ``equivalent`` when the values differ but the
+    line's rule ranks them alike (``≈``: ``appuser`` and ``nonroot``, both not root).
     """
 
     key: str
@@ -104,18 +109,31 @@ class Metric:
         winners = tuple(i for s, i in scored if s == low)
         return () if len(winners) == len(scored) else winners
 
+    def _scored_values(self) -> set[str]:
+        return {repr(v) for v, s in zip(self.values, self.scores, strict=False) if s is not None}
+
     @property
     def tie(self) -> bool:
-        return self.judged and not self.best
+        """Every readable image scores the same and has the same value."""
+        return self.judged and not self.best and len(self._scored_values()) == 1
+
+    @property
+    def equivalent(self) -> bool:
+        """Every readable image scores the same, but their values differ (the rule ranks them alike)."""
+        return self.judged and not self.best and len(self._scored_values()) > 1
 
     def compare(self, i: int, j: int) -> int | None:
-        """-1 when image ``i`` is better than ``j`` on this line, 1 when worse, 0 same, None no verdict."""
+        """-1 when image ``i`` is better than ``j`` on this line, 1 when worse, 0 same score, None no
+        verdict (``same_value`` tells a tie from two values the rule ranks alike)."""
         if not self.scores:
             return None
         a, b = self.scores[i], self.scores[j]
         if a is None or b is None:
             return None
         return (a > b) - (a < b)
+
+    def same_value(self, i: int, j: int) -> bool:
+        return repr(self.values[i]) == repr(self.values[j])
 
     def delta(self, i: int, against: int = 0) -> str:
         """``+3``/``-102`` (counts) or ``-90%`` (sizes) of image ``i`` against image ``against``."""
@@ -180,7 +198,8 @@ class Tally:
     against: int
     better: int
     worse: int
-    same: int
+    same: int  # the same value
+    equivalent: int = 0  # different values, equally good by the line's rule (both non-root, ...)
 
 
 @dataclass(frozen=True)
@@ -214,26 +233,33 @@ class Comparison:
             if not self.columns[i].ok:
                 continue
             verdicts = [m.compare(i, 0) for m in self.metrics]
+            alike = [m.same_value(i, 0) for m in self.metrics]
             out.append(
                 Tally(
                     i,
                     0,
                     better=verdicts.count(-1),
                     worse=verdicts.count(1),
-                    same=verdicts.count(0),
+                    same=sum(v == 0 and a for v, a in zip(verdicts, alike, strict=True)),
+                    equivalent=sum(v == 0 and not a for v, a in zip(verdicts, alike, strict=True)),
                 )
             )
         return tuple(out)
 
     def verdict_text(self, metric: Metric) -> str:
-        """``after``, ``after, java``, ``=`` (all the same) or empty (no verdict)."""
+        """``after``, ``after, java``, ``=`` (all the same), ``≈`` (different values, equally good by
+        the line's rule: never ``=`` for values that differ) or empty (no verdict)."""
         if metric.tie:
             return "="
+        if metric.equivalent:
+            return EQUIVALENT
         return ", ".join(self.columns[i].label for i in metric.best)
 
 
 def tally_text(comparison: Comparison, tally: Tally) -> str:
-    """``after vs before: better on 12 lines, worse on 1, the same on 3``."""
+    """``after vs before: better on 12 lines, worse on 1, the same on 1, equivalent on 2`` (the last
+    part only when some lines differ in value but are equally good by their rule)."""
     a, b = comparison.columns[tally.image].label, comparison.columns[tally.against].label
     lines = "line" if tally.better == 1 else "lines"
-    return f"{a} vs {b}: better on {tally.better} {lines}, worse on {tally.worse}, the same on {tally.same}"
+    text = f"{a} vs {b}: better on {tally.better} {lines}, worse on {tally.worse}, the same on {tally.same}"
+    return text + (f", equivalent on {tally.equivalent}" if tally.equivalent else "")

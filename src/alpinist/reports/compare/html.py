@@ -21,6 +21,7 @@ An image that could not be read has an empty bar (class ``error``) and its error
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,7 @@ SEVERITY_FILL = {
     "HIGH": "#e0452b",
     "MEDIUM": "#f2a33a",
     "LOW": "#f2d74e",
-    "NEGLIGIBLE": "#9fb6c9",
+    "NEGLIGIBLE": "#6fa8dc",  # blue: told apart from UNKNOWN's grey by its hue, not its shade
     "UNKNOWN": "#b9b9b9",
 }
 SIZE_FILL = {"compressed": "#3b6ea8", "uncompressed": "#9cc1e6"}
@@ -81,9 +82,10 @@ svg text.group-label { fill: #111; }
 details { margin: .5rem 0 1rem; }
 summary { cursor: pointer; font-weight: 600; }
 table.diff td.ids { max-width: 720px; }
+.vuln { white-space: nowrap; }
 .sev { font-size: .8em; padding: 0 .3em; border-radius: 3px; color: #fff; white-space: nowrap; }
 .sev-CRITICAL { background: #8e0b0b; } .sev-HIGH { background: #e0452b; } .sev-MEDIUM { background: #b86e00; }
-.sev-LOW { background: #8a7400; } .sev-NEGLIGIBLE { background: #5d7386; } .sev-UNKNOWN { background: #6b6b6b; }
+.sev-LOW { background: #8a7400; } .sev-NEGLIGIBLE { background: #2b6cb0; } .sev-UNKNOWN { background: #6b6b6b; }
 code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .9em; }
 footer { color: #666; font-size: .85em; margin-top: 2rem; }
 """
@@ -91,6 +93,12 @@ footer { color: #666; font-size: .85em; margin-top: 2rem; }
 
 def e(text: object) -> str:
     return escape(str(text), quote=True)
+
+
+def inline_code(text: str) -> str:
+    """``text`` escaped, its `backquoted` spans as ``<code>`` (warnings are written for a terminal,
+    where the backquotes mark a command; on the page they would show as literal backquotes)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", e(text))
 
 
 # ---------------------------------------------------------------------------------------------- charts
@@ -409,7 +417,8 @@ def render_compare_html(comparison: Comparison, history: History | None = None) 
     parts.append(
         '<p class="meta">Vulnerabilities are findings (package × advisory) after the policy, as '
         "<code>alpinist scan</code> counts them. <em>Better</em> names the image(s) with the best value on "
-        "the line (<code>=</code>: all the same); hover a line's name for its rule.</p>"
+        "the line (<code>=</code>: all the same; <code>≈</code>: different, but equally good by the "
+        "line's rule); hover a line's name for its rule.</p>"
     )
     if comparison.errors:
         parts.append('<ul class="errors">' + "".join(f"<li>{e(x)}</li>" for x in comparison.errors) + "</ul>")
@@ -442,7 +451,7 @@ def render_compare_html(comparison: Comparison, history: History | None = None) 
         parts += [
             '<section id="warnings">',
             "<h2>Warnings</h2>",
-            "<ul>" + "".join(f"<li>{e(w)}</li>" for w in comparison.warnings) + "</ul>",
+            "<ul>" + "".join(f"<li>{inline_code(w)}</li>" for w in comparison.warnings) + "</ul>",
             "</section>",
         ]
     parts += [

@@ -38,6 +38,7 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
                 "better": t.better,
                 "worse": t.worse,
                 "same": t.same,
+                "equivalent": t.equivalent,
             }
             for t in comparison.tallies()
         ],
@@ -116,6 +117,7 @@ def _metric(m: Metric, labels: tuple[str, ...]) -> dict[str, Any]:
         "verdict": m.judged,
         "best": [labels[i] for i in m.best],
         "tie": m.tie,
+        "equivalent": m.equivalent,
         "rule": m.rule or None,
     }
 

@@ -115,7 +115,7 @@ def render_compare_markdown(comparison: Comparison, *, max_chars: int = DEFAULT_
     lines += [
         "<sub>Vulnerabilities are findings (package × advisory) after the policy, counted as "
         "`alpinist scan` counts them; *Better* names the image(s) with the best value on the line "
-        "(`=`: all the same).</sub>",
+        "(`=`: all the same; `≈`: different, but equally good by the line's rule).</sub>",
         "",
     ]
     for error in comparison.errors:

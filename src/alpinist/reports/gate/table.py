@@ -26,7 +26,9 @@ from alpinist.scan.baseline import GateResult, gate_summary_line, gate_verdict
 def _table(title: str, *columns: str) -> Table:
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        # ids and severities are never broken (a CVE id cut at a hyphen reads as another id)
+        whole = column in ("Severity", "ID")
+        table.add_column(column, overflow="fold", no_wrap=whole, min_width=19 if column == "ID" else None)
     return table
 
 

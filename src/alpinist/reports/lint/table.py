@@ -37,8 +37,9 @@ def render_lint_table(result: LintResult, console: Console) -> None:
         table.add_column("Severity", no_wrap=True)
         table.add_column("Rule", no_wrap=True)
         table.add_column("Stage", no_wrap=True)
-        table.add_column("Finding")
-        table.add_column("Fix")
+        # long words (a URL, a command) fold onto the next line instead of being cut
+        table.add_column("Finding", overflow="fold")
+        table.add_column("Fix", overflow="fold")
         for f in result.findings:
             table.add_row(
                 Text(str(f.line)),

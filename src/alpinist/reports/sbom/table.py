@@ -9,9 +9,11 @@ width), which is how the tests read it.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.filesize import decimal
 from rich.panel import Panel
@@ -25,11 +27,24 @@ from alpinist.reports.sbom.common import package_sort_key
 
 
 def render_table(inv: Inventory, console: Console) -> None:
-    """Print the inventory: image panel, package table (by type, then name), summary line."""
+    """Print the inventory: image panel, package table (by type, then name), summary line.
+
+    When the package table with its Location column does not fit the console, it is printed as two
+    tables (as ``recommend`` does): the packages without the location, then the name and location of
+    each package that has one. Nothing is cut: long versions and sources fold, paths break after ``/``.
+    """
     console.print(_header(inv.image, inv.os))
     packages = sorted(inv.packages, key=package_sort_key)
     if packages:
-        console.print(_package_table(packages))
+        rows = [_row(p) for p in packages]
+        if _natural_width(rows, PACKAGE_COLUMNS) <= console.width:
+            console.print(_package_table(rows, PACKAGE_COLUMNS, console.width))
+        else:
+            console.print(_package_table(rows, PACKAGE_COLUMNS[:-1], console.width))
+            located = [r for r in rows if r["Location"].plain]
+            if located:
+                console.print()
+                console.print(_package_table(located, LOCATION_COLUMNS, console.width))
     console.print(Text(summary_line(inv.packages)))
 
 
@@ -115,28 +130,84 @@ def _origin_cell(p: Package) -> Text:
     return safe_text(p.origin)
 
 
-def _package_table(packages: list[Package]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    # Long versions and source strings fold within a bounded width, so that the location (a path,
-    # the widest cell) keeps most of a wide console instead of being cut into short pieces.
-    # Name and version never wrap (a package name cut in two reads as two packages); on a narrow
-    # console the location and origin columns give way first.
-    table.add_column("Name", no_wrap=True)
-    table.add_column("Version", no_wrap=True)
-    table.add_column("Type", no_wrap=True)
-    table.add_column("Origin/Source", overflow="fold", max_width=30)
-    table.add_column("Layer", justify="right", no_wrap=True)
-    table.add_column("Location", overflow="fold")
-    for p in packages:
-        location = p.locations[0] if p.locations and p.type in ("python", "binary") else ""
-        table.add_row(
-            safe_text(p.name),
-            safe_text(p.version),
-            safe_text(p.type),
-            _origin_cell(p),
-            safe_text(str(p.layer_index) if p.layer_index is not None else ""),
-            safe_text(location),
-        )
+PACKAGE_COLUMNS = ("Name", "Version", "Type", "Origin/Source", "Layer", "Location")
+LOCATION_COLUMNS = ("Name", "Version", "Location")  # the second table on a narrow console
+GAP = 2  # columns are two spaces apart
+# How a table too wide for the console gives way: (column, least width; None for its longest word).
+SHRINK_STEPS: tuple[tuple[str, int | None], ...] = (
+    ("Location", None),
+    ("Origin/Source", 20),
+    ("Version", 18),
+    ("Origin/Source", None),
+    ("Version", 12),
+    ("Origin/Source", 10),
+    ("Location", 16),
+    ("Name", 12),
+)
+BREAK_AFTER = re.compile(r"(?<=/)")
+
+
+def _row(p: Package) -> dict[str, Text]:
+    location = p.locations[0] if p.locations and p.type in ("python", "binary") else ""
+    return {
+        "Name": safe_text(p.name),
+        "Version": safe_text(p.version),
+        "Type": safe_text(p.type),
+        "Origin/Source": _origin_cell(p),
+        "Layer": safe_text(str(p.layer_index) if p.layer_index is not None else ""),
+        "Location": safe_text(location),
+    }
+
+
+def _widths(rows: list[dict[str, Text]], header: str) -> tuple[int, int]:
+    """A column's natural width and its least without cutting a word (a path may break after ``/``)."""
+    texts = [r[header].plain for r in rows]
+    natural = max(cell_len(t) for t in [header, *texts])
+    split = BREAK_AFTER.split if header == "Location" else str.split
+    words = [w for t in texts for w in split(t)]
+    return natural, max(cell_len(w) for w in [header, *words])
+
+
+def _natural_width(rows: list[dict[str, Text]], headers: tuple[str, ...]) -> int:
+    return sum(_widths(rows, h)[0] for h in headers) + GAP * (len(headers) - 1)
+
+
+def _allocate(rows: list[dict[str, Text]], headers: tuple[str, ...], width: int) -> list[int]:
+    measured = [_widths(rows, h) for h in headers]
+    widths = [natural for natural, _ in measured]
+    excess = sum(widths) + GAP * (len(headers) - 1) - width
+    for header, floor in SHRINK_STEPS:
+        if excess > 0 and header in headers:
+            i = headers.index(header)
+            least = floor if floor is not None else measured[i][1]
+            cut = max(0, min(excess, widths[i] - max(least, cell_len(header))))
+            widths[i] -= cut
+            excess -= cut
+    return widths
+
+
+def _break_path(text: Text, width: int) -> Text:
+    """A location on lines of at most ``width``, broken after ``/`` (a longer piece folds)."""
+    lines = [""]
+    for piece in BREAK_AFTER.split(text.plain):
+        if lines[-1] and cell_len(lines[-1] + piece) > width:
+            lines.append("")
+        lines[-1] += piece
+    return Text("\n".join(lines), style=text.style)
+
+
+def _package_table(rows: list[dict[str, Text]], headers: tuple[str, ...], width: int) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    # Every column at its natural width when it fits; else the location breaks after "/", the origin
+    # wraps, long versions fold: a cell wider than its column goes on, it is never cut.
+    widths = _allocate(rows, headers, width)
+    for header, w in zip(headers, widths, strict=True):
+        table.add_column(header, width=w, overflow="fold", justify="right" if header == "Layer" else "left")
+    for r in rows:
+        cells = [
+            _break_path(r[h], w) if h == "Location" else r[h] for h, w in zip(headers, widths, strict=True)
+        ]
+        table.add_row(*cells)
     return table
 
 

@@ -6,6 +6,7 @@ Layout::
     52 vulnerabilities found in 22 packages
     CRITICAL 3  HIGH 11  MEDIUM 17  LOW 20  NEGLIGIBLE 0  UNKNOWN 1
     <table: Severity | ID | Package | Installed | Fixed | Status | Type | Layer | Severity source>
+    not shown at 100 columns: Severity source (--wide or -f json shows them)
     <footer: suppressed (ignore file / VEX), hidden by filters, the --fail-on verdict>
 
 Strings from the image or the feeds go through ``Text`` after non-printable characters are escaped,
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections import Counter
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -36,8 +38,14 @@ SEVERITY_STYLE = {
 }
 
 
-def render_scan_table(result: ScanResult, console: Console) -> None:
-    """Print the scan: header line, summary line, severity counts, findings table, footer."""
+def render_scan_table(result: ScanResult, console: Console, wide: bool = False) -> None:
+    """Print the scan: header line, summary line, severity counts, findings table, footer.
+
+    The table's essential columns (severity, id, package, installed, fixed) are always there; the
+    others (status, type, layer, severity source) are left out, last first, when the table would not
+    fit the console, and a line under the table names them. ``wide`` keeps every column at its full
+    width, whatever the console (lines longer than the console are not cut: the terminal wraps them).
+    """
     inv = result.inventory
     summary = result.summary
     header = [safe_text(image_title(inv.image), "bold")]
@@ -46,56 +54,148 @@ def render_scan_table(result: ScanResult, console: Console) -> None:
     if inv.os is not None:
         header.append(safe_text(inv.os.pretty_name or f"{inv.os.id} {inv.os.version}"))
     header.append(safe_text(f"{summary.packages_scanned} packages scanned"))
-    console.print(Text("  ").join(header))
-    console.print(safe_text(summary_line(summary), "bold"))
+    console.print(Text("  ").join(header), overflow="fold")
+    console.print(safe_text(summary_line(summary), "bold"), overflow="fold")
+    shown = result.policy.severities
+    # with --severity, only the severities asked for are counted (the others are hidden, not zero)
     counts = Text("  ").join(
         Text.assemble((severity, SEVERITY_STYLE[severity]), f" {count}")
         for severity, count in summary.by_severity
+        if shown is None or severity in shown
     )
-    console.print(counts)
+    console.print(counts, overflow="fold")
     if result.findings:
-        console.print(findings_table(list(result.findings)))
+        findings = list(result.findings)
+        columns = ALL_COLUMNS if wide else fitting_columns(findings, console.width)
+        table = findings_table(findings, columns, None if wide else console.width)
+        if wide:
+            _print_wide(console, table, max(console.width, _natural_width(findings, ALL_COLUMNS)))
+        else:
+            console.print(table)
+        left_out = [c for c in ALL_COLUMNS if c not in columns]
+        if left_out:
+            console.print(
+                safe_text(
+                    f"not shown at {console.width} columns: {', '.join(left_out)} (--wide or -f json shows them)",
+                    "dim",
+                ),
+                overflow="fold",
+            )
     for line in footer_lines(result):
-        console.print(safe_text(line))
+        console.print(safe_text(line), overflow="fold")
 
 
-def findings_table(findings: list[Finding]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+ESSENTIAL_COLUMNS = ("Severity", "ID", "Package", "Installed", "Fixed")
+OPTIONAL_COLUMNS = ("Status", "Type", "Layer", "Severity source")  # the last is left out first
+ALL_COLUMNS = ESSENTIAL_COLUMNS + OPTIONAL_COLUMNS
+GAP = 2  # columns are two spaces apart (a padding of one, collapsed, and the box's blank separator)
 
-    # ids, names and versions never wrap or shrink (a cut version reads as another version): their
-    # columns are as wide as their widest cell. The severity source, the least needed cell, gives way
-    # first on a narrow console.
-    def widest(cells: list[str], header: str) -> int:
-        return max([len(header), *(len(printable(c)) for c in cells)])
 
-    table.add_column("Severity", no_wrap=True, min_width=10)
-    table.add_column("ID", no_wrap=True, min_width=widest([f.id for f in findings], "ID"))
-    table.add_column(
-        "Package", no_wrap=True, min_width=widest([_package_cell(f).plain for f in findings], "Package")
-    )
-    table.add_column(
-        "Installed", no_wrap=True, min_width=widest([f.installed_version for f in findings], "Installed")
-    )
-    table.add_column(
-        "Fixed", no_wrap=True, min_width=widest([f.fixed_version or "-" for f in findings], "Fixed")
-    )
-    table.add_column("Status", no_wrap=True, min_width=11)
-    table.add_column("Type", no_wrap=True, min_width=6)
-    table.add_column("Layer", justify="right", no_wrap=True, min_width=5)
-    table.add_column("Severity source", overflow="ellipsis", no_wrap=True, ratio=1)
-    for f in findings:  # already sorted by the scan (worst first)
-        table.add_row(
-            safe_text(f.severity, SEVERITY_STYLE[f.severity]),
-            safe_text(f.id),
-            _package_cell(f),
-            safe_text(f.installed_version),
-            safe_text(f.fixed_version or "-"),
-            safe_text(f.status),
-            safe_text(f.package.type),
-            safe_text(str(f.package.layer_index) if f.package.layer_index is not None else ""),
-            safe_text(f.severity_source, "dim"),
+SHORT_SEVERITY = {"CRITICAL": "CRIT", "MEDIUM": "MED", "NEGLIGIBLE": "NEGL", "UNKNOWN": "UNKN"}
+PACKAGE_FLOOR = 12  # the package column gives way down to this width before the versions fold
+
+
+def _cells(f: Finding, short: bool = False) -> dict[str, Text]:
+    severity = SHORT_SEVERITY.get(f.severity, f.severity) if short else f.severity
+    return {
+        "Severity": safe_text(severity, SEVERITY_STYLE[f.severity]),
+        "ID": safe_text(f.id),
+        "Package": _package_cell(f),
+        "Installed": safe_text(f.installed_version),
+        "Fixed": safe_text(f.fixed_version or "-"),
+        "Status": safe_text(f.status),
+        "Type": safe_text(f.package.type),
+        "Layer": safe_text(str(f.package.layer_index) if f.package.layer_index is not None else ""),
+        "Severity source": safe_text(f.severity_source, "dim"),
+    }
+
+
+def _column_widths(findings: list[Finding], short: bool = False) -> dict[str, int]:
+    widths = {name: cell_len(name) for name in ALL_COLUMNS}
+    for f in findings:
+        for name, text in _cells(f, short).items():
+            widths[name] = max(widths[name], cell_len(text.plain))
+    return widths
+
+
+def _natural_width(findings: list[Finding], columns: tuple[str, ...]) -> int:
+    widths = _column_widths(findings)
+    return sum(widths[c] for c in columns) + GAP * (len(columns) - 1)
+
+
+def fitting_columns(findings: list[Finding], width: int) -> tuple[str, ...]:
+    """The essential columns and as many of the others, in order, as fit ``width`` at their natural
+    width (no cell wrapped)."""
+    columns: tuple[str, ...] = ALL_COLUMNS
+    while len(columns) > len(ESSENTIAL_COLUMNS) and _natural_width(findings, columns) > width:
+        columns = columns[:-1]
+    return columns
+
+
+FOLDING = ("Package", "Installed", "Fixed")  # the columns that wrap or fold on a narrow console
+
+
+def _fit(findings: list[Finding], columns: tuple[str, ...], width: int) -> tuple[dict[str, int], bool]:
+    """Column widths for ``width`` and whether severities are abbreviated (``CRIT``, ``NEGL``…: only
+    when the package names would otherwise fold)."""
+    names = max((cell_len(printable(f.package.name)) for f in findings), default=0)
+    for short in (False, True):
+        widths = _column_widths(findings, short)
+        fixed = sum(widths[c] for c in columns if c not in FOLDING) + GAP * (len(columns) - 1)
+        avail = width - fixed
+        folding = {c: widths[c] for c in FOLDING}
+        excess = sum(folding.values()) - avail
+        # the package wraps first (its source package under its name), down to its longest name
+        cut = max(0, min(excess, folding["Package"] - max(names, PACKAGE_FLOOR)))
+        folding["Package"] -= cut
+        excess -= cut
+        if excess <= 0 or short:
+            break
+    # still too wide: the widest of the three folds, one column at a time, down to its header
+    while excess > 0:
+        shrinkable = [c for c in FOLDING if folding[c] > max(cell_len(c), 4)]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda c: folding[c])
+        folding[widest] -= 1
+        excess -= 1
+    widths.update(folding)
+    return widths, short
+
+
+def findings_table(
+    findings: list[Finding], columns: tuple[str, ...] = ALL_COLUMNS, width: int | None = None
+) -> Table:
+    """The findings with ``columns`` (the essential ones always), every column at its natural width,
+    or fitted to ``width``: the package wraps first (its source package goes under its name), then
+    severities are abbreviated, then the versions fold onto a second line. Ids and severities are
+    never broken (a CVE id cut at a hyphen reads as another id), and nothing is cut."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    if width is None:
+        widths, short = _column_widths(findings), False
+    else:
+        widths, short = _fit(findings, columns, width)
+    for name in columns:
+        table.add_column(
+            name,
+            width=widths[name],
+            no_wrap=name not in FOLDING,
+            overflow="fold",
+            justify="right" if name == "Layer" else "left",
         )
+    for f in findings:  # already sorted by the scan (worst first)
+        cells = _cells(f, short)
+        table.add_row(*(cells[name] for name in columns))
     return table
+
+
+def _print_wide(console: Console, table: Table, width: int) -> None:
+    """``table`` at ``width`` columns even on a narrower console: lines are not cut, the terminal
+    wraps them."""
+    from rich.segment import Segments
+
+    for line in console.render_lines(table, console.options.update(width=width), new_lines=True):
+        console.print(Segments(line), end="", crop=False, soft_wrap=True)
 
 
 def _package_cell(f: Finding) -> Text:
@@ -136,4 +236,11 @@ def footer_lines(result: ScanResult) -> list[str]:
     return lines
 
 
-__all__ = ["findings_table", "footer_lines", "render_scan_table"]
+__all__ = [
+    "ALL_COLUMNS",
+    "ESSENTIAL_COLUMNS",
+    "findings_table",
+    "fitting_columns",
+    "footer_lines",
+    "render_scan_table",
+]
