@@ -259,7 +259,9 @@ def test_item8_pre_commit_hook_and_completion(tmp_path: Path) -> None:
     )
     bad = tmp_path / "bad.Dockerfile"
     bad.write_text('FROM python:3.12-slim\nUSER\nCMD ["python"]\n')
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    # pre-commit pipes the output; the table's width is then COLUMNS (set to 80 in pytest-xdist workers),
+    # else its default: unset here, so the long temporary paths are not folded
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"} | {"PYTHONPATH": str(REPO / "src")}
     entry = [sys.executable, "-m", "alpinist", *shlex.split(hook["entry"])[1:], *hook["args"]]
     ok = subprocess.run([*entry, str(good)], capture_output=True, env=env, timeout=120, check=False)
     assert ok.returncode == 0, ok.stdout + ok.stderr
