@@ -95,7 +95,9 @@ def test_read_only_cache_dir_still_pulls_from_a_registry(registry: RunningRegist
         proc = cli(["sbom", reference, "--format", "json", "-o", str(out)], cache)
     assert proc.returncode == 0, proc.stderr
     lines = warnings_of(proc.stderr)
-    assert any(line.startswith("alpinist: WARNING: blob cache ") and str(cache) in line for line in lines), lines
+    assert any(line.startswith("alpinist: WARNING: blob cache ") and str(cache) in line for line in lines), (
+        lines
+    )
     temp = [w.split(" are kept in ", 1)[1].split(" and removed", 1)[0] for w in lines if " are kept in " in w]
     assert temp and not Path(temp[0]).exists()  # removed at exit
     doc = json.loads(out.read_text())

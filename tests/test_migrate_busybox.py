@@ -23,11 +23,14 @@ from tests.conftest import CORPUS
 
 ARCHIVE = CORPUS / "images" / "archives" / "alpine-3.20.3.docker.tar"
 
+
 @pytest.fixture(scope="module")
 def alpine_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # the test command runs as root (it installs its apt packages): never skip quietly without it
     if os.geteuid() != 0 or shutil.which("chroot") is None:
-        pytest.fail("these tests run commands in an Alpine root with chroot: run them as root (./scripts/test does)")
+        pytest.fail(
+            "these tests run commands in an Alpine root with chroot: run them as root (./scripts/test does)"
+        )
     """The corpus alpine:3.20.3 root filesystem (a trusted test input, unpacked for the test only)."""
     root = tmp_path_factory.mktemp("alpine") / "rootfs"
     root.mkdir()

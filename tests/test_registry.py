@@ -493,7 +493,9 @@ def test_429_with_retry_after_http_date(stand_in: StandIn, tmp_path: Path) -> No
         source.resolve()
     assert sleeps == []
     # a date already past: retry at once
-    stand_in.script[MANIFEST_PATH] = [("status", 429, {"Retry-After": email.utils.formatdate(0, usegmt=True)})]
+    stand_in.script[MANIFEST_PATH] = [
+        ("status", 429, {"Retry-After": email.utils.formatdate(0, usegmt=True)})
+    ]
     source, sleeps = stand_in_source(stand_in, tmp_path)
     with source:
         source.resolve()

@@ -167,7 +167,9 @@ def run_credential_helper(helper: str, host: str, env: Mapping[str, str] | None 
         message = out or proc.stderr.decode("utf-8", "replace").strip()
         if "credentials not found" in message.lower():
             return None
-        raise AuthError(f"credential helper {program} failed for {host}: {_helper_failure(message, proc.returncode)}")
+        raise AuthError(
+            f"credential helper {program} failed for {host}: {_helper_failure(message, proc.returncode)}"
+        )
     try:
         doc = json.loads(out)
     except json.JSONDecodeError:
