@@ -392,3 +392,35 @@ def test_rescan_with_workers_gives_what_one_process_gives(
     assert one.images == two.images and one.failed == two.failed
     assert all(not i.gained and not i.lost for i in again.images)
     assert (sboms / rescan.STATE_FILE).read_text().split("\n", 1)[1] == state.split("\n", 1)[1]
+
+
+def test_rescan_exit_code_as_trivy_users_expect(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, scan_db: Path, inventories: dict[str, Inventory]
+) -> None:
+    """``--exit-code N`` (Trivy's, as scan has it): N instead of 2 when the gate fails; without
+    ``--fail-on`` any new finding fails; nothing new: 0."""
+    sboms = tmp_path / "sboms"
+    sboms.mkdir()
+    (sboms / "alpine.json").write_text(render_json(inventories["alpine:3.20.3"]))
+    db = copy_db(scan_db, tmp_path)
+
+    def rescan(*args: str) -> int:
+        code, _, _ = run(capsys, "rescan", str(sboms), "--db", str(db), "-f", "json", *args)
+        return code
+
+    assert rescan("--exit-code", "5") == 5  # first rescan: every finding is new, no --fail-on needed
+    assert rescan("--exit-code", "5") == 0  # nothing new
+    # the advisory lost, then back: a new finding (at or above high, as the test above shows)
+    conn = sqlite3.connect(db)
+    saved = conn.execute("SELECT * FROM affected WHERE vuln_id = 'CVE-2025-9230'").fetchall()
+    conn.execute("DELETE FROM affected WHERE vuln_id = 'CVE-2025-9230'")
+    conn.commit()
+    assert rescan("--exit-code", "5") == 0  # only lost
+    conn.executemany(f"INSERT INTO affected VALUES ({','.join('?' * len(saved[0]))})", saved)
+    conn.commit()
+    conn.close()
+    state = (sboms / ".alpinist-rescan.json").read_bytes()
+    assert rescan("--exit-code", "5", "--fail-on", "high") == 5
+    (sboms / ".alpinist-rescan.json").write_bytes(state)  # the same rescan again, without a threshold
+    assert rescan("--exit-code", "5") == 5
+    assert rescan("--exit-code", "5") == 0

@@ -21,6 +21,7 @@ from alpinist.cli.formats import RESCAN_FORMATS
 from alpinist.cli.history import history_recorder, record
 from alpinist.cli.options import (
     database_options,
+    exit_code_option,
     fail_on_option,
     history_option,
     output_options,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 @output_options(RESCAN_FORMATS)
 @history_option
 @fail_on_option
+@exit_code_option
 @database_options
 @timeout_option
 def rescan(
@@ -46,6 +48,7 @@ def rescan(
     output: Path | None,
     history_path: Path | None,
     fail_on: Severity | None,
+    exit_code: int | None,
     offline: bool,
     max_db_age: timedelta,
     db_path: Path | None,
@@ -56,7 +59,7 @@ def rescan(
 
     State is kept in DIRECTORY/.alpinist-rescan.json; on the first rescan every finding is new. Exit
     codes: 0 success, 1 an SBOM could not be read (the others are still rescanned), 2 a new finding at or
-    above --fail-on, 64 usage.
+    above --fail-on (--exit-code N: N instead of 2; without --fail-on, any new finding), 64 usage.
     """
     from alpinist.scan.rescan import rescan_directory
 
@@ -75,4 +78,7 @@ def rescan(
             record(history, entries_from_rescan(result))
     if result.errors:
         return EXIT_ERROR
+    if exit_code is not None:  # Trivy's --exit-code, as scan has it: without --fail-on any new finding fails
+        gained = any(image.gained for image in result.images)
+        return exit_code if (result.failed if fail_on is not None else gained) else EXIT_OK
     return EXIT_POLICY if result.failed else EXIT_OK
