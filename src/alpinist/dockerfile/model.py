@@ -127,17 +127,17 @@ class Instruction:
             head = self.args.split()
             script_heredoc = bool(head) and (
                 head[0].startswith("<<")
-                or (head[0].rsplit("/", 1)[-1] in _SHELLS and len(head) > 1 and head[1].startswith("<<"))
+                or (head[0].rsplit("/", 1)[-1] in SHELLS and len(head) > 1 and head[1].startswith("<<"))
             )
             if script_heredoc and self.heredocs:
                 return "\n".join(h.content for h in self.heredocs)
             return self.args
-        if len(self.args) >= 3 and self.args[0].rsplit("/", 1)[-1] in _SHELLS and self.args[1] == "-c":
+        if len(self.args) >= 3 and self.args[0].rsplit("/", 1)[-1] in SHELLS and self.args[1] == "-c":
             return self.args[2]
         return None
 
 
-_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "busybox"})
+SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "busybox"})  # a command that is a shell
 
 
 @dataclass(frozen=True)

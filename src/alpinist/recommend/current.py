@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from alpinist.compare.base import BASE_NAME_LABEL
 from alpinist.dockerfile.knowledge import distro_python, image_distro, image_python
-from alpinist.dockerfile.model import Dockerfile, DockerfileError, ImageName, Instruction, Stage
+from alpinist.dockerfile.model import SHELLS, Dockerfile, DockerfileError, ImageName, Instruction, Stage
 from alpinist.dockerfile.shell import package_operations
 from alpinist.models import ImageFacts, Inventory
 from alpinist.recommend.families import python_minor
 from alpinist.recommend.measure import interpreter_version, libc_of
 from alpinist.recommend.model import Libc
-
-_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "busybox"})
-BASE_NAME_LABEL = "org.opencontainers.image.base.name"
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ class DockerfileBase:
 def _needs_shell(ins: Instruction) -> bool:
     if isinstance(ins.args, str):
         return bool(ins.args.strip())
-    return bool(ins.args) and ins.args[0].rsplit("/", 1)[-1] in _SHELLS
+    return bool(ins.args) and ins.args[0].rsplit("/", 1)[-1] in SHELLS
 
 
 def _check_command(ins: Instruction) -> Instruction | None:
@@ -142,11 +140,11 @@ def image_needs(inventory: Inventory, python_override: str | None) -> AppNeeds:
     if check is not None and not check.disabled and check.test:
         if check.test[0] == "CMD-SHELL":
             shell.append("HEALTHCHECK (CMD-SHELL)")
-        elif check.test[0] == "CMD" and len(check.test) > 1 and check.test[1].rsplit("/", 1)[-1] in _SHELLS:
+        elif check.test[0] == "CMD" and len(check.test) > 1 and check.test[1].rsplit("/", 1)[-1] in SHELLS:
             shell.append("HEALTHCHECK (runs a shell)")
         tool = _healthcheck_tool(" ".join(check.test[1:]))
     command = (*(facts.entrypoint or ()), *(facts.cmd or ()))
-    if command and command[0].rsplit("/", 1)[-1] in _SHELLS:
+    if command and command[0].rsplit("/", 1)[-1] in SHELLS:
         shell.append("ENTRYPOINT/CMD (runs a shell)")
     interpreter = interpreter_version(inventory)
     python: str | None

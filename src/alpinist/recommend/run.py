@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from alpinist.advisories.store import Store
+from alpinist.compare.base import BaseCandidate, detect_base
 from alpinist.compare.build import one_line
 from alpinist.dockerfile.knowledge import image_distro
 from alpinist.dockerfile.migrate import MigrationOptions, migrate_dockerfile
@@ -473,18 +474,16 @@ def recommend_image(
             measured = evaluator.measure(base_outcome)
         base_ref: str | None = base.raw
     else:
-        ids = image_measured.diff_ids
-        matches = [
-            ev
-            for ev in evaluations
-            if ev.measurement is not None
-            and 0 < len(ev.measurement.diff_ids) < len(ids)
-            and ids[: len(ev.measurement.diff_ids)] == ev.measurement.diff_ids
-        ]
-        if matches:
-            best = max(matches, key=lambda ev: len(ev.measurement.diff_ids))  # type: ignore[union-attr]
-            base_ref, measured = best.candidate.reference, best.measurement
-            shared = len(best.measurement.diff_ids)  # type: ignore[union-attr]
+        # compare's base detection (the longest candidate whose layers are a strict prefix of the
+        # image's); labels are already handled above
+        by_ref = {ev.candidate.reference: ev for ev in evaluations if ev.measurement is not None}
+        found_base = detect_base(
+            replace(inventory.image, labels=()),
+            [BaseCandidate(ref, ev.measurement.diff_ids) for ref, ev in by_ref.items() if ev.measurement],
+        )
+        if found_base is not None and found_base.name in by_ref:
+            base_ref, measured = found_base.name, by_ref[found_base.name].measurement
+            shared = found_base.layers or 0
             detected_by = f"{shared} shared layer{'s' if shared != 1 else ''}"
         else:
             base_ref, measured = None, image_measured
