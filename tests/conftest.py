@@ -25,6 +25,11 @@ CORPUS = SHARED / "corpus"
 OCI_LAYOUT = CORPUS / "images" / "oci"
 EXPECTED = CORPUS / "expected"
 PEERS = CORPUS / "peers"
+# the test harness's own knobs: every other ALPINIST_* variable is an option's and is cleared per test
+HARNESS_VARIABLES = frozenset(
+    {"ALPINIST_SKIP_CORPUS_PIN", "ALPINIST_WRITE_GOLDEN", "ALPINIST_CACHE_DIR", "ALPINIST_FUZZ_EXAMPLES",
+     "ALPINIST_FUZZ_RANDOM", "ALPINIST_DOCKER_REGISTRY"}
+)
 TAGS = ("alpine:3.20.3", "alpine:3.18.9", "debian:12-slim", "python-app:debian", "python-app:alpine")
 
 
@@ -103,8 +108,10 @@ def _isolated_dirs(
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("ALPINIST_CACHE_DIR", str(home / "cache"))
     monkeypatch.setenv("DOCKER_CONFIG", str(home / "docker"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))  # no user config.yaml leaks in
+    for name in [n for n in os.environ if n.startswith("ALPINIST_")]:
+        if name not in HARNESS_VARIABLES:
+            monkeypatch.delenv(name)  # ALPINIST_FORMAT=json in a developer's shell would change outputs
     monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)  # containers/auth.json must not leak in
-    monkeypatch.delenv("ALPINIST_USERNAME", raising=False)
-    monkeypatch.delenv("ALPINIST_PASSWORD", raising=False)
     yield

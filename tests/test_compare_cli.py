@@ -175,10 +175,13 @@ def test_the_first_compare_builds_the_database_through_the_mirror(
 
 
 def _options(params: list[click.Parameter]) -> dict[str | None, dict[str, Any]]:
-    """What a user sees of each option: flags, type, default, help, environment variable, callback."""
+    """What a user sees of each option: flags, type, default, help, environment variable, callback.
+    The generic ``ALPINIST_<VERB>_<OPTION>`` variables (cli.config) name the verb, so they are left out;
+    an option's own variable (``ALPINIST_DB``) is compared."""
     return {
         p.name: {
             **p.to_info_dict(),
+            "envvar": p.envvar if isinstance(p.envvar, str) else None,
             "callback": p.callback,
             "show_default": getattr(p, "show_default", None),
             "show_envvar": getattr(p, "show_envvar", None),

@@ -56,6 +56,10 @@ class LazyGroup(click.Group):
         """``alpinist scan -q`` as well as ``alpinist -q scan`` (Trivy accepts both): a ``-q``/``--quiet``
         after the verb (before any ``--``) is taken here, so no verb has to declare it."""
         name, command, rest = super().resolve_command(ctx, args)
+        if name is not None and command is not None:
+            from alpinist.cli.config import prepare
+
+            prepare(self, ctx, name, ctx.meta.get("alpinist.config"))
         end = rest.index("--") if "--" in rest else len(rest)
         if any(arg in ("-q", "--quiet") for arg in rest[:end]):
             _set_quiet(True)
@@ -74,6 +78,14 @@ class LazyGroup(click.Group):
     callback=lambda ctx, param, value: _set_quiet(value),
     help="No warnings, progress or notes on stderr (errors and the report stay). Env: ALPINIST_QUIET=1.",
 )
+@click.option(
+    "--config",
+    metavar="FILE",
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, param, value: ctx.meta.__setitem__("alpinist.config", value),
+    help="Options from this YAML file instead of the project's .alpinist.yaml. Env: ALPINIST_CONFIG.",
+)
 def app() -> None:
     """alpinist: make a container image measurably safer and prove it.
 
@@ -82,6 +94,10 @@ def app() -> None:
 
     Paths are read as images too (like `trivy --input`): an OCI layout directory, a docker-archive or
     oci-archive tarball, a root filesystem directory (./app.tar, ../images/oci, /srv/rootfs).
+
+    Options come from the command line, then the environment (ALPINIST_<VERB>_<OPTION>, then
+    ALPINIST_<OPTION>: ALPINIST_FORMAT=json), then the project's .alpinist.yaml, then the user's
+    config.yaml (~/.config/alpinist/), then the default.
 
     Exit codes: 0 success, 1 error, 2 policy failure (--fail-on; --exit-code N sets another), 64 usage
     error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
@@ -189,6 +205,10 @@ def _run(argv: list[str] | None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
+        if isinstance(exc, click.BadParameter):
+            from alpinist.cli.config import name_the_file
+
+            exc = name_the_file(exc)
         exc.show()
         sys.exit(EXIT_USAGE)
     except click.Abort as exc:
