@@ -528,28 +528,67 @@ def _parent(path: str) -> str:
     return path[: path.rfind("/")] or "/"
 
 
+def _link(children: dict[str, set[str]], path: str) -> None:
+    """Record ``path`` under its parent, and each ancestor under its own up to one already known: a
+    layer need not hold its parent directories ("a/b/c" alone is a valid tar), and deleting "/a" must
+    still reach "/a/b/c"."""
+    while path != "/":
+        parent = _parent(path)
+        kids = children.get(parent)
+        if kids is not None:
+            kids.add(path)
+            return
+        children[parent] = {path}
+        path = parent
+
+
 class _Tree:
-    """The merged entries plus an index of children, so deleting a subtree costs its own size only."""
+    """The merged entries, and an index of children so that deleting a subtree costs its own size only.
+
+    The index is built on the first deletion (a whiteout, an opaque directory, a file over a
+    directory), not before: most layers delete nothing, and a layer is then merged with one
+    ``dict.update`` instead of one Python call per entry (45,000 entries took 0.16 s that way)."""
 
     def __init__(self) -> None:
         self.entries: dict[str, FileEntry] = {}
-        self._children: dict[str, set[str]] = {}
+        self._children: dict[str, set[str]] | None = None
+
+    def _index(self) -> dict[str, set[str]]:
+        if self._children is None:
+            children: dict[str, set[str]] = {}
+            for path in self.entries:
+                _link(children, path)
+            self._children = children
+        return self._children
 
     def add(self, path: str, entry: FileEntry) -> None:
-        if path not in self.entries:
-            parent = _parent(path)
-            kids = self._children.get(parent)
-            if kids is None:
-                self._children[parent] = {path}
-            else:
-                kids.add(path)
+        if self._children is not None and path not in self.entries:
+            _link(self._children, path)
         self.entries[path] = entry
+
+    def add_layer(self, entries: dict[str, FileEntry]) -> None:
+        """Every entry of one layer, in the layer's order."""
+        current = self.entries
+        shared = entries.keys() & current.keys() if current else ()
+        if any(current[p].kind == "dir" and entries[p].kind != "dir" for p in shared):
+            # overlayfs: a file over a directory hides what was below it, at that point of the layer
+            for path, entry in entries.items():
+                old = current.get(path)
+                if old is not None and old.kind == "dir" and entry.kind != "dir":
+                    self.remove_below(path)
+                self.add(path, entry)
+            return
+        if self._children is not None:
+            for path in entries.keys() - current.keys():
+                _link(self._children, path)
+        current.update(entries)
 
     def remove_below(self, directory: str) -> None:
         """Delete everything under ``directory`` (not the directory itself)."""
+        children = self._index()
         stack = [directory]
         while stack:
-            kids = self._children.pop(stack.pop(), None)
+            kids = children.pop(stack.pop(), None)
             if not kids:
                 continue
             for kid in kids:
@@ -561,7 +600,7 @@ class _Tree:
             self.remove_below("/")
             return
         if self.entries.pop(path, None) is not None:
-            siblings = self._children.get(_parent(path))
+            siblings = self._index().get(_parent(path))
             if siblings is not None:
                 siblings.discard(path)
         self.remove_below(path)
@@ -577,13 +616,9 @@ def merge_layers(results: Sequence[LayerResult], selector: CompiledSelector) -> 
             tree.remove_below(directory)
         for path in result.whiteouts:
             tree.remove(path)
-        for path, entry in result.entries.items():
-            old = tree.entries.get(path)
-            if old is not None and old.kind == "dir" and entry.kind != "dir":
-                tree.remove_below(path)  # overlayfs: a file over a directory hides what was below it
-            tree.add(path, entry)
-            if path in keep:
-                history.setdefault(path, []).append(entry)
+        tree.add_layer(result.entries)
+        for path in keep & result.entries.keys():
+            history.setdefault(path, []).append(result.entries[path])
     return FileView(entries=tree.entries, history=history)
 
 

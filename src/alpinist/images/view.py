@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -110,6 +110,17 @@ def normalize_member_path(name: str) -> str | None:
     Returns ``None`` for the root itself. Raises ``ValueError`` for names that are absolute or that
     climb out of the root with ``..``: such members are hostile and the layer is refused.
     """
+    # The common name ("usr/lib/x.py": no empty, "." or ".." part, no NUL) in a few C-level checks; a
+    # name starting with "." or holding "/." ("./usr", ".wh.x", "a/../b") takes the general path below.
+    if (
+        name
+        and name[0] not in "./"
+        and name[-1] != "/"
+        and "/." not in name
+        and "//" not in name
+        and "\x00" not in name
+    ):
+        return "/" + name
     if "\x00" in name:
         raise ValueError(f"NUL byte in member name {name!r}")
     if name.startswith("/"):
@@ -135,6 +146,8 @@ class FileView:
 
     entries: dict[str, FileEntry]
     history: dict[str, list[FileEntry]] = field(default_factory=dict)  # keep_history paths, bottom first
+    _by_name: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
+    _by_parent: dict[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __contains__(self, path: object) -> bool:
         return isinstance(path, str) and self.resolve(path) is not None
@@ -202,13 +215,50 @@ class FileView:
         return entry is not None and entry.kind == "file"
 
     def glob(self, pattern: str) -> list[str]:
-        """Paths of the final view matching an fnmatch pattern (``*`` crosses ``/``), sorted."""
+        """Paths of the final view matching an fnmatch pattern (``*`` crosses ``/``), sorted.
+
+        A match's last component ends with the pattern's literal tail (what follows its last wildcard or
+        ``/``), so only the paths under the base names that end that way are tried: with the base-name
+        index built once, a glob costs the number of distinct base names, not of paths (an image of
+        45,000 files has a few thousand distinct names; the catalogers glob five times)."""
         rx = re.compile(fnmatch.translate(pattern))
-        return sorted(p for p in self.entries if rx.match(p))
+        by_name, by_parent = self._index()
+        cut = max(pattern.rfind(c) for c in "*?[/")
+        tail = pattern[cut + 1 :]
+        first = min((i for i in (pattern.find(c) for c in "*?[") if i >= 0), default=len(pattern))
+        top = pattern[: pattern.rfind("/", 0, first) + 1].rstrip("/")  # a literal directory above any match
+        candidates: Iterable[str]
+        if cut >= 0 and pattern[cut] == "/":  # a literal last component: one base name
+            candidates = by_name.get(tail, ())
+        elif top:  # everything below that directory
+            candidates = self._below(top, by_parent)
+        else:
+            candidates = (p for name, paths in by_name.items() if name.endswith(tail) for p in paths)
+        return sorted(p for p in candidates if rx.match(p))
+
+    @staticmethod
+    def _below(directory: str, by_parent: dict[str, list[str]]) -> Iterator[str]:
+        stack = [directory]
+        while stack:
+            for path in by_parent.get(stack.pop(), ()):
+                yield path
+                stack.append(path)
 
     def children(self, directory: str) -> list[str]:
-        prefix = directory.rstrip("/") + "/"
-        return sorted(p for p in self.entries if p.startswith(prefix) and "/" not in p[len(prefix) :])
+        return sorted(self._index()[1].get(directory.rstrip("/") or "/", ()))
+
+    def _index(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Paths by base name and by parent directory, built on first use (the view is never changed
+        after it is built)."""
+        if self._by_name is None or self._by_parent is None:
+            by_name: dict[str, list[str]] = {}
+            by_parent: dict[str, list[str]] = {}
+            for path in self.entries:
+                slash = path.rfind("/")
+                by_name.setdefault(path[slash + 1 :], []).append(path)
+                by_parent.setdefault(path[:slash] or "/", []).append(path)
+            self._by_name, self._by_parent = by_name, by_parent
+        return self._by_name, self._by_parent
 
     def versions(self, path: str) -> list[FileEntry]:
         """Every layer's version of a ``keep_history`` path, bottom layer first (empty if none)."""
