@@ -12,15 +12,19 @@ import fnmatch
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 EntryKind = Literal["file", "dir", "symlink", "hardlink", "char", "block", "fifo"]
 
 MAX_SYMLINK_HOPS = 40  # the same bound Linux uses (ELOOP)
 
 
-@dataclass(frozen=True)
-class FileEntry:
+class FileEntry(NamedTuple):
+    """One path of an image's filesystem, as the layer that last wrote it left it.
+
+    A named tuple rather than a frozen dataclass (immutable all the same): one is made per tar member
+    and a tuple is built in C (see ``tarstream.TarMember``)."""
+
     path: str  # absolute and normalized: "/etc/os-release"
     kind: EntryKind
     size: int
