@@ -424,6 +424,7 @@ class RegistrySource:
                     check_cancelled()  # ... unless it broke because cancel() shut the socket down
                     error: BaseException = exc
             waited = self._wait_to_retry(attempt, waited, what, f"connection broke: {error}")
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- HTTP -------------------------------------------------------------------------------------
     def _get_auth(self) -> RegistryAuth:
@@ -564,8 +565,8 @@ class RegistrySource:
                 data += chunk
                 if len(data) > limit:
                     raise too_large(f"{what}: body exceeds the {limit}-byte limit")
-        except httpx.TimeoutException:
-            raise RegistryError(f"{what}: {stall_message(self.deadlines)}") from None
+        except httpx.TimeoutException:  # the registry, as the other stall lines name it (a mirror's too)
+            raise RegistryError(f"registry {self.server}: {what}: {stall_message(self.deadlines)}") from None
         except httpx.TransportError as exc:
             check_cancelled()
             raise _BodyBroke(f"{what}: connection broke while reading: {exc}", str(exc)) from None
