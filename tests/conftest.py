@@ -28,7 +28,7 @@ PEERS = CORPUS / "peers"
 # the test harness's own knobs: every other ALPINIST_* variable is an option's and is cleared per test
 HARNESS_VARIABLES = frozenset(
     {"ALPINIST_SKIP_CORPUS_PIN", "ALPINIST_WRITE_GOLDEN", "ALPINIST_CACHE_DIR", "ALPINIST_FUZZ_EXAMPLES",
-     "ALPINIST_FUZZ_RANDOM", "ALPINIST_DOCKER_REGISTRY"}
+     "ALPINIST_FUZZ_RANDOM", "ALPINIST_DOCKER_REGISTRY", "ALPINIST_LAYER_WORKERS"}
 )
 TAGS = ("alpine:3.20.3", "alpine:3.18.9", "debian:12-slim", "python-app:debian", "python-app:alpine")
 

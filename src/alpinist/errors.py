@@ -42,6 +42,9 @@ class BlobError(ImageError):
         self.reason = reason
         super().__init__(f"blob {digest}: {reason}")
 
+    def __reduce__(self) -> tuple[object, ...]:  # picklable: a layer read in a worker process raises it
+        return (type(self), (self.digest, self.reason))
+
 
 class DigestMismatch(BlobError):
     """The bytes of a blob do not hash to the digest that names them."""

@@ -39,7 +39,7 @@ import posixpath
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, cast
 
@@ -92,6 +92,7 @@ class LayerResult:
     entries: dict[str, FileEntry]
     whiteouts: frozenset[str]  # paths this layer deletes from the layers below
     opaque_dirs: frozenset[str]  # directories whose lower-layer contents this layer hides
+    members: int = 0  # tar members read (headers), for the image-wide bound
 
 
 class _LayerTarReader(TarReader):
@@ -396,10 +397,12 @@ def _read_layer(
     entries: dict[str, FileEntry] = {}
     whiteouts: set[str] = set()
     opaque: set[str] = set()
+    count = 0
     try:
         for member in reader:
+            count += 1
             if image_members is not None and next(image_members) > limits.max_image_members:
-                raise unsafe(f"more than {limits.max_image_members} tar members in the image's layers")
+                raise unsafe(_too_many_members(limits))
             _member(member, reader, index, selector, limits, entries, whiteouts, opaque, unsafe)
         verifying.verify_rest()
     except CorruptLayer:
@@ -424,7 +427,12 @@ def _read_layer(
         entries=entries,
         whiteouts=frozenset(whiteouts),
         opaque_dirs=frozenset(opaque),
+        members=count,
     )
+
+
+def _too_many_members(limits: Limits) -> str:
+    return f"more than {limits.max_image_members} tar members in the image's layers"
 
 
 def _member(
@@ -665,6 +673,57 @@ def _parallel_blobs(source: ImageSource) -> bool:
     return getattr(source, "parallel_blobs", True) is not False
 
 
+# Worker processes (see ``build_view``): worth their start-up and the copy of the results back only
+# when there is enough to parse. Below this many compressed bytes of layers, threads are used.
+PROCESS_MIN_BYTES = 16 * 1024 * 1024
+# "threads" or "processes" forces one mode (the benchmark compares them in one run); anything else: auto
+MODE_ENV = "ALPINIST_LAYER_WORKERS"
+
+# What a forked worker reads: set in the parent just before the pool forks, inherited by the children
+# (nothing of it is pickled: a source holds open files and its own state).
+_FORK_JOB: tuple[Any, ...] | None = None
+
+
+def _use_processes(source: ImageSource, layers: Sequence[Descriptor], workers: int) -> bool:
+    """Whether to read the layers in forked worker processes rather than threads.
+
+    The header loop is Python and holds the GIL, so threads overlap only the C parts (decompression,
+    hashes); processes run the loops of two layers at once. They need a source whose blobs a child can
+    open on its own (``fork_safe``: the local transports, one file handle per blob; not a registry,
+    whose HTTP client must not cross a fork), ``os.fork``, several workers and enough bytes to parse.
+    """
+    mode = os.environ.get(MODE_ENV, "auto")
+    if mode == "threads" or workers < 2 or not hasattr(os, "fork"):
+        return False
+    if getattr(source, "fork_safe", False) is not True:
+        return False
+    return mode == "processes" or sum(d.size for d in layers) >= PROCESS_MIN_BYTES
+
+
+def _forked_worker_init() -> None:
+    """A worker leaves Ctrl-C and SIGTERM to the parent, which stops it through the shared event."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _forked_job(i: int) -> LayerResult:
+    assert _FORK_JOB is not None
+    source, layers, compiled, limits, diff_ids, cancel = _FORK_JOB
+    if cancel.is_set():
+        raise _Cancelled
+    raw = source.open_blob(layers[i])
+    try:
+        # the image-wide member bound is checked by the parent on the members each layer counted
+        result = _read_layer(raw, layers[i], i, compiled, limits, diff_ids[i], cancel, None)
+    finally:
+        raw.close()
+    if result.members > limits.max_image_members:
+        raise UnsafeLayer(layers[i].digest, f"layer {i}: {_too_many_members(limits)}")
+    return result
+
+
 def build_view(
     source: ImageSource,
     resolved: ResolvedImage,
@@ -673,7 +732,9 @@ def build_view(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[FileView, tuple[LayerInfo, ...]]:
-    """Read every layer of ``resolved`` (in parallel threads), merge them, and describe them."""
+    """Read every layer of ``resolved`` (in parallel threads or forked processes), merge them, and
+    describe them."""
+    global _FORK_JOB
     layers = resolved.layers
     diff_ids = _diff_ids(resolved)
     created_by = _created_by(resolved)
@@ -682,17 +743,30 @@ def build_view(
     if workers is None:
         workers = min(total, os.cpu_count() or 1) if _parallel_blobs(source) else 1
     workers = max(1, workers)
-    cancel = threading.Event()
-    image_members = itertools.count(1)  # next() on it is one C call: safe to share between threads
+    pool: Executor
+    cancel: Any
+    if _use_processes(source, layers, workers):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-    def job(i: int) -> LayerResult:
-        if cancel.is_set():
-            raise _Cancelled
-        raw = source.open_blob(layers[i])
-        try:
-            return _read_layer(raw, layers[i], i, compiled, limits, diff_ids[i], cancel, image_members)
-        finally:
-            raw.close()
+        context = multiprocessing.get_context("fork")
+        cancel = context.Event()
+        _FORK_JOB = (source, layers, compiled, limits, diff_ids, cancel)
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_forked_worker_init)
+        job: Callable[[int], LayerResult] = _forked_job
+    else:
+        cancel = threading.Event()
+        image_members = itertools.count(1)  # next() on it is one C call: safe to share between threads
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alpinist-layer")
+
+        def job(i: int) -> LayerResult:
+            if cancel.is_set():
+                raise _Cancelled
+            raw = source.open_blob(layers[i])
+            try:
+                return _read_layer(raw, layers[i], i, compiled, limits, diff_ids[i], cancel, image_members)
+            finally:
+                raw.close()
 
     results: list[LayerResult | None] = [None] * total
     errors: dict[int, Exception] = {}
@@ -701,7 +775,7 @@ def build_view(
         progress(0, total)
     # biggest blobs first, so the longest layer is never the one left to run alone at the end
     order = sorted(range(total), key=lambda i: layers[i].size, reverse=True)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alpinist-layer") as pool:
+    with pool:
         try:
             futures: dict[Future[LayerResult], int] = {pool.submit(job, i): i for i in order}
             for future in as_completed(futures):
@@ -720,9 +794,13 @@ def build_view(
         except BaseException:  # Ctrl-C, or a progress callback that failed: stop the readers too
             cancel.set()
             raise
+        finally:
+            _FORK_JOB = None
     if errors:
         raise errors[min(errors)]
     complete = [r for r in results if r is not None]
+    if sum(r.members for r in complete) > limits.max_image_members:  # the processes' share of the bound
+        raise UnsafeLayer(complete[-1].digest, f"layer {complete[-1].index}: {_too_many_members(limits)}")
     view = merge_layers(complete, compiled)
     infos = tuple(
         LayerInfo(

@@ -106,6 +106,8 @@ def _member_stream(path: Path, member: ArchiveMember) -> BinaryIO:
 class OCILayoutSource:
     """``oci:DIR[:REF]`` and ``oci-archive:PATH[:REF]``."""
 
+    fork_safe = True  # every open_blob stream opens its own file: a forked worker may read layers
+
     def __init__(
         self, path: str, ref: str | None, *, archive: bool, platform: Platform, reference: str
     ) -> None:
@@ -185,6 +187,7 @@ class DockerArchiveSource:
     """
 
     transport = "docker-archive"
+    fork_safe = True  # every open_blob stream opens the archive anew: a forked worker may read layers
 
     def __init__(self, path: str, ref: str | None, *, reference: str) -> None:
         self.reference = reference
