@@ -251,15 +251,15 @@ def set_size(offset: int, size: int) -> Callable[[bytearray, int], None]:
 
 
 def test_an_encrypted_member_is_named_and_refused(feed_server: FeedServer, tmp_path: Path) -> None:
+    """One line naming the member and why (not zipfile's message, which embeds the ``ZipInfo`` repr)."""
     data = patch_zip(zip_of({"GHSA-j8r2-6x86-q33q.json": ghsa()}), set_encrypted(8), set_encrypted(6))
     feed_server.put(ZIP_PATH, data)
     with pytest.raises(FeedError) as info:
         fetch_and_parse(OsvSource(), feed_server, tmp_path)
-    message = str(info.value)
-    assert message.startswith(
-        f"feed {tmp_path / 'osv-PyPI.zip'}:GHSA-j8r2-6x86-q33q.json: unreadable zip member: "
+    assert str(info.value) == (
+        f"feed {tmp_path / 'osv-PyPI.zip'}:GHSA-j8r2-6x86-q33q.json: "
+        "unreadable zip member: encrypted (a password is required)"
     )
-    assert message.endswith("is encrypted, password required for extraction")
 
 
 def test_a_member_whose_header_understates_its_size_is_refused(
