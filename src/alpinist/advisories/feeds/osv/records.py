@@ -251,8 +251,8 @@ class OsvSource(SourceBase):
             zlib.error,
         ) as exc:
             raise FeedError(where, f"corrupt zip member: {exc}") from None
-        except RuntimeError as exc:  # encrypted member
-            raise FeedError(where, f"unreadable zip member: {exc}") from None
+        except RuntimeError:  # zipfile raises it for an encrypted member, its text a ZipInfo repr
+            raise FeedError(where, "unreadable zip member: encrypted (a password is required)") from None
         if len(data) > self.max_member_bytes:
             raise FeedError(where, f"decompresses to more than {self.max_member_bytes} bytes; refused")
         return data
