@@ -38,7 +38,7 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 TAG = "manyfiles:latest"
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / ".images"
@@ -319,6 +319,7 @@ def build(scale: float = 1.0, seed: int = 0) -> tuple[list[bytes], dict[str, obj
         b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\n'
         b'VERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n',
     )
+    base.add_file("etc/debian_version", b"12.7\n")
     debs = []
     stanzas = []
     for i in range(120):

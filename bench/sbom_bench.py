@@ -1,10 +1,23 @@
 """Benchmark of `alpinist sbom`: every figure is a ratio against a reference measured in this run.
 
-1. cold `alpinist sbom oci:…:python-app:debian` vs `gzip -dc` of the same layer blobs (goal ≤ 1.0×)
-2. the same image as a docker-archive: alpinist vs syft and trivy on that archive (goal: < 1.0× both)
-3. warm rerun (inventory cached) vs cold (goal: ≤ 0.25 s)
-Each command runs --repeat times (default 5); medians are compared. Whole CLI invocations are timed,
-interpreter start-up included, as a user would see them.
+Images (each as an OCI layout and as a docker-archive made by skopeo):
+- ``python-app:debian`` of the corpus (6 layers, 8,400 tar members);
+- ``manyfiles``: the deterministic many-file image of ``bench/manyfiles.py`` (4 layers, ~43,000 members,
+  whiteouts and an opaque directory in the last layer); the inventory is checked against what the
+  generator put in it before any time counts;
+- ``debian-bookworm-venv`` and ``debian-trixie-venv`` from ``bench/debian_images.sh`` (mmdebstrap,
+  python3, a venv with Django and friends), when Debian and PyPI were reachable to build them: the
+  run says plainly when they are skipped.
+
+For each image: cold ``alpinist sbom`` (``--no-cache``) on the layout and on the archive, with layers in
+threads and in worker processes (``ALPINIST_LAYER_WORKERS``; the default picks processes for these
+sizes), ``trivy image --input ARCHIVE --list-all-pkgs --scanners ''`` (memory cache, so cold) and
+``syft docker-archive:`` when installed, and ``gzip -dc`` of the layout's layer blobs. Each command runs
+``--repeat`` times; medians are compared. Wall time, CPU time (user + system of the command and every
+process it waited for) and peak memory: the largest sum of the resident sets of the command's process
+tree (proportional set size: a page a forked worker shares with its parent counts half in each),
+sampled every 5 ms.
+Whole CLI invocations are timed, interpreter start-up included, as a user would see them.
 """
 
 from __future__ import annotations
@@ -17,125 +30,315 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+import manyfiles  # noqa: E402 - a sibling script
+
 LAYOUT = ROOT.parent / "shared" / "corpus" / "images" / "oci"
+FEEDS = ROOT.parent / "shared" / "corpus" / "advisories" / "feeds"
 PEERS = ROOT / "bench" / ".peers" / "bin"
 ALPINIST = [str(ROOT / ".venv" / "bin" / "alpinist")]
+IMAGES_DIR = ROOT / "bench" / ".images"
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    cpu: float
+    peak_rss: int  # bytes: the largest sum of the process tree's proportional set sizes
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    layout_ref: str  # oci:DIR:TAG
+    layout_blobs: list[Path]
+    archive: Path
+    expected: dict[str, object] | None = None
+
+
+def _tree_rss(pid: int) -> int:
+    total = 0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:  # PSS: a page shared by n processes counts 1/n
+                total += next(int(line.split()[1]) for line in fh if line.startswith("Pss:")) * 1024
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                stack.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def measured(cmd: list[str] | str, env: dict[str, str] | None = None, shell: bool = False) -> Run:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, shell=shell)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            done.wait(0.005)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: {cmd} failed ({proc.returncode}): {err[-2000:]}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, peak)
 
 
 def timed(
     cmd: list[str] | str, repeat: int, env: dict[str, str] | None = None, shell: bool = False
-) -> list[float]:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(
-            cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, shell=shell
-        )
-        runs.append(time.perf_counter() - start)
-    return runs
+) -> list[Run]:
+    return [measured(cmd, env, shell) for _ in range(repeat)]
 
 
-def layer_blobs(tag: str) -> list[Path]:
-    index = json.loads((LAYOUT / "index.json").read_text())
+def med(runs: list[Run], field: str) -> float:
+    return statistics.median(getattr(r, field) for r in runs)
+
+
+def layer_blobs(layout: Path, tag: str) -> list[Path]:
+    index = json.loads((layout / "index.json").read_text())
     entry = next(
         m for m in index["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == tag
     )
-    manifest = json.loads((LAYOUT / "blobs" / "sha256" / entry["digest"][7:]).read_text())
-    return [LAYOUT / "blobs" / "sha256" / layer["digest"][7:] for layer in manifest["layers"]]
+    manifest = json.loads((layout / "blobs" / "sha256" / entry["digest"][7:]).read_text())
+    return [layout / "blobs" / "sha256" / layer["digest"][7:] for layer in manifest["layers"]]
 
 
-def row(name: str, runs: list[float], ref: float | None = None, ref_name: str = "") -> dict[str, object]:
-    med = statistics.median(runs)
-    out: dict[str, object] = {"name": name, "median_s": round(med, 3), "runs": [round(r, 3) for r in runs]}
-    if ref:
-        out["ratio"] = round(med / ref, 3)
-        out["vs"] = ref_name
-    print(f"{name:<44} median {med:7.3f} s" + (f"   {med / ref:6.2f}× {ref_name}" if ref else ""), flush=True)
+def images(tmp: Path, wanted: set[str] | None) -> list[Image]:
+    out = []
+    if wanted is None or "python-app:debian" in wanted:
+        archive = tmp / "python-app-debian.docker.tar"
+        subprocess.run(
+            [
+                "skopeo",
+                "copy",
+                "-q",
+                f"oci:{LAYOUT}:python-app:debian",
+                f"docker-archive:{archive}:python-app:debian",
+            ],
+            check=True,
+        )
+        out.append(
+            Image(
+                "python-app:debian",
+                f"oci:{LAYOUT}:python-app:debian",
+                layer_blobs(LAYOUT, "python-app:debian"),
+                archive,
+            )
+        )
+    if wanted is None or "manyfiles" in wanted:
+        target = manyfiles.ensure(IMAGES_DIR)
+        out.append(
+            Image(
+                "manyfiles",
+                f"oci:{target / 'oci'}:{manyfiles.TAG}",
+                layer_blobs(target / "oci", manyfiles.TAG),
+                target / "manyfiles.docker.tar",
+                json.loads((target / "expected.json").read_text()),
+            )
+        )
+    for suite in ("bookworm", "trixie"):
+        name = f"debian-{suite}-venv"
+        if wanted is not None and name not in wanted:
+            continue
+        built = IMAGES_DIR / name
+        if not (built / "done").exists():
+            print(
+                f"{name}: skipped, not built (bench/debian_images.sh needs root, mmdebstrap, umoci and "
+                "network to deb.debian.org and pypi.org)"
+            )
+            continue
+        tag = f"{suite}-venv"
+        out.append(
+            Image(
+                name,
+                f"oci:{built / 'oci'}:{tag}",
+                layer_blobs(built / "oci", tag),
+                built / "image.docker.tar",
+            )
+        )
     return out
+
+
+def check_inventory(image: Image, env: dict[str, str]) -> None:
+    """The many-file image's inventory is what the generator put in it: timing a wrong answer is moot."""
+    if image.expected is None:
+        return
+    out = subprocess.run(
+        [*ALPINIST, "sbom", f"docker-archive:{image.archive}", "--format", "json", "--no-cache"],
+        check=True,
+        capture_output=True,
+        env=env,
+    ).stdout
+    packages = json.loads(out)["packages"]
+    python = sorted(
+        f"{p['name']}=={p['version']}@{p['locations'][0].rsplit('/', 1)[0]}"
+        for p in packages
+        if p["type"] == "python"
+    )
+    deb = sorted(f"{p['name']}=={p['version']}" for p in packages if p["type"] == "deb")
+    if python != image.expected["python"] or deb != image.expected["deb"]:
+        raise SystemExit(
+            f"bench: the inventory of {image.name} is wrong: {len(python)} python, {len(deb)} deb"
+        )
+    print(f"  inventory checked: {len(python)} python and {len(deb)} deb packages, as generated")
+
+
+def row(
+    results: list[dict[str, object]],
+    image: str,
+    name: str,
+    runs: list[Run],
+    ref: list[Run] | None = None,
+    ref_name: str = "",
+) -> None:
+    wall, cpu, rss = med(runs, "wall"), med(runs, "cpu"), med(runs, "peak_rss")
+    item: dict[str, object] = {
+        "image": image,
+        "name": name,
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "peak_mib": round(rss / 2**20, 1),
+        "walls": [round(r.wall, 3) for r in runs],
+    }
+    line = f"  {name:<42} {wall:6.3f} s wall {cpu:6.3f} s cpu {rss / 2**20:6.0f} MiB"
+    if ref:
+        item.update(
+            vs=ref_name,
+            ratio_wall=round(wall / med(ref, "wall"), 3),
+            ratio_cpu=round(cpu / med(ref, "cpu"), 3),
+            ratio_memory=round(rss / med(ref, "peak_rss"), 3),
+        )
+        line += f"   {item['ratio_wall']:.2f}× wall {item['ratio_cpu']:.2f}× cpu {item['ratio_memory']:.2f}× memory vs {ref_name}"
+    print(line, flush=True)
+    results.append(item)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--tag", default="python-app:debian")
+    parser.add_argument(
+        "--image",
+        action="append",
+        help="python-app:debian, manyfiles, debian-bookworm-venv, debian-trixie-venv (default: all)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     results: list[dict[str, object]] = []
     tmp = Path(tempfile.mkdtemp(prefix="alpinist-bench-"))
     try:
         env = dict(os.environ, ALPINIST_CACHE_DIR=str(tmp / "cache"))
-        ref = f"oci:{LAYOUT}:{args.tag}"
-        print(
-            f"image {args.tag}: {len(layer_blobs(args.tag))} layers; {os.cpu_count()} CPUs; {args.repeat} runs each"
-        )
-
-        blobs = " ".join(str(b) for b in layer_blobs(args.tag))
-        gz = timed(f"gzip -dc {blobs} > /dev/null", args.repeat, shell=True)
-        gz_med = statistics.median(gz)
-        results.append(row("gzip -dc <layer blobs>", gz))
-        cold = timed([*ALPINIST, "sbom", ref, "--format", "json", "--no-cache"], args.repeat, env)
-        results.append(row("alpinist sbom oci: (cold)", cold, gz_med, "gzip -dc (goal ≤ 1.0)"))
-
-        archive = tmp / "image.docker.tar"
+        print(f"{os.cpu_count()} CPUs; {args.repeat} runs each; load {os.getloadavg()[0]:.1f}")
+        trivy, syft = PEERS / "trivy", PEERS / "syft"
+        db = tmp / "advisories.db"
         subprocess.run(
-            ["skopeo", "copy", "-q", f"oci:{LAYOUT}:{args.tag}", f"docker-archive:{archive}:{args.tag}"],
+            [*ALPINIST, "db", "update", "--db", str(db), "--mirror", str(FEEDS)],
             check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
         )
-        ours = timed(
-            [*ALPINIST, "sbom", f"docker-archive:{archive}", "--format", "json", "--no-cache"],
-            args.repeat,
-            env,
-        )
-        ours_med = statistics.median(ours)
-        results.append(row("alpinist sbom docker-archive: (cold)", ours))
-        syft = PEERS / "syft"
-        if syft.exists():
-            runs = timed(
-                [str(syft), f"docker-archive:{archive}", "-o", "syft-json", "-q"],
-                args.repeat,
-                dict(os.environ, SYFT_CHECK_FOR_APP_UPDATE="false"),
+        for image in images(tmp, set(args.image) if args.image else None):
+            print(
+                f"{image.name}: {len(image.layout_blobs)} layers, {sum(b.stat().st_size for b in image.layout_blobs) / 2**20:.0f} MiB compressed"
             )
-            results.append(row("syft docker-archive: -o syft-json", runs))
-            print(f"{'  alpinist / syft':<44} {ours_med / statistics.median(runs):6.2f}×  (goal < 1.0)")
-            results.append({"name": "alpinist/syft", "ratio": round(ours_med / statistics.median(runs), 3)})
-        trivy = PEERS / "trivy"
-        if trivy.exists():
+            check_inventory(image, env)
+            blobs = " ".join(str(b) for b in image.layout_blobs)
+            gz = timed(f"gzip -dc {blobs} > /dev/null", args.repeat, shell=True)
+            row(results, image.name, "gzip -dc <layer blobs>", gz)
+            reference: list[Run] | None = None
+            if trivy.exists():
+                reference = timed(
+                    [
+                        str(trivy),
+                        "image",
+                        "--input",
+                        str(image.archive),
+                        "--list-all-pkgs",
+                        "--scanners",
+                        "",
+                        "--format",
+                        "json",
+                        "--cache-backend",
+                        "memory",
+                        "--skip-version-check",
+                        "--disable-telemetry",
+                        "-q",
+                    ],
+                    args.repeat,
+                    dict(os.environ, TRIVY_CACHE_DIR=str(tmp / "trivy")),
+                )
+                row(results, image.name, "trivy image --input (memory cache)", reference)
+            if syft.exists():
+                runs = timed(
+                    [str(syft), f"docker-archive:{image.archive}", "-o", "syft-json", "-q"],
+                    args.repeat,
+                    dict(os.environ, SYFT_CHECK_FOR_APP_UPDATE="false"),
+                )
+                row(results, image.name, "syft docker-archive:", runs, reference, "trivy")
+            for mode in ("auto", "threads", "processes"):
+                mode_env = dict(env, ALPINIST_LAYER_WORKERS=mode)
+                for label, ref in (
+                    ("docker-archive", f"docker-archive:{image.archive}"),
+                    ("oci", image.layout_ref),
+                ):
+                    runs = timed(
+                        [*ALPINIST, "sbom", ref, "--format", "json", "--no-cache"], args.repeat, mode_env
+                    )
+                    row(results, image.name, f"alpinist sbom {label}: ({mode})", runs, reference, "trivy")
+                    if label == "oci" and mode == "auto":
+                        print(f"  {'':<42} {med(runs, 'wall') / med(gz, 'wall'):.2f}× gzip -dc")
+            # the whole scan, cold (no inventory cache), against a database built once from the corpus feeds
             runs = timed(
                 [
-                    str(trivy),
-                    "image",
-                    "--input",
-                    str(archive),
-                    "--list-all-pkgs",
-                    "--scanners",
-                    "",
+                    *ALPINIST,
+                    "scan",
+                    f"docker-archive:{image.archive}",
                     "--format",
                     "json",
-                    "--cache-backend",
-                    "memory",
-                    "--skip-version-check",
-                    "--disable-telemetry",
-                    "-q",
+                    "--no-cache",
+                    "--offline",
+                    "--db",
+                    str(db),
                 ],
                 args.repeat,
-                dict(os.environ, TRIVY_CACHE_DIR=str(tmp / "trivy")),
+                env,
             )
-            results.append(row("trivy image --input (memory cache)", runs))
-            print(f"{'  alpinist / trivy':<44} {ours_med / statistics.median(runs):6.2f}×  (goal < 1.0)")
-            results.append({"name": "alpinist/trivy", "ratio": round(ours_med / statistics.median(runs), 3)})
-
-        subprocess.run(
-            [*ALPINIST, "sbom", ref, "--format", "json"], check=True, stdout=subprocess.DEVNULL, env=env
-        )
-        warm = timed([*ALPINIST, "sbom", ref, "--format", "json"], args.repeat, env)
-        results.append(row("alpinist sbom oci: (warm, cached)", warm, statistics.median(cold), "cold"))
-        print(f"{'  warm median (goal ≤ 0.25 s)':<44} {statistics.median(warm):7.3f} s")
+            row(
+                results,
+                image.name,
+                "alpinist scan docker-archive: (goal ≤ 1.0× trivy)",
+                runs,
+                reference,
+                "trivy",
+            )
+            subprocess.run(
+                [*ALPINIST, "sbom", image.layout_ref, "--format", "json"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                env=env,
+            )
+            warm = timed([*ALPINIST, "sbom", image.layout_ref, "--format", "json"], args.repeat, env)
+            row(results, image.name, "alpinist sbom oci: (warm, cached; goal ≤ 0.25 s)", warm)
         if args.json:
-            args.json.write_text(json.dumps(results, indent=2))
+            args.json.write_text(json.dumps(results, indent=2) + "\n")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
