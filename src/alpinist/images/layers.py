@@ -1,15 +1,18 @@
 """Stream image layers into the merged ``FileView``: verified, bounded, never extracted to disk.
 
-One layer is read on its own (``read_layer``) so that layers can be read in parallel threads: the
-expensive steps (file reads, sha256 of the blob, isal/zstd decompression, sha256 of the tar) run in C
-with the GIL released (measured: two threads decompress or hash two layers in half the time of one).
-Tar headers are parsed by ``tarstream.TarReader`` rather than the standard library's ``tarfile``,
-whose per-member header handling (pure Python, holding the GIL) was three quarters of a layer's time
-and serialised the threads (figures in ``tarstream``). Worker processes were measured about 20% faster
-than threads with ``tarfile``, but a process cannot be handed the source's open blob stream (an HTTP
-response, a view into an archive) without copying every byte through a pipe. ``merge_layers`` then
-applies the layers bottom to top with overlayfs/OCI semantics (whiteouts, opaque directories, a
-non-directory replacing a directory).
+One layer is read on its own (``read_layer``) so that layers can be read in parallel: the expensive
+steps (file reads, sha256 of the blob, isal/zstd decompression, sha256 of the tar) run in C with the
+GIL released (measured: two threads decompress or hash two layers in half the time of one). Tar
+headers are parsed by ``tarstream.TarReader`` rather than the standard library's ``tarfile``, whose
+per-member header handling (pure Python, holding the GIL) was three quarters of a layer's time and
+serialised the threads (figures in ``tarstream``). Even so, on an image of tens of thousands of files
+the per-member Python work (headers, path checks, one ``FileEntry`` each: 20-25 us a member) is most of
+the time, and threads run it one at a time. So the layers of a local image (``oci:``, ``oci-archive:``,
+``docker-archive:``: a worker opens its blob itself, nothing is copied through a pipe) are read in
+forked worker processes when there is enough to parse (``PROCESS_MIN_BYTES``), the entries sent back
+as plain tuples; registry blobs stay in threads (an HTTP client must not cross a fork). Figures in
+``bench/README.md``. ``merge_layers`` then applies the layers bottom to top with overlayfs/OCI
+semantics (whiteouts, opaque directories, a non-directory replacing a directory).
 
 Every blob is checked against its digest and size (``VerifyingReader``), the uncompressed stream
 against the config's diff_id, and every member against hostile tricks: absolute or escaping paths,
