@@ -71,25 +71,28 @@ PATTERNS = [
 ]
 
 
-def view_of(found: set[str]) -> FileView:
+def view_of(found: set[str], parents: bool) -> FileView:
+    """A view of ``found``, with their parent directories or (as a tar may be) without them."""
     every = set(found)
-    for path in found:  # parents too, as a real tree has them
+    for path in found if parents else ():
         while path.count("/") > 1:
             path = path.rsplit("/", 1)[0]
             every.add(path)
     return FileView({p: FileEntry(p, "file", 0, 0o644, 0) for p in every})
 
 
-@given(st.sets(paths, max_size=60), st.sampled_from(PATTERNS))
-def test_glob_equals_a_scan_of_every_path(found: set[str], pattern: str) -> None:
-    view = view_of(found)
+@given(st.sets(paths, max_size=60), st.sampled_from(PATTERNS), st.booleans())
+def test_glob_equals_a_scan_of_every_path(found: set[str], pattern: str, parents: bool) -> None:
+    view = view_of(found, parents)
     rx = re.compile(fnmatch.translate(pattern))
     assert view.glob(pattern) == sorted(p for p in view.entries if rx.match(p))
 
 
-@given(st.sets(paths, max_size=60), st.sampled_from(["/", "/a", "/a/", "/a/b", "/METADATA", "/zz"]))
-def test_children_equal_a_scan_of_every_path(found: set[str], directory: str) -> None:
-    view = view_of(found)
+@given(
+    st.sets(paths, max_size=60), st.sampled_from(["/", "/a", "/a/", "/a/b", "/METADATA", "/zz"]), st.booleans()
+)
+def test_children_equal_a_scan_of_every_path(found: set[str], directory: str, parents: bool) -> None:
+    view = view_of(found, parents)
     prefix = directory.rstrip("/") + "/"
     want = sorted(p for p in view.entries if p.startswith(prefix) and "/" not in p[len(prefix) :])
     assert view.children(directory) == want

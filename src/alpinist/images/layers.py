@@ -33,6 +33,7 @@ decompressed chunks flow through the hashes and are dropped, nothing of them is 
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import gzip
 import hashlib
@@ -535,47 +536,28 @@ def _member(
 # merging
 
 
-def _parent(path: str) -> str:
-    """``posixpath.dirname`` of an absolute, normalized path, without its generality (11k calls an image)."""
-    return path[: path.rfind("/")] or "/"
-
-
-def _link(children: dict[str, set[str]], path: str) -> None:
-    """Record ``path`` under its parent, and each ancestor under its own up to one already known: a
-    layer need not hold its parent directories ("a/b/c" alone is a valid tar), and deleting "/a" must
-    still reach "/a/b/c"."""
-    while path != "/":
-        parent = _parent(path)
-        kids = children.get(parent)
-        if kids is not None:
-            kids.add(path)
-            return
-        children[parent] = {path}
-        path = parent
-
-
 class _Tree:
-    """The merged entries, and an index of children so that deleting a subtree costs its own size only.
+    """The merged entries, and their paths in sorted order so that the paths under a directory are one
+    slice (``bisect``): deleting a subtree costs its own size, whether or not the layer holds the
+    directories in between ("a/b/c" alone is a valid tar, and deleting "/a" must reach it).
 
-    The index is built on the first deletion (a whiteout, an opaque directory, a file over a
-    directory), not before: most layers delete nothing, and a layer is then merged with one
-    ``dict.update`` instead of one Python call per entry (45,000 entries took 0.16 s that way)."""
+    The sorted list is made on the first deletion (a whiteout, an opaque directory, a file over a
+    directory) after paths were added, not before: most layers delete nothing, and a layer is merged
+    with one ``dict.update`` instead of one Python call per entry (45,000 entries took 0.16 s that way);
+    one C ``sorted`` is cheaper than a Python index of parents."""
 
     def __init__(self) -> None:
         self.entries: dict[str, FileEntry] = {}
-        self._children: dict[str, set[str]] | None = None
+        self._sorted: list[str] | None = None
 
-    def _index(self) -> dict[str, set[str]]:
-        if self._children is None:
-            children: dict[str, set[str]] = {}
-            for path in self.entries:
-                _link(children, path)
-            self._children = children
-        return self._children
+    def _paths(self) -> list[str]:
+        if self._sorted is None:
+            self._sorted = sorted(self.entries)
+        return self._sorted
 
     def add(self, path: str, entry: FileEntry) -> None:
-        if self._children is not None and path not in self.entries:
-            _link(self._children, path)
+        if self._sorted is not None and path not in self.entries:
+            bisect.insort(self._sorted, path)  # one memmove: a hostile layer cannot make it re-sort each time
         self.entries[path] = entry
 
     def add_layer(self, entries: dict[str, FileEntry]) -> None:
@@ -590,31 +572,32 @@ class _Tree:
                     self.remove_below(path)
                 self.add(path, entry)
             return
-        if self._children is not None:
-            for path in entries.keys() - current.keys():
-                _link(self._children, path)
+        if len(shared) != len(entries):
+            self._sorted = None  # new paths: sorted again at the next deletion, if any
         current.update(entries)
 
     def remove_below(self, directory: str) -> None:
         """Delete everything under ``directory`` (not the directory itself)."""
-        children = self._index()
-        stack = [directory]
-        while stack:
-            kids = children.pop(stack.pop(), None)
-            if not kids:
-                continue
-            for kid in kids:
-                self.entries.pop(kid, None)
-                stack.append(kid)
+        paths = self._paths()
+        prefix = directory.rstrip("/") + "/"
+        # the paths starting with "DIR/" sort between "DIR/" and "DIR0" ("0" follows "/" in ASCII)
+        lo = bisect.bisect_left(paths, prefix)
+        hi = bisect.bisect_left(paths, prefix[:-1] + "0", lo)
+        if lo == hi:
+            return
+        pop = self.entries.pop
+        for path in paths[lo:hi]:
+            pop(path, None)
+        del paths[lo:hi]
 
     def remove(self, path: str) -> None:
         if path == "/":
             self.remove_below("/")
             return
-        if self.entries.pop(path, None) is not None:
-            siblings = self._index().get(_parent(path))
-            if siblings is not None:
-                siblings.discard(path)
+        if self.entries.pop(path, None) is not None and self._sorted is not None:
+            i = bisect.bisect_left(self._sorted, path)
+            if i < len(self._sorted) and self._sorted[i] == path:
+                del self._sorted[i]
         self.remove_below(path)
 
 
