@@ -195,3 +195,64 @@ def test_every_option_of_every_verb_has_an_environment_variable(capsys: pytest.C
                         f"ALPINIST_{flag}",
                     ]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sbom:\n  format: {a: 1}\n", "sbom.format: expected a value, not a mapping"),
+        ("scan:\n  vex: [[a, b]]\n", "scan.vex: expected a list of values"),
+        ("db:\n  update: fast\n", "db.update: expected a mapping of update's options"),
+    ],
+)
+def test_values_of_the_wrong_shape(
+    project: Path, text: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / ".alpinist.yaml").write_text(text)
+    verb = text.split(":", 1)[0]
+    argv = {"sbom": ["sbom", IMAGE], "scan": ["scan", "--db", str(project / "a.db"), IMAGE]}.get(
+        verb, ["db", "update", "--db", str(project / "a.db")]
+    )
+    code, out, err = run(argv, capsys)
+    assert code == 64 and out == ""
+    assert err.strip().endswith(f"config file {project / '.alpinist.yaml'}: {message}")
+
+
+def test_an_empty_file_sets_nothing_and_a_huge_or_unreadable_one_is_refused(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = project / ".alpinist.yaml"
+    config.write_text("# nothing yet\n")
+    assert sbom_format(run(["sbom", IMAGE], capsys)[1]) == "table"
+    config.write_text("# " + "x" * (1 << 20) + "\n")
+    code, _, err = run(["sbom", IMAGE], capsys)
+    assert code == 64 and f"config file {config}: larger than 1048576 bytes" in err
+    config.unlink()
+    config.mkdir()  # a directory where the file should be: found, not readable
+    code, _, err = run(["--config", str(config), "sbom", IMAGE], capsys)
+    assert code == 64 and f"config file {config}: no such file" in err
+
+
+def test_user_and_project_settings_of_one_verb_are_merged_key_by_key(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user_file(project).write_text("sbom:\n  format: json\n  output: from-user.json\n")
+    (project / ".alpinist.yaml").write_text("sbom:\n  format: spdx\n")
+    code, out, _ = run(["sbom", IMAGE], capsys)
+    # the project's format, the user's output file: neither file replaces the other's whole mapping
+    assert code == 0 and out == ""
+    assert sbom_format((project / "from-user.json").read_text()) == "spdx"
+
+
+def test_no_project_file_above_a_directory_outside_any_repository(tmp_path: Path) -> None:
+    lonely = tmp_path / "no" / "repo" / "here"
+    lonely.mkdir(parents=True)
+    assert project_config_path(lonely) is None
+
+
+def test_a_bad_value_typed_on_the_command_line_keeps_clicks_message(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / ".alpinist.yaml").write_text("timeout: 30s\n")
+    code, _, err = run(["db", "update", "--db", str(project / "a.db"), "--timeout", "bogus"], capsys)
+    assert code == 64 and "'bogus' is not a duration" in err and "set in" not in err

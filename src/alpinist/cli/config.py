@@ -208,12 +208,9 @@ def defaults_for(
 
 
 def verb_defaults(
-    group: click.Group, ctx: click.Context, verb: str, files: Iterable[Path]
-) -> dict[str, Any] | None:
+    group: click.Group, ctx: click.Context, verb: str, command: click.Command, files: Iterable[Path]
+) -> dict[str, Any]:
     """The default map for one verb from the files, the later file winning (user, then project)."""
-    command = group.get_command(ctx, verb)
-    if command is None:
-        return None
     merged: dict[str, Any] = {}
     for path in files:
         config = read_config(path)
@@ -271,7 +268,7 @@ def prepare(group: click.Group, ctx: click.Context, verb: str, explicit: str | N
     files = config_files(explicit)
     ctx.meta[FILES_META] = files
     if files:
-        defaults = verb_defaults(group, ctx, verb, files)
+        defaults = verb_defaults(group, ctx, verb, command, files)
         if defaults:
             ctx.default_map = {**(ctx.default_map or {}), verb: defaults}
 
