@@ -11,10 +11,15 @@ falls on both:
   ``ALPINIST_CACHE_DIR`` each run (cold: every blob comes from the registry), run from this tree's
   ``src`` with the interpreter running the benchmark.
 
+Two more rows put the figure in context: ``alpinist sbom oci:`` of the same image's local layout (the
+cost of reading the layers with no network: what streaming can at best hide the download behind), and,
+with ``--baseline-src DIR``, the registry run of another tree's ``src`` (an A/B of a change).
+
 Medians of wall time, CPU time (the command and every process it waited for) and peak memory (the
 proportional set size of the process tree), as ``bench/sbom_bench.py`` prints its rows; the ratio is
 alpinist's median wall over skopeo's. Whole invocations are timed, interpreter start-up included.
-Not part of CI: ``.venv/bin/python bench/registry_bench.py [--repeat 5] [--image NAME]``.
+Not part of CI: ``.venv/bin/python bench/registry_bench.py [--repeat 5] [--image NAME]
+[--baseline-src DIR] [--images DIR] [--json FILE]``.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ def main() -> int:
     parser.add_argument(
         "--images", type=Path, default=manyfiles.DEFAULT_OUT, help="where manyfiles.ensure() keeps its image"
     )
+    parser.add_argument("--baseline-src", type=Path, help="also time the registry run of this src tree")
     args = parser.parse_args()
     if shutil.which("skopeo") is None:
         raise SystemExit("bench: skopeo is needed")
@@ -83,20 +89,36 @@ def main() -> int:
     registry = start_registry(tmp / "registry")
     results: list[dict[str, object]] = []
     try:
-        images: dict[str, str] = {}
+        images: dict[str, tuple[str, str]] = {}  # name -> (registry reference, oci: reference)
         wanted = set(args.image or ["python-app:debian", "manyfiles"])
         if "python-app:debian" in wanted:
-            images["python-app:debian"] = push(
-                registry, CORPUS_OCI, "python-app:debian", "library/python-app"
-            )
+            tag = "python-app:debian"
+            images[tag] = (push(registry, CORPUS_OCI, tag, "library/python-app"), f"oci:{CORPUS_OCI}:{tag}")
         if "manyfiles" in wanted:
             layout = manyfiles.ensure(args.images) / "oci"
-            images["manyfiles"] = push(registry, layout, manyfiles.TAG, "bench/manyfiles")
+            images["manyfiles"] = (
+                push(registry, layout, manyfiles.TAG, "bench/manyfiles"),
+                f"oci:{layout}:{manyfiles.TAG}",
+            )
         print(f"{os.cpu_count()} CPUs; {args.repeat} runs each; load {os.getloadavg()[0]:.2f}", flush=True)
-        for name, ref in images.items():
+        srcs = {"this": ROOT / "src"}
+        if args.baseline_src is not None:
+            srcs["baseline"] = args.baseline_src.resolve()
+
+        def sbom(src: Path, ref: str, i: int) -> Run:
+            cache = tmp / f"cache-{i}"
+            env = dict(os.environ, ALPINIST_CACHE_DIR=str(cache), PYTHONPATH=str(src))
+            env.pop("ALPINIST_TIMEOUT", None)
+            cmd = [sys.executable, "-m", "alpinist.cli", "sbom", ref, "--format", "json", "--no-cache"]
+            try:
+                return measured(cmd, env)
+            finally:
+                shutil.rmtree(cache, ignore_errors=True)
+
+        for name, (ref, local) in images.items():
             print(f"{name}: {ref}", flush=True)
             copies: list[Run] = []
-            alpinist: list[Run] = []
+            runs: dict[str, list[Run]] = {label: [] for label in (*srcs, "oci")}
             for i in range(args.repeat):
                 out = tmp / f"copy-{name.replace(':', '_')}-{i}"
                 copy = skopeo(
@@ -107,19 +129,16 @@ def main() -> int:
                 )
                 copies.append(measured(copy, skopeo_env(registry.workdir)))
                 shutil.rmtree(out, ignore_errors=True)
-                cache = tmp / f"cache-{i}"
-                env = dict(os.environ, ALPINIST_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT / "src"))
-                env.pop("ALPINIST_TIMEOUT", None)
-                alpinist.append(
-                    measured(
-                        [sys.executable, "-m", "alpinist.cli", "sbom", ref, "--format", "json", "--no-cache"],
-                        env,
-                    )
-                )
-                shutil.rmtree(cache, ignore_errors=True)
+                for label, src in srcs.items():
+                    runs[label].append(sbom(src, ref, i))
+                runs["oci"].append(sbom(ROOT / "src", local, i))
             row(results, name, "skopeo copy docker:// -> oci:", copies)
-            row(results, name, "alpinist sbom (cold cache)", alpinist, copies, "skopeo copy")
-            print(f"  {'':<42} {med(alpinist, 'wall') / med(copies, 'wall'):.2f}× skopeo copy (goal ≤ 1.10×)")
+            row(results, name, "alpinist sbom registry (cold cache)", runs["this"], copies, "skopeo copy")
+            ratio = med(runs["this"], "wall") / med(copies, "wall")
+            print(f"  {'':<42} {ratio:.2f}× skopeo copy (goal ≤ 1.10×)")
+            if "baseline" in runs:
+                row(results, name, "  the same, --baseline-src", runs["baseline"], copies, "skopeo copy")
+            row(results, name, "alpinist sbom oci: (local layout, cold)", runs["oci"], copies, "skopeo copy")
         print(f"load after: {os.getloadavg()[0]:.2f}", flush=True)
     finally:
         registry.stop()
