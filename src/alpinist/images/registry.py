@@ -234,8 +234,8 @@ class _BlobStream(io.RawIOBase):
     def start(self) -> None:
         """Send the first request and check its answer (raises as a download did)."""
         self._attempt = 1
-        self._progress(0)
         self._attach(self._source._send("GET", self._url, self._what), 0)
+        self._progress(0)
 
     def readable(self) -> bool:
         return True
