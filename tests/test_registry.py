@@ -282,7 +282,7 @@ def test_tampered_blob_on_the_registry_disk(fresh_registry: RunningRegistry, tmp
     with source_for(fresh_registry, "library/alpine", "3.20.3", tmp_path, cache=cache) as source:
         resolved = source.resolve()
         with pytest.raises(DigestMismatch) as err:
-            source.open_blob(resolved.layers[0])
+            read_all(source, resolved.layers[0])
     assert layer_digest in str(err.value)
     assert not cache.has(layer_digest)
     assert [p.name for p in cache.path_for(layer_digest).parent.iterdir() if p.name.startswith(".")] == []

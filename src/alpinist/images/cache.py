@@ -7,6 +7,10 @@ Several processes may download the same blob at once: each writes its own tempor
 last rename wins with identical content. The path name is the only thing trusted on read; consumers
 still wrap what ``open`` returns in ``VerifyingReader``, which catches on-disk corruption cheaply.
 
+``writer`` is the same write for a blob whose bytes arrive while someone reads them (the registry's
+layers, parsed as they download): a ``BlobWriter`` takes each piece as it goes by, and ``commit``
+checks the digest and size and renames the ``.part`` into place; ``abort`` (or any failure) removes it.
+
 Temporary files (``blobs/sha256/.<hex>-XXXX.part``) are locked (``fcntl.flock``) by their writer for as
 long as it writes. A killed process leaves its ``.part`` behind, unlocked: the first ``BlobCache`` of
 a later process over the same root removes every unlocked ``.part`` (one directory listing), never a
@@ -21,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import logging
 import os
 import tempfile
@@ -31,7 +36,7 @@ from typing import BinaryIO
 
 import platformdirs
 
-from alpinist.errors import BlobError, ImageError
+from alpinist.errors import BlobError, DigestMismatch, ImageError
 from alpinist.images.source import VerifyingReader, split_digest, verify_bytes
 
 log = logging.getLogger(__name__)
@@ -197,6 +202,10 @@ class BlobCache:
             reader.close()
         return final
 
+    def writer(self, digest: str, size: int | None) -> BlobWriter:
+        """A ``BlobWriter`` for ``digest``: its ``.part`` is created (and locked) at once."""
+        return BlobWriter(self.path_for(digest), digest, size)
+
     def put_bytes(self, digest: str, data: bytes) -> Path:
         """Store ``data`` (already in memory) under ``digest`` after checking that it hashes to it."""
         verify_bytes(data, digest)
@@ -204,6 +213,92 @@ class BlobCache:
         with _atomic_file(final) as out:
             out.write(data)
         return final
+
+
+class BlobWriter:
+    """One blob entering the cache piece by piece: a locked ``.part`` beside its final path, hashed and
+    counted as it is written. A piece beyond the declared size is refused at once (``DigestMismatch``).
+    ``commit()`` checks digest and size, fsyncs and renames the file into place; ``abort()`` removes
+    it. Any failure of ``write`` or ``commit`` aborts; once ended, ``abort`` does nothing.
+    """
+
+    def __init__(self, final: Path, digest: str, size: int | None) -> None:
+        algo, _ = split_digest(digest)
+        self.final = final
+        self.digest = digest
+        self.size = size
+        self.written = 0
+        self._hash = hashlib.new(algo)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            fd, self.part = _locked_part(final)
+        except OSError as exc:
+            raise cache_error(final.parent, exc) from None
+        try:
+            self._out = os.fdopen(fd, "wb")  # closing it releases the lock
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                self.part.unlink()
+            raise
+        self._open = True
+
+    @property
+    def open(self) -> bool:
+        """Neither committed nor aborted yet."""
+        return self._open
+
+    def write(self, data: bytes) -> None:
+        if not self._open:
+            raise ValueError("write to an ended BlobWriter")
+        if self.size is not None and self.written + len(data) > self.size:
+            self.abort()
+            raise DigestMismatch(self.digest, f"blob is larger than its descriptor's {self.size} bytes")
+        try:
+            self._out.write(data)
+        except BaseException as exc:
+            self.abort()
+            if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+                raise cache_error(self.final.parent, exc) from None
+            raise
+        self._hash.update(data)
+        self.written += len(data)
+
+    def commit(self) -> Path:
+        """Check the bytes written against the digest and size, then rename them into the cache."""
+        if not self._open:
+            raise ValueError("commit of an ended BlobWriter")
+        try:
+            if self.size is not None and self.written != self.size:
+                raise DigestMismatch(self.digest, f"blob is truncated: {self.written} of {self.size} bytes")
+            actual = f"{self._hash.name}:{self._hash.hexdigest()}"
+            if actual != self.digest:
+                raise DigestMismatch(self.digest, f"content hashes to {actual}")
+            self._out.flush()
+            os.fsync(self._out.fileno())
+            os.replace(self.part, self.final)
+        except BaseException as exc:
+            self.abort()
+            if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+                raise cache_error(self.final.parent, exc) from None
+            raise
+        self._open = False
+        with contextlib.suppress(OSError):
+            self._out.close()  # after the rename: the lock is held until the file has its name
+        _fsync_dir(self.final.parent)
+        return self.final
+
+    def abort(self) -> None:
+        """Remove the ``.part`` (nothing enters the cache); nothing to do once ended."""
+        if not self._open:
+            return
+        self._open = False
+        try:
+            with contextlib.suppress(OSError):
+                self.part.unlink()  # while still locked: no sweeper sees it unlocked in between
+        finally:
+            with contextlib.suppress(OSError):
+                self._out.close()
 
 
 @contextlib.contextmanager

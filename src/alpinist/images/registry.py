@@ -10,7 +10,11 @@ or a digest) to one image manifest for one platform:
 * the config blob is fetched, size-bounded and verified;
 * manifests and configs are kept in the blob cache by digest, so a digest-pinned second run needs no
   request at all, and a tag needs one (the tag's manifest) while every blob comes from the cache;
-* ``open_blob`` streams a layer from the cache, downloading it first (verified, atomic) if missing.
+* ``open_blob`` streams a layer from the cache when it is there; else it streams the download itself:
+  the caller (``layers.py``) decompresses and parses the bytes as they arrive, while each piece it
+  reads is written to the cache's ``.part``. At the end of the body the digest and size are checked
+  and the ``.part`` is renamed into the cache; a mismatch, an error, a cancel or a stream closed before
+  its end removes the ``.part`` and nothing enters the cache.
 
 With ``mirrors`` (``images.mirrors``), an image of a mirrored registry is read from the mirror only:
 every request goes to the mirror's host, the repository under the mirror's path prefix, over plain
@@ -25,14 +29,19 @@ client, credentials, retries and error checking, for other endpoints (``images.t
 
 Transient failures (429, 500, 502, 503, 504, connection errors, a body cut short, a token server's
 5xx or connection failure) are retried with exponential backoff and jitter, honouring ``Retry-After``,
-with bounded attempts and a bounded total wait. TLS is verified; plain http is used only for loopback
+with bounded attempts and a bounded total wait. A layer whose connection breaks mid-body is resumed
+where it broke (``Range: bytes=N-``; the reader has taken the first N bytes already): a 206 goes on
+from there, a registry that ignores the range and answers 200 has its first N bytes skipped. The
+resumed requests count against the same bounded attempts and total wait. TLS is verified; plain http is used only for loopback
 hosts and hosts the user listed as insecure.
 
 Deadlines (``net.Deadlines``, from ``--timeout`` / ``ALPINIST_TIMEOUT``): no byte for the stall timeout
 (the client's read timeout) or a body slower than the minimum throughput ends the request at once,
 without a retry, with one line naming the registry, the blob and the rule. ``net.cancel()`` (Ctrl-C,
 SIGTERM) stops a download between two reads of the socket, and wakes a read that is blocked: the
-cache's ``.part`` is removed on the way out.
+cache's ``.part`` is removed on the way out. As the bytes of a layer are counted when its reader takes
+them, a reader slower than the minimum throughput would fail that rule too (the layer parser reads
+far faster than the default 10 KiB/s).
 """
 
 from __future__ import annotations
@@ -44,7 +53,7 @@ import random
 import re
 import ssl
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
@@ -61,7 +70,7 @@ from alpinist.errors import (
     RegistryError,
 )
 from alpinist.images.auth import LimitedStream, RegistryAuth, TokenServerError, resolve_credentials
-from alpinist.images.cache import BlobCache
+from alpinist.images.cache import BlobCache, BlobWriter
 from alpinist.images.manifest import (
     ACCEPT,
     INDEX_TYPES,
@@ -101,6 +110,8 @@ MAX_ERROR_BODY = 64 * 1024
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REPOSITORY_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 _TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
+_CONTENT_RANGE_RE = re.compile(r"\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*", re.IGNORECASE)
+_SKIP_PIECE = 1 << 16
 
 ProgressCallback = Callable[[str, int, int], None]
 # (HTTP status, the distribution error code or None, " [CODE: message]" or "") -> the error to raise
@@ -196,6 +207,150 @@ class _ResponseStream(io.RawIOBase):
             self._response.close()
         finally:
             super().close()
+
+
+class _BlobStream(io.RawIOBase):
+    """A layer blob read while it downloads. Each read hands out the bytes that arrived and writes them
+    to the cache's ``.part`` (``BlobWriter``: bounded by the descriptor's size); the end of the body
+    commits it (digest and size checked, renamed into the cache). Any error, a cancel, or a close before
+    the end removes the ``.part``. A connection that breaks mid-body is resumed with a range request
+    from the first byte not yet read, within the source's retry policy; the deadlines end it at once.
+    One thread reads a stream (one stream per blob, as ``build_view`` uses them)."""
+
+    def __init__(self, source: RegistrySource, desc: Descriptor, writer: BlobWriter) -> None:
+        super().__init__()
+        self._source = source
+        self._desc = desc
+        self._writer = writer
+        self._what = f"blob {desc.digest} of {source.reference}"
+        self._url = f"/v2/{source.api_repository}/blobs/{desc.digest}"
+        self._attempt = 0
+        self._waited = 0.0
+        self._response: httpx.Response | None = None
+        self._body: _ResponseStream | None = None  # None: no body left to read
+        self._watch = ExitStack()  # the response's socket, for cancel() to wake a blocked read
+        self._skip = 0  # bytes still to drop: a 200 answer to a range request starts from byte 0
+
+    def start(self) -> None:
+        """Send the first request and check its answer (raises as a download did)."""
+        self._attempt = 1
+        self._attach(self._source._send("GET", self._url, self._what), 0)
+        self._progress(0)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        if not self._writer.open:  # the end was reached and committed
+            return 0
+        try:
+            return self._read(memoryview(buffer).cast("B"))
+        except BaseException:
+            self._end()
+            raise
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self._end()  # a stream closed before its end caches nothing
+        finally:
+            super().close()
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _read(self, view: memoryview) -> int:
+        while True:
+            skipping = self._skip > 0
+            target = memoryview(bytearray(min(self._skip, _SKIP_PIECE))) if skipping else view
+            n = self._read_body(target)
+            if n < 0:
+                continue  # resumed: the new answer may start before the first byte not yet read
+            if skipping and n > 0:
+                self._skip -= n
+                continue
+            if n == 0:  # the end (a body shorter than what was read before: the commit says truncated)
+                self._writer.commit()
+                self._drop_response()
+                return 0
+            self._writer.write(bytes(view[:n]))
+            self._progress(self._writer.written)
+            return n
+
+    def _read_body(self, view: memoryview) -> int:
+        """Bytes of the body into ``view``: 0 at its end, -1 when a broken connection was resumed."""
+        source = self._source
+        if self._body is None:
+            return 0
+        try:
+            return self._body.readinto(view)
+        except httpx.TimeoutException:
+            raise RegistryError(
+                f"registry {source.server}: {self._what}: {stall_message(source.deadlines)}"
+            ) from None
+        except DeadlineExceeded as exc:
+            raise RegistryError(f"registry {source.server}: {self._what}: {exc}") from None
+        except httpx.TransportError as exc:  # the connection broke mid-body: go on from there
+            check_cancelled()  # ... unless it broke because cancel() shut the socket down
+            self._resume(f"connection broke: {exc}")
+            return -1
+
+    def _resume(self, reason: str) -> None:
+        self._drop_response()
+        offset = self._writer.written
+        if offset == self._desc.size:
+            return  # every byte arrived, only the end of the answer was lost: the commit checks them
+        source = self._source
+        self._waited = source._wait_to_retry(self._attempt, self._waited, self._what, reason)
+        self._attempt += 1
+        headers = {"Range": f"bytes={offset}-"} if offset else None
+        self._attach(source._send("GET", self._url, self._what, headers), offset)
+
+    def _attach(self, response: httpx.Response, offset: int) -> None:
+        """Read the body of ``response`` from here on, which should start at byte ``offset``."""
+        source = self._source
+        try:
+            start = 0
+            if response.status_code == 206:
+                content_range = response.headers.get("content-range", "")
+                match = _CONTENT_RANGE_RE.fullmatch(content_range)
+                start = int(match.group(1)) if match else -1
+                if not 0 <= start <= offset:
+                    raise RegistryError(
+                        f"registry {source.server}: {self._what}: asked for bytes {offset}- and got a "
+                        f"partial answer of {content_range or '(no Content-Range)'}"
+                    )
+            else:
+                source._check(response, self._what, blob=self._desc.digest)
+            self._watch.enter_context(watch_socket(response_socket(response.extensions)))
+        except BaseException:
+            response.close()
+            raise
+        self._skip = offset - start
+        self._response = response
+        # unbuffered: each read returns what arrived, so progress and the rate guard see it
+        self._body = _ResponseStream(response, RateGuard(source.deadlines))
+
+    def _drop_response(self) -> None:
+        self._body = None
+        response, self._response = self._response, None
+        try:
+            self._watch.close()
+        finally:
+            if response is not None:
+                response.close()
+
+    def _end(self) -> None:
+        try:
+            self._writer.abort()  # nothing once committed
+        finally:
+            self._drop_response()
+
+    def _progress(self, done: int) -> None:
+        progress = self._source._progress
+        if progress is not None:
+            progress(self._desc.digest, done, self._desc.size)
 
 
 class RegistrySource:
@@ -303,18 +458,23 @@ class RegistrySource:
         )
 
     def open_blob(self, descriptor: Descriptor) -> BinaryIO:
-        """The cached blob file, downloaded (and verified) into the cache first when missing."""
+        """The cached blob file; else the blob as it downloads, entering the cache (verified, atomic)
+        when it has been read to its end (``_BlobStream``). Its status is checked here: a missing blob
+        or a refused request raises before anything is returned."""
         fh = self.cache.open(descriptor.digest)
         if fh is not None:
             if os.fstat(fh.fileno()).st_size == descriptor.size:
                 return fh
             fh.close()  # a cached copy of the wrong size can never verify: fetch it again
             self.cache.discard(descriptor.digest)
-        self._download(descriptor)
-        fh = self.cache.open(descriptor.digest)
-        if fh is None:  # removed by someone else between the rename and now
-            raise BlobError(descriptor.digest, "vanished from the cache right after download")
-        return fh
+        check_cancelled()
+        stream = _BlobStream(self, descriptor, self.cache.writer(descriptor.digest, descriptor.size))
+        try:
+            stream.start()
+        except BaseException:
+            stream.close()
+            raise
+        return cast(BinaryIO, stream)
 
     def close(self) -> None:
         self._client.close()
@@ -399,32 +559,6 @@ class RegistrySource:
             verify_bytes(data, desc.digest, desc.size)  # a body longer than the descriptor fails here
             self.cache.put_bytes(desc.digest, data)
         return load_json(data, what)
-
-    # -- layers -----------------------------------------------------------------------------------
-    def _download(self, desc: Descriptor) -> None:
-        what = f"blob {desc.digest} of {self.reference}"
-        waited = 0.0
-        for attempt in range(1, self._retry.attempts + 1):
-            check_cancelled()
-            with closing(self._send("GET", f"/v2/{self.api_repository}/blobs/{desc.digest}", what)) as resp:
-                self._check(resp, what, blob=desc.digest)
-                # unbuffered: each read returns what arrived, so progress and the rate guard see it
-                stream = cast(BinaryIO, _ResponseStream(resp, RateGuard(self.deadlines)))
-                try:
-                    with watch_socket(response_socket(resp.extensions)):
-                        self.cache.put_stream(desc.digest, desc.size, stream, self._progress)
-                    return
-                except httpx.TimeoutException:
-                    raise RegistryError(
-                        f"registry {self.server}: {what}: {stall_message(self.deadlines)}"
-                    ) from None
-                except DeadlineExceeded as exc:
-                    raise RegistryError(f"registry {self.server}: {what}: {exc}") from None
-                except httpx.TransportError as exc:  # the connection broke mid-body: fetch it again
-                    check_cancelled()  # ... unless it broke because cancel() shut the socket down
-                    error: BaseException = exc
-            waited = self._wait_to_retry(attempt, waited, what, f"connection broke: {error}")
-        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- HTTP -------------------------------------------------------------------------------------
     def _get_auth(self) -> RegistryAuth:
@@ -582,10 +716,10 @@ class _BodyBroke(RegistryError):
 
 
 def _bound_error_body(response: httpx.Response) -> None:
-    """Keep at most ``MAX_ERROR_BODY`` bytes of any answer but a 200: httpx reads a 401's body (before
+    """Keep at most ``MAX_ERROR_BODY`` bytes of any answer but a 200 (or a 206, a resumed layer): httpx reads a 401's body (before
     the auth flow retries) and a redirect's body whole on its own, and a registry could send gigabytes
     there. Such bodies are only ever read for their error message."""
-    if response.status_code != 200 and isinstance(response.stream, httpx.SyncByteStream):
+    if response.status_code not in (200, 206) and isinstance(response.stream, httpx.SyncByteStream):
         response.stream = LimitedStream(response.stream, MAX_ERROR_BODY)
 
 
