@@ -16,7 +16,9 @@ beside it, so the working tree is never touched. Results go to ``bench/mutation.
                           "survived_in_message_text": N, "score_without_message_text": 0.0-1.0,
                           "survivors": ["_merge #12: -  if a < b: / +  if a <= b:", …]}, …}
 
-``score = killed / (killed + survived)``, every surviving mutant counted. mutmut also mutates string
+``score = (killed + timeout) / (killed + timeout + survived)``, every surviving mutant counted; a
+*timeout* is a mutant that made the tests loop until mutmut's CPU limit stopped them: detected, as
+mutmut and Stryker count it. mutmut also mutates string
 literals (``"text"`` → ``"XXtextXX"``); a survivor that only changes the text of an error or warning
 message cannot change a finding, so it is counted apart as well (``survived_in_message_text``) and a
 second score leaves it out; the first score is the one the goal is measured on. Goal: ≥ 0.85 for each
@@ -115,29 +117,58 @@ def run_module(mutmut: Path, copy: Path, module: str, tests: tuple[str, ...], jo
     configure(copy, module, tests)
     env = {**os.environ, "ALPINIST_SKIP_CORPUS_PIN": "1"}
     env.pop("PYTHONPATH", None)
-    run = subprocess.run(
-        [str(mutmut), "run", "--max-children", str(jobs)], cwd=copy, env=env, capture_output=True, text=True
-    )
+    log = copy / "mutmut.log"
+    with log.open("w") as out:  # a file, not a pipe: a hung mutant orphaned past its timeout keeps a
+        # pipe open and run() would wait for it forever
+        run = subprocess.run(
+            [str(mutmut), "run", "--max-children", str(jobs)], cwd=copy, env=env, stdout=out, stderr=out
+        )
+    _kill_orphans(copy)
     if run.returncode != 0:
-        raise SystemExit(f"mutmut failed on {module}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+        raise SystemExit(f"mutmut failed on {module}: see {log}:\n{log.read_text()[-3000:]}")
+    return summarize(mutmut, copy, module, env)
+
+
+def _kill_orphans(copy: Path) -> None:
+    """mutmut stops a mutant that runs past its CPU limit (a loop that never ends: a *timeout*, counted
+    as detected) but may leave the forked test process behind; stop those of this copy."""
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if proc.joinpath("cmdline").read_bytes().startswith(b"mutmut: ") and str(
+                proc.joinpath("cwd").resolve()
+            ).startswith(str(copy)):
+                os.kill(int(proc.name), 9)
+        except (OSError, ValueError):
+            continue
+
+
+def summarize(mutmut: Path, copy: Path, module: str, env: dict[str, str]) -> dict[str, object]:
     listing = subprocess.run(
-        [str(mutmut), "results", "--all", "true"], cwd=copy, env=env, capture_output=True, text=True, check=True
+        [str(mutmut), "results", "--all", "true"],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     statuses = {m["name"]: m["status"].strip() for m in map(STATUS.match, listing.splitlines()) if m}
     survivors = sorted(name for name, status in statuses.items() if status == "survived")
     cache: dict[str, dict[str, str]] = {}
     diffs = {name: _diff(copy, module, name, cache) for name in survivors}
     in_message = sum(1 for d in diffs.values() if _only_message_text(d))
+    timeout = sum(1 for s in statuses.values() if s == "timeout")
     killed = sum(1 for s in statuses.values() if s == "killed")
-    judged = killed + len(survivors)
+    judged = killed + timeout + len(survivors)
     return {
         "killed": killed,
         "survived": len(survivors),
-        "score": round(killed / judged, 3) if judged else None,
+        "timeout": timeout,
+        "score": round((killed + timeout) / judged, 3) if judged else None,
         "no_tests": sum(1 for s in statuses.values() if s == "no tests"),
-        "timeout": sum(1 for s in statuses.values() if s == "timeout"),
         "survived_in_message_text": in_message,
-        "score_without_message_text": round(killed / (judged - in_message), 3) if judged > in_message else None,
+        "score_without_message_text": (
+            round((killed + timeout) / (judged - in_message), 3) if judged > in_message else None
+        ),
         "survivors": [f"{_short(name)}: {' / '.join(diffs[name])}" for name in survivors],
     }
 
@@ -148,10 +179,11 @@ def _diff(copy: Path, module: str, name: str, cache: dict[str, dict[str, str]]) 
     rather than by one ``mutmut show`` per survivor (a second each)."""
     if module not in cache:
         tree_source = (copy / "mutants" / "src" / "alpinist" / module).read_text()
+        lines = tree_source.splitlines()
         functions: dict[str, str] = {}
         for node in ast.walk(ast.parse(tree_source)):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "__mutmut_" in node.name:
-                functions[node.name] = ast.get_source_segment(tree_source, node) or ""
+                functions[node.name] = "\n".join(lines[node.lineno - 1 : node.end_lineno])
         cache[module] = functions
     functions = cache[module]
     func = name.rsplit(".", 1)[-1]
@@ -187,13 +219,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants run at once")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/alpinist-mutation"))
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "mutation.json")
+    parser.add_argument(
+        "--summarize-only", action="store_true", help="read the results of the last run in --workdir again"
+    )
     args = parser.parse_args(argv)
     mutmut = ensure_mutmut()
     results: dict[str, object] = json.loads(args.json.read_text()) if args.json.exists() else {}
     for module in args.module or sorted(MODULES):
         started = time.monotonic()
-        copy = copy_repo(args.workdir / module.replace("/", "_") / "alpinist")
-        result = run_module(mutmut, copy, module, MODULES[module], args.jobs)
+        copy = args.workdir / module.replace("/", "_") / "alpinist"
+        if args.summarize_only:
+            env = {**os.environ, "ALPINIST_SKIP_CORPUS_PIN": "1"}
+            result = summarize(mutmut, copy, module, env)
+        else:
+            result = run_module(mutmut, copy_repo(copy), module, MODULES[module], args.jobs)
         result["seconds"] = round(time.monotonic() - started)
         results[module] = result
         args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
