@@ -220,6 +220,13 @@ def test_bad_vex_document_gets_one_exact_error(tmp_path: Path, doc: Any, message
     assert error == f"VEX document {path}: {message}"
 
 
+def test_vex_document_nested_deeper_than_the_stack(tmp_path: Path) -> None:
+    deep = write(tmp_path, "deep.vex.json", "[" * 100_000)
+    with pytest.raises(PolicyError) as exc:
+        load_vex(deep)
+    assert str(exc.value) == f"VEX document {deep}: not an OpenVEX document: JSON nested too deeply"
+
+
 def test_vex_document_that_cannot_be_read_or_decoded(tmp_path: Path) -> None:
     missing = tmp_path / "none.vex.json"
     with pytest.raises(PolicyError) as exc:
@@ -314,14 +321,21 @@ def test_an_unidentified_product_does_not_hide_the_next_one(tmp_path: Path) -> N
 
 
 def test_vex_timestamps_keep_their_offset_and_naive_ones_are_utc(tmp_path: Path) -> None:
-    statements = load(
-        tmp_path,
-        vex_doc(
-            dict(FIXED_SSL, timestamp="2025-03-01T02:00:00+02:00"),
-            dict(FIXED_SSL, timestamp="2025-03-01T00:00:00"),
-            FIXED_SSL,
-            timestamp="2025-01-01T00:00:00Z",
-        ),
+    """A statement's timestamp keeps its UTC offset, a naive one is read as UTC; a document read alone
+    numbers its statements from 0."""
+    statements = load_vex(
+        write(
+            tmp_path,
+            "doc.vex.json",
+            json.dumps(
+                vex_doc(
+                    dict(FIXED_SSL, timestamp="2025-03-01T02:00:00+02:00"),
+                    dict(FIXED_SSL, timestamp="2025-03-01T00:00:00"),
+                    FIXED_SSL,
+                    timestamp="2025-01-01T00:00:00Z",
+                )
+            ),
+        )
     )
     stamps = [s.timestamp for s in statements]
     assert stamps == [
@@ -329,7 +343,7 @@ def test_vex_timestamps_keep_their_offset_and_naive_ones_are_utc(tmp_path: Path)
         datetime(2025, 3, 1, tzinfo=UTC),
         datetime(2025, 1, 1, tzinfo=UTC),
     ]
-    assert [s.utcoffset() for s in stamps] == [timedelta(hours=2), timedelta(0), timedelta(0)]
+    assert [s.utcoffset() if s else None for s in stamps] == [timedelta(hours=2), timedelta(0), timedelta(0)]
     assert [s.order for s in statements] == [0, 1, 2]
     assert [s.where for s in statements] == [f"{tmp_path / 'doc.vex.json'} statements[{i}]" for i in range(3)]
 
