@@ -49,7 +49,12 @@ REPO = Path(__file__).resolve().parent.parent
 MODULES: dict[str, tuple[str, ...]] = {
     "versions.py": ("tests/test_versions.py", "tests/test_lint_knowledge.py"),
     "scan/severity.py": ("tests/test_severity.py",),
-    "scan/policy.py": ("tests/test_policy.py", "tests/test_fuzz_parsers.py", "tests/test_reports_scan.py"),
+    "scan/policy.py": (
+        "tests/test_policy.py",
+        "tests/test_policy_errors.py",
+        "tests/test_fuzz_parsers.py",
+        "tests/test_reports_scan.py",
+    ),
     "scan/matching.py": (
         "tests/test_matching.py",
         "tests/test_matching_merge.py",

@@ -302,7 +302,8 @@ def _vex_time(value: Any, path: Path, where: str) -> datetime | None:
     if not isinstance(value, str):
         raise _vex_fail(path, where, "must be an RFC 3339 timestamp string")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        # Python 3.11 reads "Z"; RFC 3339 5.6 allows "t" and "z" too, which it does not
+        parsed = datetime.fromisoformat(value.upper())
     except ValueError:
         raise _vex_fail(path, where, f"not an RFC 3339 timestamp: {value!r}") from None
     if parsed.tzinfo is None:
