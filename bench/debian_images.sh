@@ -35,11 +35,11 @@ build() {
   # layer 1: the minimal base
   mmdebstrap --quiet --mode=root --variant=minbase --include=ca-certificates \
     --dpkgopt='path-exclude=/usr/share/man/*' "$suite" "$bundle/rootfs" "$MIRROR"
-  umoci repack --image "$layout:$tag" --history.created_by "mmdebstrap --variant=minbase $suite" "$bundle"
+  umoci repack --refresh-bundle --image "$layout:$tag" --history.created_by "mmdebstrap --variant=minbase $suite" "$bundle"
   # layer 2: python3 from Debian
   cp /etc/resolv.conf "$bundle/rootfs/etc/resolv.conf"
   chroot "$bundle/rootfs" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin'
-  umoci repack --image "$layout:$tag" --history.created_by "apt-get install python3 python3-venv" "$bundle"
+  umoci repack --refresh-bundle --image "$layout:$tag" --history.created_by "apt-get install python3 python3-venv" "$bundle"
   # layer 3: the service's venv from PyPI
   # the host's CA bundle, for a network that reaches PyPI through a TLS-inspecting proxy; removed after
   cp /etc/ssl/certs/ca-certificates.crt "$bundle/rootfs/tmp/host-ca.crt"
@@ -47,7 +47,7 @@ build() {
     chroot "$bundle/rootfs" sh -c "python3 -m venv /opt/venv && /opt/venv/bin/pip install -q --no-cache-dir $PACKAGES"
   rm -f "$bundle/rootfs/tmp/host-ca.crt"
   : > "$bundle/rootfs/etc/resolv.conf"
-  umoci repack --image "$layout:$tag" --history.created_by "pip install $PACKAGES" "$bundle"
+  umoci repack --refresh-bundle --image "$layout:$tag" --history.created_by "pip install $PACKAGES" "$bundle"
   umoci gc --layout "$layout"
   skopeo copy -q "oci:$layout:$tag" "docker-archive:$dir/image.docker.tar:$tag"
   rm -rf "$bundle"
