@@ -12,7 +12,7 @@ Images (each as an OCI layout and as a docker-archive made by skopeo):
 For each image: cold ``alpinist sbom`` (``--no-cache``) on the layout and on the archive, with layers in
 threads and in worker processes (``ALPINIST_LAYER_WORKERS``; the default picks processes for these
 sizes), ``trivy image --input ARCHIVE --list-all-pkgs --scanners ''`` (memory cache, so cold) and
-``syft docker-archive:`` when installed, and ``gzip -dc`` of the layout's layer blobs. Each command runs
+the same on an OCI layout directory of the image (gzip layers: the peer of the layout rows), ``syft docker-archive:`` when installed, and ``gzip -dc`` of the layout's layer blobs. Each command runs
 ``--repeat`` times; medians are compared. Wall time, CPU time (user + system of the command and every
 process it waited for) and peak memory: the largest sum of the resident sets of the command's process
 tree (proportional set size: a page a forked worker shares with its parent counts half in each),
@@ -265,7 +265,36 @@ def main() -> int:
             gz = timed(f"gzip -dc {blobs} > /dev/null", args.repeat, shell=True)
             row(results, image.name, "gzip -dc <layer blobs>", gz)
             reference: list[Run] | None = None
+            oci_reference: list[Run] | None = None
             if trivy.exists():
+                # the layout's peer: trivy reading an OCI layout directory of this one image (gzip layers)
+                oci_dir = tmp / f"{image.name.replace(':', '-')}-layout"
+                tag = image.layout_ref.rsplit(":", 2)[-2:]
+                subprocess.run(
+                    ["skopeo", "copy", "-q", image.layout_ref, f"oci:{oci_dir}:{':'.join(tag)}"], check=True
+                )
+                oci_reference = timed(
+                    [
+                        str(trivy),
+                        "image",
+                        "--input",
+                        str(oci_dir),
+                        "--list-all-pkgs",
+                        "--scanners",
+                        "",
+                        "--format",
+                        "json",
+                        "--cache-backend",
+                        "memory",
+                        "--skip-version-check",
+                        "--disable-telemetry",
+                        "-q",
+                    ],
+                    args.repeat,
+                    dict(os.environ, TRIVY_CACHE_DIR=str(tmp / "trivy")),
+                )
+                row(results, image.name, "trivy image --input OCI-LAYOUT", oci_reference)
+                shutil.rmtree(oci_dir)
                 reference = timed(
                     [
                         str(trivy),
@@ -303,7 +332,15 @@ def main() -> int:
                     runs = timed(
                         [*ALPINIST, "sbom", ref, "--format", "json", "--no-cache"], args.repeat, mode_env
                     )
-                    row(results, image.name, f"alpinist sbom {label}: ({mode})", runs, reference, "trivy")
+                    peer = oci_reference if label == "oci" else reference
+                    row(
+                        results,
+                        image.name,
+                        f"alpinist sbom {label}: ({mode})",
+                        runs,
+                        peer,
+                        "trivy oci" if label == "oci" else "trivy",
+                    )
                     if label == "oci" and mode == "auto":
                         print(f"  {'':<42} {med(runs, 'wall') / med(gz, 'wall'):.2f}× gzip -dc")
             # the whole scan, cold (no inventory cache), against a database built once from the corpus feeds
