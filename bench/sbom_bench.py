@@ -59,6 +59,7 @@ class Image:
     layout_ref: str  # oci:DIR:TAG
     layout_blobs: list[Path]
     archive: Path
+    tag: str = ""  # the layout's ref name
     expected: dict[str, object] | None = None
 
 
@@ -141,6 +142,7 @@ def images(tmp: Path, wanted: set[str] | None) -> list[Image]:
                 f"oci:{LAYOUT}:python-app:debian",
                 layer_blobs(LAYOUT, "python-app:debian"),
                 archive,
+                "python-app:debian",
             )
         )
     if wanted is None or "manyfiles" in wanted:
@@ -151,6 +153,7 @@ def images(tmp: Path, wanted: set[str] | None) -> list[Image]:
                 f"oci:{target / 'oci'}:{manyfiles.TAG}",
                 layer_blobs(target / "oci", manyfiles.TAG),
                 target / "manyfiles.docker.tar",
+                manyfiles.TAG,
                 json.loads((target / "expected.json").read_text()),
             )
         )
@@ -172,6 +175,7 @@ def images(tmp: Path, wanted: set[str] | None) -> list[Image]:
                 f"oci:{built / 'oci'}:{tag}",
                 layer_blobs(built / "oci", tag),
                 built / "image.docker.tar",
+                tag,
             )
         )
     return out
@@ -269,9 +273,8 @@ def main() -> int:
             if trivy.exists():
                 # the layout's peer: trivy reading an OCI layout directory of this one image (gzip layers)
                 oci_dir = tmp / f"{image.name.replace(':', '-')}-layout"
-                tag = image.layout_ref.rsplit(":", 2)[-2:]
                 subprocess.run(
-                    ["skopeo", "copy", "-q", image.layout_ref, f"oci:{oci_dir}:{':'.join(tag)}"], check=True
+                    ["skopeo", "copy", "-q", image.layout_ref, f"oci:{oci_dir}:{image.tag}"], check=True
                 )
                 oci_reference = timed(
                     [
