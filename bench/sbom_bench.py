@@ -271,53 +271,39 @@ def main() -> int:
             reference: list[Run] | None = None
             oci_reference: list[Run] | None = None
             if trivy.exists():
+
+                def trivy_runs(target: Path) -> list[Run]:
+                    """trivy's inventory of ``target`` (an archive or a layout directory), cold."""
+                    return timed(
+                        [
+                            str(trivy),
+                            "image",
+                            "--input",
+                            str(target),
+                            "--list-all-pkgs",
+                            "--scanners",
+                            "",
+                            "--format",
+                            "json",
+                            "--cache-backend",
+                            "memory",
+                            "--skip-version-check",
+                            "--disable-telemetry",
+                            "-q",
+                        ],
+                        args.repeat,
+                        dict(os.environ, TRIVY_CACHE_DIR=str(tmp / "trivy")),
+                    )
+
                 # the layout's peer: trivy reading an OCI layout directory of this one image (gzip layers)
                 oci_dir = tmp / f"{image.name.replace(':', '-')}-layout"
                 subprocess.run(
                     ["skopeo", "copy", "-q", image.layout_ref, f"oci:{oci_dir}:{image.tag}"], check=True
                 )
-                oci_reference = timed(
-                    [
-                        str(trivy),
-                        "image",
-                        "--input",
-                        str(oci_dir),
-                        "--list-all-pkgs",
-                        "--scanners",
-                        "",
-                        "--format",
-                        "json",
-                        "--cache-backend",
-                        "memory",
-                        "--skip-version-check",
-                        "--disable-telemetry",
-                        "-q",
-                    ],
-                    args.repeat,
-                    dict(os.environ, TRIVY_CACHE_DIR=str(tmp / "trivy")),
-                )
+                oci_reference = trivy_runs(oci_dir)
                 row(results, image.name, "trivy image --input OCI-LAYOUT", oci_reference)
                 shutil.rmtree(oci_dir)
-                reference = timed(
-                    [
-                        str(trivy),
-                        "image",
-                        "--input",
-                        str(image.archive),
-                        "--list-all-pkgs",
-                        "--scanners",
-                        "",
-                        "--format",
-                        "json",
-                        "--cache-backend",
-                        "memory",
-                        "--skip-version-check",
-                        "--disable-telemetry",
-                        "-q",
-                    ],
-                    args.repeat,
-                    dict(os.environ, TRIVY_CACHE_DIR=str(tmp / "trivy")),
-                )
+                reference = trivy_runs(image.archive)
                 row(results, image.name, "trivy image --input (memory cache)", reference)
             if syft.exists() and not args.skip_syft:
                 runs = timed(

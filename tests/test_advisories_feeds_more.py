@@ -8,11 +8,9 @@ through the real ``Fetcher``. Each test pins the rows, the skip counters, or the
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import struct
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import pytest
 
 from alpinist.advisories.download import Fetcher
+from alpinist.advisories.feed import Source
 from alpinist.advisories.feeds.alpine import secdb
 from alpinist.advisories.feeds.alpine.secdb import AlpineSecdbSource
 from alpinist.advisories.feeds.osv.records import OsvSource, ranges_from_events
@@ -28,6 +27,7 @@ from alpinist.advisories.update import update
 from alpinist.errors import FeedError
 from tests.conftest import CORPUS
 from tests.feed_server import FEEDS, FeedServer, feed_server_fixture  # noqa: F401 - registers the fixture
+from tests.test_feed_osv import zip_of
 
 SECDB_LOGGER = "alpinist.advisories.feeds.alpine.secdb"
 OSV_LOGGER = "alpinist.advisories.feeds.osv.records"
@@ -38,8 +38,9 @@ GHSA_VECTOR = "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:C/C:H/I:N/A:N"
 
 
 def fetch_and_parse(
-    source: AlpineSecdbSource | OsvSource, server: FeedServer, workdir: Path
+    source: Source, server: FeedServer, workdir: Path
 ) -> tuple[list[Path], list[Affected], list[Vulnerability]]:
+    """Fetch ``source``'s files from the loopback feed server and parse them all."""
     with Fetcher(mirror=server.url, sleep=lambda s: None) as fetcher:
         files = source.fetch(fetcher, workdir, None)
     affected: list[Affected] = []
@@ -148,14 +149,6 @@ def test_a_secdb_file_over_the_bound_or_unreadable(tmp_path: Path, monkeypatch: 
 
 
 # -- OSV -------------------------------------------------------------------------------------------------------
-
-
-def zip_of(records: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in records.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def ghsa(**changes: Any) -> bytes:

@@ -33,6 +33,7 @@ from alpinist.advisories.model import Affected, CvssScore, VersionRange, Vulnera
 from alpinist.errors import FeedError
 from alpinist.models import Package
 from tests.feed_server import NVD_FILE, NVD_PATH, FeedServer, feed_server_fixture  # noqa: F401 - the fixture
+from tests.test_advisories_feeds_more import fetch_and_parse as fetch_all
 
 NVD_URL = "https://services.nvd.nist.gov/rest/json/cves/2.0"
 NVD_ALL = "services.nvd.nist.gov/rest/json/cves/2.0/all.json"
@@ -64,13 +65,7 @@ def fetch_and_parse(
     server: FeedServer, workdir: Path, **source_options: Any
 ) -> tuple[NvdSource, list[Affected], list[Vulnerability]]:
     source = NvdSource(**source_options)
-    with Fetcher(mirror=server.url, sleep=lambda s: None) as fetcher:
-        files = source.fetch(fetcher, workdir, None)
-    affected: list[Affected] = []
-    vulns: list[Vulnerability] = []
-    for batch in source.parse(files):
-        affected.extend(batch.affected)
-        vulns.extend(batch.vulnerabilities)
+    _, affected, vulns = fetch_all(source, server, workdir)
     return source, affected, vulns
 
 

@@ -9,8 +9,6 @@ schemes, realms that are not URLs, challenges without a service or scope, passwo
 from __future__ import annotations
 
 import base64
-import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +26,11 @@ from alpinist.images.auth import (
     parse_challenges,
     resolve_credentials,
 )
+from tests import test_auth
 from tests.registry_server import LoopbackHandler, serve_loopback
+from tests.test_auth import write_json
+
+env = test_auth.env  # the same fixture: an environment with only a docker config dir and tmp_path/bin
 
 
 def b64(text: str | bytes) -> str:
@@ -37,23 +39,6 @@ def b64(text: str | bytes) -> str:
 
 def basic(user: str, password: str) -> str:
     return "Basic " + b64(f"{user}:{password}")
-
-
-def write_json(path: Path, doc: object) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc))
-    return path
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    """An environment with nothing but a docker config dir and a PATH holding tmp_path/bin."""
-    (tmp_path / "bin").mkdir()
-    return {
-        "HOME": str(tmp_path / "home"),
-        "DOCKER_CONFIG": str(tmp_path / "docker"),
-        "PATH": f"{tmp_path / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-    }
 
 
 def config_path(env: dict[str, str]) -> Path:
