@@ -22,10 +22,18 @@ from typing import Any
 
 import pytest
 
+from alpinist.advisories import update as update_module
 from alpinist.advisories.download import Fetcher
 from alpinist.advisories.sources import FeedBatch
 from alpinist.advisories.store import Store
-from alpinist.advisories.update import export_db, import_db, lock_path, update
+from alpinist.advisories.update import (
+    SourceReport,
+    UpdateProgress,
+    export_db,
+    import_db,
+    lock_path,
+    update,
+)
 from alpinist.errors import DatabaseError, FeedError
 from tests import store_records as rec
 from tests.feed_server import FeedServer, feed_server_fixture  # noqa: F401  (the fixture)
@@ -403,3 +411,98 @@ def test_db_import_lock_timeout_option(
         "0.1 s (see --lock-timeout)\n"
     )
     assert not held_lock.exists()
+
+
+# --------------------------------------------------------------------------- what an update tells
+
+
+def _parse_events(name: str, version: int) -> list[tuple[str, str, int]]:
+    """The ``parse`` progress of one fake feed: the rows parsed so far after each batch."""
+    out, done = [], 0
+    for batch in rec.batches(name, version):
+        done += len(batch.affected) + len(batch.vulnerabilities)
+        out.append((name, "parse", done))
+    return out
+
+
+def test_an_update_reports_its_steps_and_checkpoints_in_order(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over an existing database: every feed downloaded, then the incremental feed (nvd) parsed while the
+    indexes exist, the full feeds, the indexes rebuilt, the check, the install; the crash tests' hook is
+    called at each named step."""
+    steps: list[str] = []
+    monkeypatch.setattr(update_module, "_checkpoint", steps.append)
+    events: list[UpdateProgress] = []
+    update(db, rec.sources(2), None, progress=events.append)  # type: ignore[arg-type]
+    assert [(e.source, e.phase, e.done) for e in events] == [
+        *[(name, "download", 0) for name in rec.SOURCE_ORDER],
+        *_parse_events("nvd", 2),
+        *_parse_events("alpine", 2),
+        *_parse_events("debian", 2),
+        *_parse_events("osv", 2),
+        ("", "index", 0),
+        ("", "check", 0),
+        ("", "install", 0),
+    ]
+    assert all(e.total is None for e in events)
+    batches = sum(len(rec.batches(name, 2)) for name in rec.SOURCE_ORDER)
+    assert steps == ["locked", "downloaded", *["inserting"] * batches, "checked", "replaced"]
+
+
+def test_the_report_counts_what_each_feed_inserted(db: Path) -> None:
+    report = update(db, rec.sources(2), None)  # type: ignore[arg-type]
+    assert report.db_path == db and not report.reused
+    with Store.open(db) as store:
+        records = {s.name: s.records for s in store.status()}
+    expected = [
+        SourceReport(
+            name=name,
+            records=records[name],
+            affected_rows=sum(len(b.affected) for b in rec.batches(name, 2)),
+            vulnerability_rows=sum(len(b.vulnerabilities) for b in rec.batches(name, 2)),
+            incremental=name == "nvd",
+            files=1,
+        )
+        for name in rec.SOURCE_ORDER
+    ]
+    assert list(report.sources) == expected
+
+
+def test_an_update_waiting_for_a_held_lock_says_so_then_gives_up(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps: list[str] = []
+    monkeypatch.setattr(update_module, "_checkpoint", steps.append)
+    events: list[UpdateProgress] = []
+    before = sha256(db)
+    fd = os.open(lock_path(db), os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(DatabaseError) as info:
+            update(db, rec.sources(2), None, progress=events.append, lock_timeout=0.25)  # type: ignore[arg-type]
+    finally:
+        os.close(fd)
+    assert str(info.value) == (
+        f"{db}: another update or import holds {db}.lock; gave up after 0.25 s (see --lock-timeout)"
+    )
+    assert events == [UpdateProgress("", "wait")]
+    assert steps == ["lock-busy"]
+    assert sha256(db) == before
+
+
+def test_unknown_sources_are_all_named_with_the_known_ones(db: Path) -> None:
+    with pytest.raises(DatabaseError) as info:
+        update(db, rec.sources(2), None, only=["redhat", "alpine", "centos"])  # type: ignore[arg-type]
+    assert str(info.value) == "unknown advisory source redhat, centos (known: alpine, debian, osv, nvd)"
+
+
+def test_a_partial_update_of_a_database_of_another_schema_asks_for_a_full_one(db: Path) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
+    conn.close()
+    with pytest.raises(DatabaseError) as info:
+        update(db, rec.sources(2), None, only=["alpine"])  # type: ignore[arg-type]
+    message = str(info.value)
+    assert message.startswith(f"{db}: database schema version 0")
+    assert message.endswith("; run `alpinist db update` for all sources (no --source) to rebuild it")
