@@ -37,6 +37,7 @@ from alpinist.advisories.update import (
 from alpinist.errors import DatabaseError, FeedError
 from tests import store_records as rec
 from tests.feed_server import FeedServer, feed_server_fixture  # noqa: F401  (the fixture)
+from tests.tmpfs import tmpfs
 
 MAIN_320 = "https://secdb.alpinelinux.org/v3.20/main.json"
 MAIN_319 = "https://secdb.alpinelinux.org/v3.19/main.json"
@@ -64,6 +65,7 @@ class Feed:
 
     downloads: Sequence[Download] = ()
     written: str | None = None  # a file fetch writes itself, without the fetcher
+    written_size: int = 2  # its size in bytes
     urls: list[str] | None = None  # what feed_urls() says; None: the update records the fetcher's calls
     parse_error: Callable[[list[Path]], FeedError] | None = None
     fetch_error: Callable[[list[Path]], FeedError] | None = None
@@ -87,7 +89,7 @@ class Feed:
                 fetcher.get_to_file(item.url, dest, params=item.params)
             files.append(dest)
         if self.written is not None:
-            (workdir / self.written).write_text("{}", encoding="utf-8")
+            (workdir / self.written).write_bytes(b"{}".ljust(self.written_size))
             files.append(workdir / self.written)
         if self.fetch_error is not None:
             raise self.fetch_error(files)
@@ -506,3 +508,38 @@ def test_a_partial_update_of_a_database_of_another_schema_asks_for_a_full_one(db
     message = str(info.value)
     assert message.startswith(f"{db}: database schema version 0")
     assert message.endswith("; run `alpinist db update` for all sources (no --source) to rebuild it")
+
+
+def test_a_disk_that_fills_while_a_feed_downloads_names_the_database_and_its_directory(
+    tmp_path: Path,
+) -> None:
+    """A real 1 MiB tmpfs and a feed that writes 2 MiB: one line naming the database and where the update
+    writes, never the download directory, which is gone."""
+    data = tmp_path / "data"
+    with tmpfs(data, size="1m") as mounted:
+        if not mounted:
+            pytest.skip("needs root and mount(8) for a real 1 MiB tmpfs")
+        db = data / "advisories.db"
+        with pytest.raises(DatabaseError) as info:
+            update(db, {"alpine": Feed(written="big.json", written_size=2 << 20)}, None)
+        assert str(info.value) == (
+            f"{db}: update failed: No space left on device (the update writes its downloads and the new "
+            f"database beside the database, in {data})"
+        )
+        assert sorted(p.name for p in data.iterdir()) == ["advisories.db.lock"]
+
+
+def test_the_database_says_when_and_by_which_alpinist_it_was_updated(tmp_path: Path) -> None:
+    from alpinist import __version__
+
+    db = tmp_path / "advisories.db"
+    report = update(db, rec.sources(1), None)  # type: ignore[arg-type]
+    with Store.open(db) as store:
+        meta = store.meta()
+        cursors = {name: store.source_cursor(name) for name in rec.SOURCE_ORDER}
+    assert meta["updated_at"] == report.updated_at.isoformat()
+    assert meta["alpinist_version"] == __version__
+    # only the incremental feed gets a cursor: the update's start, to the second, in UTC
+    assert {name for name, cursor in cursors.items() if cursor is not None} == {"nvd"}
+    nvd = cursors["nvd"]
+    assert nvd is not None and len(nvd) == len("2026-01-01T00:00:00+00:00") and nvd.endswith("+00:00")
