@@ -543,3 +543,28 @@ def test_the_database_says_when_and_by_which_alpinist_it_was_updated(tmp_path: P
     assert {name for name, cursor in cursors.items() if cursor is not None} == {"nvd"}
     nvd = cursors["nvd"]
     assert nvd is not None and len(nvd) == len("2026-01-01T00:00:00+00:00") and nvd.endswith("+00:00")
+
+
+def test_a_stale_download_symlink_is_removed_and_never_followed(db: Path, tmp_path: Path) -> None:
+    """What a killed run left beside the database goes: a ``.new-*`` file, a ``.download-*`` directory,
+    and a ``.download-*`` symlink, which is unlinked (the directory it points to keeps its files)."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.json").write_text("{}", encoding="utf-8")
+    (db.parent / "advisories.db.download-999998").symlink_to(elsewhere, target_is_directory=True)
+    (db.parent / "advisories.db.download-999999").mkdir()
+    (db.parent / "advisories.db.download-999999" / "page.json").write_text("{}", encoding="utf-8")
+    (db.parent / "advisories.db.new-999999").write_bytes(b"partial")
+    update(db, rec.sources(2), None)  # type: ignore[arg-type]
+    assert sorted(p.name for p in db.parent.iterdir()) == ["advisories.db", "advisories.db.lock"]
+    assert (elsewhere / "keep.json").read_text(encoding="utf-8") == "{}"
+
+
+def test_the_lock_file_is_readable_by_all_writable_by_its_owner(tmp_path: Path) -> None:
+    db = tmp_path / "advisories.db"
+    old = os.umask(0)
+    try:
+        update(db, rec.sources(1), None)  # type: ignore[arg-type]
+    finally:
+        os.umask(old)
+    assert lock_path(db).stat().st_mode & 0o777 == 0o644
