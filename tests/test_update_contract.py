@@ -83,6 +83,9 @@ class Feed:
             if item.how == "json":
                 fetcher.get_json(item.url, params=item.params)
                 dest.write_text("{}", encoding="utf-8")
+            elif item.how == "json-positional":
+                fetcher.get_json(item.url, item.params)
+                dest.write_text("{}", encoding="utf-8")
             elif item.how == "positional":
                 fetcher.get_to_file(item.url, dest, item.params)
             else:
@@ -216,6 +219,8 @@ def test_the_urls_recorded_are_the_mirror_urls_asked_for_without_their_query(
             Download(f"{MAIN_320}?since=1?page=2", "json"),
             Download(MAIN_319, "params=", {"page": "1"}, "a.json"),
             Download(MAIN_320, "positional", {"page": "2"}, "b.json"),
+            Download(MAIN_319, "json", {"page": "3"}, "c.json"),
+            Download(MAIN_319, "json-positional", {"page": "4"}, "d.json"),
         ]
     )
     db = tmp_path / "advisories.db"
@@ -227,7 +232,12 @@ def test_the_urls_recorded_are_the_mirror_urls_asked_for_without_their_query(
         f"{feed_server.url}/secdb.alpinelinux.org/v3.20/main.json",
         f"{feed_server.url}/secdb.alpinelinux.org/v3.19/main.json",
     )
-    assert len(feed_server.requests_to("/secdb.alpinelinux.org/v3.20/main.json")) == 2
+    # every call went through to the real fetcher with its arguments, by keyword or by position
+    pages = {
+        path: [r.param("page") for r in feed_server.requests_to(f"/secdb.alpinelinux.org/{path}/main.json")]
+        for path in ("v3.20", "v3.19")
+    }
+    assert pages == {"v3.20": [None, "2"], "v3.19": ["1", "3", "4"]}  # the first: since="1?page=2"
 
 
 # --------------------------------------------------------------------------- first update, other files
@@ -568,3 +578,16 @@ def test_the_lock_file_is_readable_by_all_writable_by_its_owner(tmp_path: Path) 
     finally:
         os.umask(old)
     assert lock_path(db).stat().st_mode & 0o777 == 0o644
+
+
+def test_if_missing_rebuilds_a_database_that_appeared_but_cannot_be_used(db: Path) -> None:
+    """``if_missing`` reuses only a database the store opens: an alpinist database of another schema
+    version found under the lock is rebuilt, not taken as it is."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
+    conn.close()
+    report = update(db, rec.sources(2), None, if_missing=True)  # type: ignore[arg-type]
+    assert not report.reused
+    assert [s.name for s in report.sources] == list(rec.SOURCE_ORDER)
+    with Store.open(db) as store:  # the current schema again
+        assert {s.name for s in store.status()} == set(rec.SOURCE_ORDER)
