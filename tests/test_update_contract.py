@@ -24,8 +24,9 @@ import pytest
 
 from alpinist.advisories import update as update_module
 from alpinist.advisories.download import Fetcher
+from alpinist.advisories.model import Affected, Vulnerability
 from alpinist.advisories.sources import FeedBatch
-from alpinist.advisories.store import Store
+from alpinist.advisories.store import Store, StoreWriter
 from alpinist.advisories.update import (
     SourceReport,
     UpdateProgress,
@@ -591,3 +592,43 @@ def test_if_missing_rebuilds_a_database_that_appeared_but_cannot_be_used(db: Pat
     assert [s.name for s in report.sources] == list(rec.SOURCE_ORDER)
     with Store.open(db) as store:  # the current schema again
         assert {s.name for s in store.status()} == set(rec.SOURCE_ORDER)
+
+
+class _LosingWriter(StoreWriter):
+    """A hand-written fake, for a failure the real store cannot produce: a writer that counts rows as
+    inserted and loses them (the last affected row of each batch, or every vulnerability). The update's
+    check after each feed exists for such a store bug; this is the only way to make it speak."""
+
+    lose = "affected"
+
+    def add(self, affected: Sequence[Affected], vulnerabilities: Sequence[Vulnerability]) -> None:
+        if self.lose == "affected":
+            super().add(affected[:-1], vulnerabilities)
+            self.inserted_affected += 1 if affected else 0
+        else:
+            super().add(affected, ())
+            self.inserted_vulnerabilities += len(vulnerabilities)
+
+
+@pytest.mark.parametrize(
+    ("lose", "source", "counts"),
+    [
+        ("affected", "alpine", "8 affected rows inserted, 4 found; 0 vulnerabilities inserted, 0 found; 4"),
+        (
+            "vulnerabilities",
+            "nvd",
+            "0 affected rows inserted, 0 found; 3 vulnerabilities inserted, 0 found; 0",
+        ),
+    ],
+)
+def test_a_feed_whose_rows_did_not_all_land_fails_its_check(
+    db: Path, monkeypatch: pytest.MonkeyPatch, lose: str, source: str, counts: str
+) -> None:
+    monkeypatch.setattr(_LosingWriter, "lose", lose)
+    monkeypatch.setattr(update_module, "StoreWriter", _LosingWriter)
+    fresh = db.with_name("fresh.db")  # a first update: even nvd is loaded in full, and checked
+    with pytest.raises(DatabaseError) as info:
+        update(fresh, {source: rec.sources(2)[source]}, None)  # type: ignore[dict-item]
+    message = f"{update_module.temp_path(fresh)}: check failed for source {source}: {counts} records"
+    assert str(info.value) == message
+    assert not fresh.exists()
