@@ -619,6 +619,11 @@ class _LosingWriter(StoreWriter):
             "nvd",
             "0 affected rows inserted, 0 found; 3 vulnerabilities inserted, 0 found; 0",
         ),
+        (
+            "vulnerabilities",
+            "debian",
+            "4 affected rows inserted, 4 found; 4 vulnerabilities inserted, 0 found; 4",
+        ),
     ],
 )
 def test_a_feed_whose_rows_did_not_all_land_fails_its_check(
