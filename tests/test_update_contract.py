@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import os
 import sqlite3
+import subprocess
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -637,3 +638,26 @@ def test_a_feed_whose_rows_did_not_all_land_fails_its_check(
     message = f"{update_module.temp_path(fresh)}: check failed for source {source}: {counts} records"
     assert str(info.value) == message
     assert not fresh.exists()
+
+
+def test_clean_stale_returns_what_it_removed(db: Path) -> None:
+    new = db.parent / "advisories.db.new-999999"
+    download = db.parent / "advisories.db.download-999999"
+    new.write_bytes(b"partial")
+    download.mkdir()
+    assert sorted(update_module.clean_stale(db)) == [download, new]
+    assert update_module.clean_stale(db) == []
+
+
+def test_a_leftover_that_cannot_be_removed_does_not_stop_the_update(db: Path) -> None:
+    """A stale download directory that is a read-only mount (a real tmpfs): its removal fails, quietly,
+    and the update goes on."""
+    stuck = db.parent / "advisories.db.download-999999"
+    with tmpfs(stuck, size="1m") as mounted:
+        if not mounted:
+            pytest.skip("needs root and mount(8) for a real tmpfs")
+        (stuck / "page.json").write_text("{}", encoding="utf-8")
+        subprocess.run(["mount", "-o", "remount,ro", str(stuck)], check=True, capture_output=True, timeout=30)
+        report = update(db, rec.sources(2), None)  # type: ignore[arg-type]
+        assert [s.name for s in report.sources] == list(rec.SOURCE_ORDER)
+        assert (stuck / "page.json").read_text(encoding="utf-8") == "{}"
