@@ -661,3 +661,10 @@ def test_a_leftover_that_cannot_be_removed_does_not_stop_the_update(db: Path) ->
         report = update(db, rec.sources(2), None)  # type: ignore[arg-type]
         assert [s.name for s in report.sources] == list(rec.SOURCE_ORDER)
         assert (stuck / "page.json").read_text(encoding="utf-8") == "{}"
+
+
+def test_a_first_update_makes_the_missing_parent_directories(tmp_path: Path) -> None:
+    db = tmp_path / "a" / "b" / "c" / "advisories.db"
+    update(db, rec.sources(1), None)  # type: ignore[arg-type]
+    with Store.open(db) as store:
+        assert {s.name for s in store.status()} == set(rec.SOURCE_ORDER)
