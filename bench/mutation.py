@@ -68,6 +68,11 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/test_update_failures.py",
         "tests/test_faults_feeds.py",
         "tests/test_mirror_dir.py",
+        "tests/test_update_contract.py",
+        "tests/test_db_cli.py",
+        "tests/test_store.py",
+        "tests/test_advisories_feeds_more.py",
+        "tests/test_distro_profile.py",
     ),
 }
 
