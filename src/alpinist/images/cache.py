@@ -1,15 +1,16 @@
 """A content-addressed blob cache: ``<root>/blobs/sha256/<hex>``, written atomically, never trusted blindly.
 
-A blob enters the cache only through ``put_stream``/``put_bytes``: the bytes go to a uniquely named
+A blob enters the cache only through a ``BlobWriter`` (``writer``; ``put_stream`` and ``put_bytes``
+use one too): the bytes go to a uniquely named
 temporary file in the destination directory while they are hashed, the file is fsynced, and it is
 renamed into place (``os.replace`` is atomic on one filesystem) only if the digest and size match.
 Several processes may download the same blob at once: each writes its own temporary file and the
 last rename wins with identical content. The path name is the only thing trusted on read; consumers
 still wrap what ``open`` returns in ``VerifyingReader``, which catches on-disk corruption cheaply.
 
-``writer`` is the same write for a blob whose bytes arrive while someone reads them (the registry's
-layers, parsed as they download): a ``BlobWriter`` takes each piece as it goes by, and ``commit``
-checks the digest and size and renames the ``.part`` into place; ``abort`` (or any failure) removes it.
+``writer`` serves a blob whose bytes arrive while someone reads them (the registry's layers, parsed as
+they download): a ``BlobWriter`` takes each piece as it goes by, and ``commit`` checks the digest and
+size and renames the ``.part`` into place; ``abort`` (or any failure) removes it.
 
 Temporary files (``blobs/sha256/.<hex>-XXXX.part``) are locked (``fcntl.flock``) by their writer for as
 long as it writes. A killed process leaves its ``.part`` behind, unlocked: the first ``BlobCache`` of
@@ -30,14 +31,14 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 import platformdirs
 
 from alpinist.errors import BlobError, DigestMismatch, ImageError
-from alpinist.images.source import VerifyingReader, split_digest, verify_bytes
+from alpinist.images.source import split_digest, verify_bytes
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "ALPINIST_CACHE_DIR"
@@ -184,23 +185,19 @@ class BlobCache:
         Nothing is left behind unless the whole blob verified. ``stream`` is closed on return.
         ``progress`` gets (digest, bytes so far, size or -1 when unknown).
         """
-        final = self.path_for(digest)
-        reader = VerifyingReader(stream, digest, size)
+        writer = self.writer(digest, size)  # checks size as it goes, digest and size at commit
         total = size if size is not None else -1
         try:
-            with _atomic_file(final) as out:
+            with contextlib.closing(stream):
                 if progress is not None:
                     progress(digest, 0, total)
-                while True:
-                    chunk = reader.read(CHUNK)
-                    if not chunk:  # VerifyingReader checks digest and size at EOF (raises on mismatch)
-                        break
-                    out.write(chunk)
+                while chunk := stream.read(CHUNK):
+                    writer.write(chunk)
                     if progress is not None:
-                        progress(digest, reader.bytes_read, total)
+                        progress(digest, writer.written, total)
+            return writer.commit()
         finally:
-            reader.close()
-        return final
+            writer.abort()  # nothing to do once committed
 
     def writer(self, digest: str, size: int | None) -> BlobWriter:
         """A ``BlobWriter`` for ``digest``: its ``.part`` is created (and locked) at once."""
@@ -208,11 +205,12 @@ class BlobCache:
 
     def put_bytes(self, digest: str, data: bytes) -> Path:
         """Store ``data`` (already in memory) under ``digest`` after checking that it hashes to it."""
-        verify_bytes(data, digest)
-        final = self.path_for(digest)
-        with _atomic_file(final) as out:
-            out.write(data)
-        return final
+        writer = self.writer(digest, None)
+        try:
+            writer.write(data)
+            return writer.commit()
+        finally:
+            writer.abort()  # nothing to do once committed
 
 
 class BlobWriter:
@@ -299,33 +297,6 @@ class BlobWriter:
         finally:
             with contextlib.suppress(OSError):
                 self._out.close()
-
-
-@contextlib.contextmanager
-def _atomic_file(final: Path) -> Iterator[BinaryIO]:
-    """A temporary file beside ``final`` to write, locked while written: fsynced and renamed to
-    ``final`` (durably) when the block ends, removed when it raises (an interrupt included)."""
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = _locked_part(final)
-    except OSError as exc:
-        raise cache_error(final.parent, exc) from None
-    try:
-        with os.fdopen(fd, "wb") as out:  # closing it releases the lock, after the rename
-            try:
-                yield out
-                out.flush()
-                os.fsync(out.fileno())
-                os.replace(tmp, final)
-            except OSError as exc:
-                if exc.errno in _DISK_ERRNOS:
-                    raise cache_error(final.parent, exc) from None
-                raise
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    _fsync_dir(final.parent)
 
 
 def _locked_part(final: Path) -> tuple[int, Path]:
