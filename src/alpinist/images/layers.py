@@ -714,20 +714,31 @@ class _Packed:
         return dataclasses.replace(self.result, entries={row[0]: make(row) for row in self.rows})
 
 
+def _read_blob(
+    source: ImageSource,
+    descriptor: Descriptor,
+    index: int,
+    selector: CompiledSelector,
+    limits: Limits,
+    diff_id: str | None,
+    cancel: Any,
+    image_members: Iterator[int] | None,
+) -> LayerResult:
+    """Open one layer's blob and read it (a thread's or a worker process's job)."""
+    if cancel.is_set():
+        raise _Cancelled
+    raw = source.open_blob(descriptor)
+    try:
+        return _read_layer(raw, descriptor, index, selector, limits, diff_id, cancel, image_members)
+    finally:
+        raw.close()
+
+
 def _forked_job(i: int) -> _Packed:
     assert _FORK_JOB is not None
     source, layers, compiled, limits, diff_ids, cancel = _FORK_JOB
-    if cancel.is_set():
-        raise _Cancelled
-    raw = source.open_blob(layers[i])
-    try:
-        # the image-wide member bound is checked by the parent on the members each layer counted
-        result = _read_layer(raw, layers[i], i, compiled, limits, diff_ids[i], cancel, None)
-    finally:
-        raw.close()
-    if result.members > limits.max_image_members:
-        raise UnsafeLayer(layers[i].digest, f"layer {i}: {_too_many_members(limits)}")
-    return _Packed.pack(result)
+    # the image-wide member bound is checked by the parent on the members each layer counted
+    return _Packed.pack(_read_blob(source, layers[i], i, compiled, limits, diff_ids[i], cancel, None))
 
 
 def build_view(
@@ -766,13 +777,7 @@ def build_view(
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alpinist-layer")
 
         def job(i: int) -> LayerResult:
-            if cancel.is_set():
-                raise _Cancelled
-            raw = source.open_blob(layers[i])
-            try:
-                return _read_layer(raw, layers[i], i, compiled, limits, diff_ids[i], cancel, image_members)
-            finally:
-                raw.close()
+            return _read_blob(source, layers[i], i, compiled, limits, diff_ids[i], cancel, image_members)
 
     results: list[LayerResult | None] = [None] * total
     errors: dict[int, Exception] = {}
@@ -806,8 +811,10 @@ def build_view(
     if errors:
         raise errors[min(errors)]
     complete = [r for r in results if r is not None]
-    if sum(r.members for r in complete) > limits.max_image_members:  # the processes' share of the bound
-        raise UnsafeLayer(complete[-1].digest, f"layer {complete[-1].index}: {_too_many_members(limits)}")
+    counted = itertools.accumulate(r.members for r in complete)  # worker processes share no counter
+    crossing = next((r for r, n in zip(complete, counted, strict=True) if n > limits.max_image_members), None)
+    if crossing is not None:
+        raise UnsafeLayer(crossing.digest, f"layer {crossing.index}: {_too_many_members(limits)}")
     view = merge_layers(complete, compiled)
     infos = tuple(
         LayerInfo(
