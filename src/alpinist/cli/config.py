@@ -157,10 +157,11 @@ def _shape(param: click.Parameter, value: Any, path: Path, where: str) -> Any:
         raise ConfigError(f"config file {path}: {where}: expected one value, not a list")
     if isinstance(param, click.Option) and param.is_flag and not isinstance(value, bool):
         raise ConfigError(f"config file {path}: {where}: expected true or false")
-    return value if isinstance(value, bool) else _scalar(value)
+    return _scalar(value)
 
 
 def _scalar(value: Any) -> Any:
+    """A flag's bool as it is, anything else as the text it would be on the command line."""
     return value if isinstance(value, bool) else str(value)
 
 
