@@ -113,3 +113,29 @@ class FleetView:
     @property
     def new_high_or_critical(self) -> tuple[ImageReport, ...]:
         return tuple(i for i in self.images if any(f.severity in HIGH_OR_CRITICAL for f in i.new))
+
+
+@dataclass(frozen=True)
+class NewFindings:
+    """An image whose latest result has high or critical findings its previous result did not have."""
+
+    reference: str
+    digest: str | None
+    findings: tuple[FindingRef, ...]  # the new ones, worst first
+
+
+@dataclass(frozen=True)
+class FleetRun:
+    """What one invocation of ``fleet scan`` or ``fleet rescan`` did."""
+
+    run: RunInfo  # as the store has it at the end
+    store: str  # the store's URL, password removed
+    resumed: bool  # the invocation continued a killed run with the same database
+    already: int  # images the resumed run had recorded before this invocation (not done again)
+    counts: tuple[tuple[Status, int], ...]  # this invocation's outcomes by status
+    errors: tuple[tuple[str, str], ...]  # (reference, error), in the order they were recorded
+    new: tuple[NewFindings, ...]  # images with new high or critical findings since their previous result
+    seconds: float
+
+    def count(self, status: Status) -> int:
+        return dict(self.counts).get(status, 0)

@@ -305,7 +305,10 @@ class _Rematcher:
 
     def read(self, path: Path) -> _Image:
         """Read and match one SBOM; :class:`SbomError` as ``read_sbom``."""
-        data = read_json(path)
+        return self.read_data(read_json(path), path)
+
+    def read_data(self, data: object, path: Path) -> _Image:
+        """Match one SBOM already parsed from JSON (``path`` names it in errors)."""
         if is_alpinist_json(data):
             try:
                 head = read_head(cast(Mapping[str, Any], data))
@@ -358,6 +361,15 @@ class _Rematcher:
         return out
 
 
+def _in_match_order(found: Sequence[_Found]) -> tuple[FindingRef, ...]:
+    """The findings of per-package matches in ``match()``'s order of the whole SBOM (a stable sort)."""
+    if len(found) == 1:
+        return found[0].refs
+    refs = tuple(chain.from_iterable(f.refs for f in found))
+    sorts = tuple(chain.from_iterable(f.sorts for f in found))
+    return tuple(refs[i] for i in sorted(range(len(refs)), key=sorts.__getitem__))
+
+
 def _compare(
     found: Sequence[_Found], previous: _Previous | None
 ) -> tuple[int, list[str], tuple[FindingRef, ...], tuple[FindingRef, ...]]:
@@ -375,9 +387,8 @@ def _compare(
         # findings that share a key are equal, and no two others share an order: the order the packages came
         # in cannot matter (which of equal findings is kept, where a tie goes)
         return len(refs), rows, tuple(r for _, r in sorted(now_by.values())), ()
-    if len(found) > 1:  # match()'s order of the findings of the whole SBOM (a stable sort)
-        sorts = tuple(chain.from_iterable(f.sorts for f in found))
-        refs = tuple(refs[i] for i in sorted(range(len(refs)), key=sorts.__getitem__))
+    if len(found) > 1:
+        refs = _in_match_order(found)
     gained, lost = _diff(refs, previous.refs() if previous is not None else ())
     return len(refs), rows, gained, lost
 
@@ -435,6 +446,32 @@ def _summary(image: _Image) -> Summary:
         unique_ids=len({ref.id for ref in refs}),
         packages_scanned=image.packages,
     )
+
+
+class Rematched(NamedTuple):
+    """One stored SBOM matched again: its findings in ``match``'s order, the warnings, the image it records."""
+
+    findings: tuple[FindingRef, ...]
+    warnings: tuple[str, ...]
+    facts: ImageFacts
+    packages: int  # packages in the SBOM
+
+
+class Rematcher:
+    """Match many stored SBOMs against one store with the memo ``rescan`` uses (see the module docstring):
+    what ``fleet rescan`` runs on each engine worker, one instance per batch of SBOMs."""
+
+    def __init__(self, store: Store) -> None:
+        self._inner = _Rematcher(store)
+
+    def rematch(self, text: str | bytes, name: str) -> Rematched:
+        """Match the SBOM ``text`` (any format ``read_sbom`` reads); :class:`SbomError` names ``name``."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise malformed(Path(name), exc) from None
+        image = self._inner.read_data(data, Path(name))
+        return Rematched(_in_match_order(image.found), image.warnings, image.facts, image.packages)
 
 
 # what a forked worker reads (set before the pool forks; a worker opens its own connection to the store)
