@@ -6,10 +6,9 @@ mirrors (a mirrored registry's tags are the mirror's, with no fallback), retries
 The tags come in the order the registry returns them (distribution sorts them), a tag repeated by an
 overlapping page only once.
 
-Pages follow the ``Link: <URL>; rel="next"`` header, relative or absolute; a next page on another
-origin (scheme, host, port) is refused, as is a link back to a page already read. Everything is
-bounded: ``MAX_PAGE_BYTES`` per page, ``MAX_PAGES`` pages, ``max_tags`` tags (more is an error, not a
-silent truncation).
+Pages are read by ``images.paging`` (as the catalog's are): the ``Link: <URL>; rel="next"`` header,
+relative or absolute, same origin only, no page twice. Everything is bounded: ``MAX_PAGE_BYTES`` per
+page, ``paging.MAX_PAGES`` pages, ``max_tags`` tags (more is an error, not a silent truncation).
 
 Errors (one line naming the host and the repository): an unknown repository (404 ``NAME_UNKNOWN``)
 is ``NotFound``; a server without the tags API (404 or 405 without a distribution error, a 405
@@ -19,18 +18,14 @@ failures are ``AuthError`` as for a pull.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import httpx
-
-from alpinist.errors import BadReference, ImageError, RegistryError
+from alpinist.errors import BadReference, RegistryError
 from alpinist.images.open import PullOptions, registry_source
+from alpinist.images.paging import Listing, pages
 from alpinist.images.registry import RegistrySource, valid_tag
 
 MAX_PAGE_BYTES = 8 * 1024 * 1024  # 1000 tags of 128 characters are 140 kB: room for larger pages
-MAX_PAGES = 10_000
-NOT_THE_API_CODES = frozenset({"UNSUPPORTED"})
 
 
 def list_tags(
@@ -50,60 +45,30 @@ def list_tags(
 
 
 def _collect(source: RegistrySource, page_size: int, max_tags: int) -> tuple[str, ...]:
-    path = f"/v2/{source.api_repository}/tags/list"
-    what = f"tags of {source.location}"
-    origin = httpx.URL(source.base_url)
-    url = f"{path}?n={page_size}"
-    seen: set[str] = set()
+    listing = Listing(
+        source, f"/v2/{source.api_repository}/tags/list", f"tags of {source.location}", "tags API"
+    )
     tags: dict[str, None] = {}
-
-    def refuse(status: int, code: str | None, detail: str) -> ImageError | None:
-        if status in (404, 405) and (code is None or code in NOT_THE_API_CODES):
-            return _no_api(source, path, f"HTTP {status}{detail}")
-        return None  # NAME_UNKNOWN is NotFound, 401/403 AuthError, the rest RegistryError, as for a pull
-
-    for _ in range(MAX_PAGES):
-        body, response = source.fetch(url, what, MAX_PAGE_BYTES, refuse=refuse)
-        for tag in _page_tags(source, path, body):
+    for doc in pages(listing, page_size, max_page_bytes=MAX_PAGE_BYTES):
+        for tag in _page_tags(listing, doc):
             tags[tag] = None
             if len(tags) > max_tags:
                 raise RegistryError(
-                    f"{what}: more than {max_tags} tags; stopped there (raise max_tags to list them all)"
+                    f"{listing.what}: more than {max_tags} tags; stopped there (raise max_tags to list them all)"
                 )
-        link = response.links.get("next", {}).get("url")
-        if not link:
-            return tuple(tags)
-        target = response.url.join(link)
-        if (target.scheme, target.host, target.port) != (origin.scheme, origin.host, origin.port):
-            raise RegistryError(
-                f"{what}: the next page is on another origin ({target.scheme}://{target.netloc.decode()}); "
-                "refused"
-            )
-        url = str(target)
-        if url in seen:
-            raise RegistryError(f"{what}: the next page links back to a page already read ({target.path})")
-        seen.add(url)
-    raise RegistryError(f"{what}: more than {MAX_PAGES} pages; stopped there")
+    return tuple(tags)
 
 
-def _no_api(source: RegistrySource, path: str, why: str) -> RegistryError:
-    return RegistryError(f"{source.server}: the registry does not answer the tags API (GET {path}: {why})")
-
-
-def _page_tags(source: RegistrySource, path: str, body: bytes) -> list[str]:
+def _page_tags(listing: Listing, doc: Any) -> list[str]:
     """The tags of one page: ``{"name": ..., "tags": [...]}`` (``"tags": null`` is none)."""
-    try:
-        doc: Any = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _no_api(source, path, "HTTP 200, but not JSON") from None
     if not isinstance(doc, dict) or "tags" not in doc or not isinstance(doc.get("name"), str):
-        raise _no_api(source, path, 'HTTP 200, but not {"name": ..., "tags": [...]}')
+        raise listing.no_api('HTTP 200, but not {"name": ..., "tags": [...]}')
     tags = doc["tags"]
     if tags is None:
         return []
     if not isinstance(tags, list):
-        raise RegistryError(f"tags of {source.location}: 'tags' is not a list")
+        raise RegistryError(f"{listing.what}: 'tags' is not a list")
     for tag in tags:
         if not isinstance(tag, str) or not valid_tag(tag):
-            raise RegistryError(f"tags of {source.location}: {tag!r} is not a valid tag")
+            raise RegistryError(f"{listing.what}: {tag!r} is not a valid tag")
     return tags
