@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import select
@@ -215,13 +216,16 @@ class DevTools:
         profile.mkdir(exist_ok=True)
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
-        # the shell puts the two pipe ends on descriptors 3 and 4 of the browser (no preexec_fn needed)
+        # the browser's ends moved to 10 or above: were one of them 3 or 4 (pytest's capture leaves those
+        # free), the shell's two redirections below would overwrite each other
+        to_browser_r, from_browser_w = (self._above_four(fd) for fd in (to_browser_r, from_browser_w))
+        # bash puts the two pipe ends on descriptors 3 and 4 of the browser (no preexec_fn needed)
         self._process = subprocess.Popen(
             [
-                "/bin/sh",
+                "/bin/bash",  # dash takes one-digit descriptors only
                 "-c",
                 f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w}',
-                "sh",
+                "bash",
                 chromium(),
                 *CHROMIUM_FLAGS,
                 "--remote-debugging-pipe",
@@ -242,6 +246,16 @@ class DevTools:
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         self._session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         self.call("Page.enable", session=True)
+        self.viewport(width, height)
+
+    @staticmethod
+    def _above_four(fd: int) -> int:
+        moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+        os.close(fd)
+        return moved
+
+    def viewport(self, width: int, height: int) -> None:
+        """Lay pages out in a window of ``width`` × ``height`` CSS pixels (the page open now too)."""
         self.call(
             "Emulation.setDeviceMetricsOverride",
             {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},

@@ -50,6 +50,7 @@ TREND_WIDTH = 360
 FLEET_CSS = """
 table.facts th { background: #f7f8f9; font-weight: 600; white-space: nowrap; }
 table.worst, table.new, table.base { width: 100%; }
+table.worst { font-size: .9em; }
 table.worst td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.worst td.ref, table.new td, table.base td { overflow-wrap: anywhere; }
 table.worst td.ref, table.base td.ref { min-width: 12em; }
