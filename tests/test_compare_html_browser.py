@@ -1,27 +1,21 @@
 # ruff: noqa: F811  (the session fixtures imported from tests.scan_fixtures are parameters here)
 """The HTML report of python-app:debian vs python-app:alpine, opened in a real headless Chromium (Debian package
-``chromium``, installed by ``scripts/test``) from a ``file://`` URL, with background networking, component
-updates, sync and QUIC off.
+``chromium``, installed by ``scripts/test``; ``tests/browser.py``) from a ``file://`` URL, with background
+networking, component updates, sync and QUIC off.
 
 - ``--dump-dom``: the DOM after the page was parsed and laid out. The charts must be there with the right
   counts: one stacked bar per image with one segment per non-zero severity (counts from the hand-written
   ``tests/expected_findings``), two size bars per image (``expected/<tag>/sizes.tsv``), one layer segment per
   layer with its ``created_by`` in a ``<title>`` (``expected/<tag>/layers.tsv``); no script anywhere.
-- ``--screenshot``: the PNG (decoded here with zlib, no imaging library) is not blank: many colours, a fair
-  share of non-white pixels, and the chart fills of the report among the pixels.
+- ``--screenshot``: the PNG (decoded with zlib, no imaging library: ``tests/browser.py``) is not blank: many
+  colours, a fair share of non-white pixels, and the chart fills of the report among the pixels.
 
 The database is built once per session from the corpus feeds (``tests/scan_fixtures.py``).
 """
 
 from __future__ import annotations
 
-import shutil
-import struct
-import subprocess
-import zlib
 from collections import Counter
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -29,6 +23,7 @@ import pytest
 from alpinist.advisories.store import Store
 from alpinist.compare import compare_images
 from alpinist.reports.compare.html import SEVERITY_FILL, SIZE_FILL, render_compare_html
+from tests.browser import Node, decode_png, dump_dom, rgb, run_chromium
 from tests.conftest import expected_dir, oci_ref, read_tsv
 from tests.scan_fixtures import scan_db  # noqa: F401  (fixture)
 from tests.test_compare_corpus import expected_findings
@@ -36,28 +31,6 @@ from tests.test_compare_corpus import expected_findings
 TAGS = ("python-app:debian", "python-app:alpine")
 LABELS = ("before", "after")
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "NEGLIGIBLE", "UNKNOWN")
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--disable-default-apps",
-    "--mute-audio",
-)
-TIMEOUT = 180
-
-
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.fail("chromium is not installed: scripts/test installs the Debian package `chromium`")
 
 
 @pytest.fixture(scope="module")
@@ -69,84 +42,12 @@ def report(scan_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def run_chromium(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    profile = tmp / "profile"
-    profile.mkdir(exist_ok=True)
-    return subprocess.run(
-        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp), "LANG": "C.UTF-8"},
-    )
-
-
 # ---------------------------------------------------------------------------------------------- the DOM
-
-
-@dataclass
-class Node:
-    tag: str
-    attrs: dict[str, str]
-    children: list[Node] = field(default_factory=list)
-    text: str = ""
-
-    @property
-    def classes(self) -> set[str]:
-        return set(self.attrs.get("class", "").split())
-
-    def iter(self) -> list[Node]:
-        out = [self]
-        for child in self.children:
-            out += child.iter()
-        return out
-
-    def find_all(self, tag: str, *classes: str) -> list[Node]:
-        return [n for n in self.iter() if n.tag == tag and set(classes) <= n.classes]
-
-    def all_text(self) -> str:
-        return self.text + "".join(c.all_text() for c in self.children)
-
-
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-
-
-class TreeBuilder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#document", {})
-        self.stack = [self.root]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = Node(tag, {k: v or "" for k, v in attrs})
-        self.stack[-1].children.append(node)
-        if tag not in VOID:
-            self.stack.append(node)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.stack[-1].children.append(Node(tag, {k: v or "" for k, v in attrs}))
-
-    def handle_endtag(self, tag: str) -> None:
-        for i in range(len(self.stack) - 1, 0, -1):
-            if self.stack[i].tag == tag:
-                del self.stack[i:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        self.stack[-1].text += data
 
 
 @pytest.fixture(scope="module")
 def dom(report: Path, tmp_path_factory: pytest.TempPathFactory) -> Node:
-    tmp = tmp_path_factory.mktemp("chromium-dom")
-    done = run_chromium(tmp, "--dump-dom", report.as_uri())
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.lstrip().startswith(("<!DOCTYPE html>", "<html")), done.stdout[:500]
-    builder = TreeBuilder()
-    builder.feed(done.stdout)
-    builder.close()
-    return builder.root
+    return dump_dom(report, tmp_path_factory.mktemp("chromium-dom"))
 
 
 def svg(dom: Node, cls: str) -> Node:
@@ -235,59 +136,6 @@ def test_the_table_is_real_text(dom: Node) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- the pixels
-
-
-def decode_png(data: bytes) -> tuple[int, int, list[bytes], int]:
-    """(width, height, rows of pixel bytes, bytes per pixel) of an 8-bit RGB/RGBA, non-interlaced PNG."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    pos, idat = 8, []
-    width = height = bpp = 0
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        pos += 12 + length
-        if kind == b"IHDR":
-            width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", body)
-            assert depth == 8 and color in (2, 6) and interlace == 0, (depth, color, interlace)
-            bpp = 3 if color == 2 else 4
-        elif kind == b"IDAT":
-            idat.append(body)
-        elif kind == b"IEND":
-            break
-    raw = zlib.decompress(b"".join(idat))
-    stride = width * bpp
-    prev = bytearray(stride)
-    rows: list[bytes] = []
-    at = 0
-    for _ in range(height):
-        kind_byte, line = raw[at], bytearray(raw[at + 1 : at + 1 + stride])
-        at += 1 + stride
-        if kind_byte == 1:  # Sub
-            for x in range(bpp, stride):
-                line[x] = (line[x] + line[x - bpp]) & 0xFF
-        elif kind_byte == 2:  # Up
-            line = bytearray((a + b) & 0xFF for a, b in zip(line, prev, strict=True))
-        elif kind_byte == 3:  # Average
-            for x in range(stride):
-                left = line[x - bpp] if x >= bpp else 0
-                line[x] = (line[x] + ((left + prev[x]) >> 1)) & 0xFF
-        elif kind_byte == 4:  # Paeth
-            for x in range(stride):
-                a = line[x - bpp] if x >= bpp else 0
-                b = prev[x]
-                c = prev[x - bpp] if x >= bpp else 0
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
-        else:
-            assert kind_byte == 0, f"filter {kind_byte}"
-        rows.append(bytes(line))
-        prev = line
-    return width, height, rows, bpp
-
-
-def rgb(hex_colour: str) -> tuple[int, int, int]:
-    return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
 
 
 def test_the_screenshot_is_not_blank(report: Path, tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ from alpinist.scan.model import FindingRef, ImageRescan, RescanResult
 SCHEMA_ID = "alpinist-rescan-report/1"
 
 
-def _ref(r: FindingRef) -> dict[str, Any]:
+def finding_ref_dict(r: FindingRef) -> dict[str, Any]:
+    """A finding as the JSON formats write it (``rescan``, ``fleet``): what identifies it and what a reader wants."""
     return {
         "id": r.id,
         "type": r.type,
@@ -34,8 +35,8 @@ def _image(i: ImageRescan) -> dict[str, Any]:
         "format": i.sbom_format or None,
         "findings": i.findings,
         "first": i.first,
-        "gained": [_ref(r) for r in i.gained],
-        "lost": [_ref(r) for r in i.lost],
+        "gained": [finding_ref_dict(r) for r in i.gained],
+        "lost": [finding_ref_dict(r) for r in i.lost],
         "error": i.error,
         "warnings": list(i.warnings),
     }
