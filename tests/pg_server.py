@@ -77,7 +77,9 @@ class PgServer:
 
 
 @contextmanager
-def start_postgres() -> Iterator[PgServer]:
+def start_postgres(*, fast: bool = True) -> Iterator[PgServer]:
+    """The server for a ``with`` block. ``fast``: fsync, synchronous commit and full page writes off (the
+    tests); ``bench/fleet_store_bench.py`` also measures with them on, as a real server runs."""
     bindir = _bindir()
     if bindir is None:
         pytest.fail(
@@ -104,10 +106,9 @@ def start_postgres() -> Iterator[PgServer]:
         run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
             "--locale=C", "--no-sync")  # fmt: skip
         port = _free_port()
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {port} -k {home} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {home}"
+        if fast:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start")
         try:
             yield PgServer(port=port, user="postgres")

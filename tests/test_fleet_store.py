@@ -130,13 +130,11 @@ def test_every_method_round_trips(fleet_store_url: str) -> None:
             None,
         )
 
-        # a rescan against db2: app re-matched (new findings), base unchanged cannot be (db2 has no result)
+        # a rescan against db2: app re-matched (new findings), base could not be resolved this time
         run2 = store.start_run("rescan", "db2", "dask(tcp://127.0.0.1:8786)", 2, at(10))
         store.record(run2.id, ImageOutcome("reg/app:1", "matched", "db2", digest="sha256:aa", findings=F_B,
                                            os="alpine 3.20.3", packages=14), at(11))  # fmt: skip
-        store.record(
-            run2.id, ImageOutcome("reg/base:2", "error", "db2", digest="sha256:bb", error="no SBOM"), at(12)
-        )
+        store.record(run2.id, ImageOutcome("reg/base:2", "error", "db2", error="manifest unknown"), at(12))
         store.finish_run(run2.id, at(13))
 
         assert store.current(["sha256:aa", "sha256:bb"], "db2") == {"sha256:aa"}
@@ -176,7 +174,7 @@ def test_every_method_round_trips(fleet_store_url: str) -> None:
         assert list(store.trend(["reg/base:2", "reg/nowhere"])) == ["reg/base:2"]
         assert store.trend([]) == {}
 
-        # base's latest is an error: its latest non-error outcome (run 1) gives the SBOM; gone has none
+        # base's latest is an error (no digest): its latest non-error outcome (run 1) gives the SBOM; gone has none
         assert list(store.latest_sboms()) == [
             ("reg/app:1", "sha256:aa", SBOM_1), ("reg/app:latest", "sha256:aa", SBOM_1), ("reg/base:2", "sha256:bb", SBOM_2)
         ]  # fmt: skip
@@ -193,25 +191,27 @@ def test_unchanged_stands_on_the_newest_result_of_its_digest_and_database(fleet_
         store.record(r2.id, ImageOutcome("reg/app:1", "matched", "db2", digest="sha256:aa", findings=F_B,
                                          os="alpine 3.20.3", packages=20), at(4))  # fmt: skip
         store.finish_run(r2.id, at(5))
-        r3 = store.start_run("scan", "db2", "local(1)", 2, at(6))
-        # same digest under another tag, nothing pulled: it stands on run 2's db2 result, not run 1's db1
-        store.record(r3.id, ImageOutcome("reg/app:copy", "unchanged", "db2", digest="sha256:aa"), at(7))
-        store.record(r3.id, ImageOutcome("reg/app:1", "unchanged", "db2", digest="sha256:aa"), at(8))
+        r3 = store.start_run("scan", "db2", "local(1)", 3, at(6))
+        f_c = (finding(5, "UNKNOWN"),)  # the same digest pulled under another tag: a newer db2 result
+        store.record(r3.id, scanned("reg/app:pulled", "sha256:aa", f_c, db="db2"), at(7))
+        # same digest, nothing pulled: they stand on that newest db2 result, not run 2's, not run 1's db1
+        store.record(r3.id, ImageOutcome("reg/app:copy", "unchanged", "db2", digest="sha256:aa"), at(8))
+        store.record(r3.id, ImageOutcome("reg/app:1", "unchanged", "db2", digest="sha256:aa"), at(9))
         latest = {s.reference: s for s in store.latest()}
         for ref in ("reg/app:copy", "reg/app:1"):
-            assert (latest[ref].status, latest[ref].run_id, latest[ref].findings) == ("unchanged", r3.id, F_B)
-        assert (latest["reg/app:copy"].os, latest["reg/app:copy"].packages) == ("alpine 3.20.3", 20)
-        assert counts(latest["reg/app:copy"]) == {"MEDIUM": 1}
-        assert dict(store.trend(["reg/app:copy"])["reg/app:copy"][0].by_severity)["MEDIUM"] == 1
+            assert (latest[ref].status, latest[ref].run_id, latest[ref].findings) == ("unchanged", r3.id, f_c)
+        assert (latest["reg/app:copy"].os, latest["reg/app:copy"].packages) == ("alpine 3.20.3", 14)
+        assert counts(latest["reg/app:copy"]) == {"UNKNOWN": 1}
+        assert dict(store.trend(["reg/app:copy"])["reg/app:copy"][0].by_severity)["UNKNOWN"] == 1
         assert raw_rows(fleet_store_url, "SELECT COUNT(*) FROM findings") == [
-            (len(F_A) + len(F_B),)
+            (len(F_A) + len(F_B) + len(f_c),)
         ]  # not copied
         assert store.current(["sha256:aa"], "db2") == {"sha256:aa"}
         prev = store.previous("reg/app:1", r3.id)
-        assert prev is not None and prev.status == "matched"
+        assert prev is not None and (prev.status, prev.findings) == ("matched", F_B)
 
         with pytest.raises(FleetStoreError) as refused:
-            store.record(r3.id, ImageOutcome("reg/new:1", "unchanged", "db2", digest="sha256:ff"), at(9))
+            store.record(r3.id, ImageOutcome("reg/new:1", "unchanged", "db2", digest="sha256:ff"), at(10))
         assert str(refused.value) == (
             f"{store.url}: reg/new:1 recorded as unchanged, but no result of sha256:ff with database db2 is stored"
         )

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
@@ -192,6 +194,10 @@ class _Backend:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
+    def each(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``sql`` one by one, without a list of them all (read it to the end)."""
+        raise NotImplementedError
+
     def bulk(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Insert ``rows`` in as few round trips as the backend allows."""
         raise NotImplementedError
@@ -280,6 +286,14 @@ class _Sqlite(_Backend):
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def each(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        try:
+            cursor = self.conn.execute(sql, params)
+            while batch := cursor.fetchmany(1000):
+                yield from batch
         except sqlite3.Error as exc:
             raise self._error(exc) from None
 
@@ -380,6 +394,12 @@ class _Postgres(_Backend):
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return self.conn.execute(self._sql(sql), params).fetchall()
+        except self._psycopg.Error as exc:
+            raise self._error(exc) from None
+
+    def each(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        try:
+            yield from self.conn.execute(self._sql(sql), params)  # rows made from libpq's result one by one
         except self._psycopg.Error as exc:
             raise self._error(exc) from None
 
@@ -754,22 +774,30 @@ class FleetStore:
         return found[0] if found else None
 
     def _with_findings(self, rows: list[tuple[Any, ...]]) -> list[StoredScan]:
-        """``rows`` (of :data:`_SCAN_COLUMNS`) as StoredScans with the findings that stand for each:
-        one query for all of them."""
+        """``rows`` (of :data:`_SCAN_COLUMNS`) as StoredScans with the findings that stand for each: one
+        query for all of them, read row by row. A finding found in many images (a CVE of a shared base
+        layer) is one FindingRef object, its repeated strings one string object."""
         standing = {int(r[10]) if r[10] is not None else int(r[0]) for r in rows}
-        by_scan: dict[int, list[FindingRef]] = {}
+        by_scan: dict[int, tuple[FindingRef, ...]] = {}
         if standing:
             condition, param = self._db.any_of("scan_id", sorted(standing))
-            seen: dict[Any, Any] = {}  # one string object per distinct value: 10^6 findings repeat a lot
-            for scan_id, *values in self._db.rows(
-                f"SELECT scan_id, vuln_id, type, package, version, severity, fixed_version, status "
+            found = self._db.each(
+                "SELECT scan_id, vuln_id, type, package, version, severity, fixed_version, status "
                 f"FROM findings WHERE {condition} ORDER BY scan_id, seq",
                 (param,),
-            ):
-                v = [seen.setdefault(x, x) for x in values]
-                by_scan.setdefault(int(scan_id), []).append(
-                    FindingRef(v[0], v[1], v[2], v[3], v[4], v[5], v[6])
-                )
+            )
+            refs: dict[tuple[Any, ...], FindingRef] = {}
+            strings: dict[Any, Any] = {}
+
+            def ref(row: tuple[Any, ...]) -> FindingRef:
+                key = row[1:]
+                made = refs.get(key)
+                if made is None:
+                    made = refs[key] = FindingRef(*(strings.setdefault(v, v) for v in key))
+                return made
+
+            for scan_id, group in groupby(found, itemgetter(0)):
+                by_scan[int(scan_id)] = tuple(map(ref, group))
         return [
             StoredScan(
                 run_id=int(r[1]),
@@ -778,7 +806,7 @@ class FleetStore:
                 digest=r[4],
                 db_version=str(r[5]),
                 recorded_at=_parse_time(r[6]),
-                findings=tuple(by_scan.get(int(r[10]) if r[10] is not None else int(r[0]), ())),
+                findings=by_scan.get(int(r[10]) if r[10] is not None else int(r[0]), ()),
                 error=r[7],
                 os=r[8],
                 packages=int(r[9]),
