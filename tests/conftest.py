@@ -115,3 +115,12 @@ def _isolated_dirs(
     monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)  # containers/auth.json must not leak in
     yield
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real Dask scheduler and two single-threaded workers on 127.0.0.1 (tests/dask_cluster.py)."""
+    from tests.dask_cluster import start_dask_cluster
+
+    with start_dask_cluster(tmp_path_factory.mktemp("dask")) as cluster:
+        yield cluster

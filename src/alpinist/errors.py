@@ -127,3 +127,8 @@ class BaselineError(AlpinistError):
 class HistoryError(AlpinistError):
     """A history store (``--history FILE``) that is missing where it must exist, not SQLite, another
     program's database, of another schema version, damaged, or could not be written."""
+
+
+class EngineError(AlpinistError):
+    """The fleet engine cannot start (``distributed`` missing, a local cluster that fails), its Dask scheduler
+    cannot be reached, or it was lost during a run."""
