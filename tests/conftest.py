@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from tests.pg_server import PgServer, start_postgres
+
 # Hypothesis' default 200 ms deadline fails on a loaded 2-core CI runner for reasons that are not bugs;
 # the examples are bounded by max_examples instead (tests that need a deadline set their own).
 settings.register_profile("alpinist", deadline=None)
@@ -115,3 +117,34 @@ def _isolated_dirs(
     monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)  # containers/auth.json must not leak in
     yield
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A throw-away PostgreSQL server for the session (``tests/pg_server.py``; one per xdist worker)."""
+    with start_postgres() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fleet_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty fleet store's URL on each backend: an SQLite file, or a fresh database on the session's
+    PostgreSQL server (started only when a postgresql case runs)."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path / 'fleet.db'}"  # sqlite:///tmp/…: three slashes, then the path
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    name = server.create_database()
+    try:
+        yield server.url(name)
+    finally:
+        server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real Dask scheduler and two single-threaded workers on 127.0.0.1 (tests/dask_cluster.py)."""
+    from tests.dask_cluster import start_dask_cluster
+
+    with start_dask_cluster(tmp_path_factory.mktemp("dask")) as cluster:
+        yield cluster

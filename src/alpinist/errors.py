@@ -127,3 +127,14 @@ class BaselineError(AlpinistError):
 class HistoryError(AlpinistError):
     """A history store (``--history FILE``) that is missing where it must exist, not SQLite, another
     program's database, of another schema version, damaged, or could not be written."""
+
+
+class FleetStoreError(AlpinistError):
+    """A fleet store (``--store URL``) that cannot be used: a URL of another scheme, a database that is not
+    a fleet store or was made by a newer alpinist, a server that cannot be reached, or a failed write; the
+    message names the store (its password replaced by ``***``) and the reason."""
+
+
+class EngineError(AlpinistError):
+    """The fleet engine cannot start (``distributed`` missing, a local cluster that fails), its Dask scheduler
+    cannot be reached, or it was lost during a run."""
