@@ -37,6 +37,7 @@ class LazyGroup(click.Group):
         "migrate": "alpinist.cli.migrate:migrate",
         "recommend": "alpinist.cli.recommend:recommend",
         "ci": "alpinist.cli.ci:ci",
+        "fleet": "alpinist.cli.fleet:fleet",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -114,6 +114,18 @@ RESCAN_FORMATS = Formats(
     Format("json", "alpinist.reports.rescan.json:render_rescan_json"),
 )
 
+FLEET_RUN_FORMATS = Formats(
+    Format("table", "alpinist.reports.fleet.run_table:render_fleet_run_table", kind="console", width=160),
+    Format("json", "alpinist.reports.fleet.run_json:render_fleet_run_json"),
+)
+
+FLEET_REPORT_FORMATS = Formats(
+    Format("html", "alpinist.reports.fleet.dashboard_html:render_fleet_html"),
+    Format("markdown", "alpinist.reports.fleet.dashboard_markdown:render_fleet_markdown"),
+    Format("json", "alpinist.reports.fleet.dashboard_json:render_fleet_json"),
+    default="html",
+)
+
 HISTORY_FORMATS = Formats(
     Format("table", "alpinist.reports.history.table:render_history_table", kind="console", width=160),
     Format("json", "alpinist.reports.history.json:render_history_json"),

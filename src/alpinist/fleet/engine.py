@@ -199,9 +199,13 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-def _init_local_worker() -> None:
+def _init_local_worker(environment: dict[str, str]) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides, and terminates the workers
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the driver's environment as it is when the pool starts (cache dir, credentials, timeouts): a
+    # forkserver started earlier by this process would otherwise hand down the environment of that moment
+    os.environ.clear()
+    os.environ.update(environment)
 
 
 def _local_task(markers: str, index: int, payload: bytes) -> bytes:
@@ -269,7 +273,10 @@ class LocalEngine:
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=self._context, initializer=_init_local_worker
+                self.workers,
+                mp_context=self._context,
+                initializer=_init_local_worker,
+                initargs=(dict(os.environ),),
             )
         return self._pool
 

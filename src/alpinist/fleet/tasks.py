@@ -89,9 +89,14 @@ _STORES: dict[str, tuple[Store, str]] = {}  # per worker process: path -> (open 
 
 
 def _store(settings: Settings) -> Store:
-    """The worker's open advisory store, checked to be the run's database."""
+    """The worker's open advisory store, checked to be the run's database. A worker outlives runs (a Dask
+    cluster): when the file was replaced since it was opened (``db update`` renames a new one in), it is
+    opened again before the versions are compared."""
     known = _STORES.get(settings.db_path)
-    if known is None:
+    if known is None or known[1] != settings.db_version:
+        if known is not None:
+            known[0].close()
+            del _STORES[settings.db_path]
         store = Store.open(Path(settings.db_path))
         known = _STORES[settings.db_path] = (store, database_version(store))
     store, version = known
