@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,3 +122,31 @@ def test_the_image_wide_member_bound_holds_across_processes(
     assert "more than 14 tar members in the image's layers" in str(info.value)
     view, _, forks = read(reference, "processes", monkeypatch, Limits(max_members=10, max_image_members=15))
     assert forks == 2 and sorted(view.paths()) == sorted(f"/l{n}/f{i}" for n in range(3) for i in range(5))
+
+
+def _inventory_in_daemon(reference: str, results: Any) -> None:
+    from alpinist.inventory.build import build_inventory
+
+    try:
+        results.put(len(build_inventory(reference, use_cache=False).packages))
+    except Exception as exc:  # the parent asserts on what came back
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_a_daemonic_process_reads_with_threads() -> None:
+    """A Dask worker (or any multiprocessing daemon) may not have children: the layers of an image big
+    enough for worker processes are read with threads there, not refused with 'daemonic processes are not
+    allowed to have children'."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    child = context.Process(
+        target=_inventory_in_daemon, args=(f"oci:{OCI_LAYOUT}:python-app:debian", results), daemon=True
+    )
+    child.start()
+    try:
+        got = results.get(timeout=300)
+    finally:
+        child.join(timeout=60)
+    assert got == 143  # python-app:debian's packages, as in the parent

@@ -677,10 +677,16 @@ def _use_processes(source: ImageSource, layers: Sequence[Descriptor], workers: i
     The header loop is Python and holds the GIL, so threads overlap only the C parts (decompression,
     hashes); processes run the loops of two layers at once. They need a source whose blobs a child can
     open on its own (``fork_safe``: the local transports, one file handle per blob; not a registry,
-    whose HTTP client must not cross a fork), ``os.fork``, several workers and enough bytes to parse.
+    whose HTTP client must not cross a fork), ``os.fork``, several workers and enough bytes to parse, and
+    a process that may have children: a daemonic one (a Dask worker, a ``multiprocessing`` pool's) may
+    not, and reads with threads.
     """
     mode = os.environ.get(MODE_ENV, "auto")
     if mode == "threads" or workers < 2 or not hasattr(os, "fork"):
+        return False
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:
         return False
     if getattr(source, "fork_safe", False) is not True:
         return False
