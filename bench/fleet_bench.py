@@ -136,6 +136,7 @@ def images_per_minute(refs: list[str], db: Path, work: Path, repeat: int) -> lis
     rows.append({"engine": "serial scan_image (reference)", "workers": 1, "seconds": reference})
     for kind, workers in (("local", 1), ("local", 2), ("dask", 1), ("dask", 2)):
         with open_engine(kind, workers=workers) as engine:  # type: ignore[arg-type]
+            started = warm(engine)
             engine_times = []
             for r in range(repeat):
                 url = f"sqlite://{work / f'fleet-{kind}-{workers}-{r}.db'}"
@@ -143,7 +144,14 @@ def images_per_minute(refs: list[str], db: Path, work: Path, repeat: int) -> lis
                     seconds, run = timed(lambda: fleet_scan(refs, store, engine, settings))
                 assert run.count("scanned") == len(refs), run
                 engine_times.append(seconds)
-        rows.append({"engine": kind, "workers": workers, "seconds": statistics.median(engine_times)})
+        rows.append(
+            {
+                "engine": kind,
+                "workers": workers,
+                "seconds": statistics.median(engine_times),
+                "start_s": started,
+            }
+        )
     for row in rows:
         row["images_per_minute"] = round(len(refs) * 60 / row["seconds"], 1)
         row["vs_reference"] = round(reference / row["seconds"], 2)
@@ -152,6 +160,20 @@ def images_per_minute(refs: list[str], db: Path, work: Path, repeat: int) -> lis
 
 def _noop(item: int) -> int:
     return item
+
+
+def _imports(item: int) -> int:
+    import alpinist.fleet.tasks
+    import alpinist.inventory.build
+    import alpinist.scan.scanning  # noqa: F401
+
+    return item
+
+
+def warm(engine: Any) -> float:
+    """Start every worker and import the scan stack there (not counted in the runs); its seconds."""
+    seconds, _ = timed(lambda: list(engine.run(_imports, list(range(engine.workers * 4)))))
+    return round(seconds, 2)
 
 
 def task_overhead(count: int) -> list[dict[str, Any]]:
@@ -192,6 +214,7 @@ def stored_rescan(count: int, db: Path, work: Path) -> list[dict[str, Any]]:
         copy = work / f"rescan-{kind}-{workers}.db"
         shutil.copyfile(work / "rescan-fleet.db", copy)
         with open_store(f"sqlite://{copy}") as store, open_engine(kind, workers=workers) as engine:  # type: ignore[arg-type]
+            warm(engine)
             seconds, result = timed(lambda: fleet_rescan(store, engine, settings))
         assert result.count("matched") == count, result.counts
         rows.append({"engine": kind, "workers": workers, "seconds": seconds})

@@ -172,7 +172,6 @@ def _rematch(
 
 def match_task(job: MatchJob) -> ImageOutcome:
     """Match one stored SBOM against the worker's database: an image whose digest is known, nothing pulled."""
-    from alpinist.scan.rescan import Rematcher
 
     try:
         store = _store(job.settings)
@@ -180,13 +179,15 @@ def match_task(job: MatchJob) -> ImageOutcome:
         return ImageOutcome(
             job.reference, "error", job.settings.db_version, digest=job.digest, error=str(exc)
         )
-    return _rematch(Rematcher(store), job.reference, job.digest, job.sbom, job.settings)
+    return _rematch(_rematcher(store, job.settings), job.reference, job.digest, job.sbom, job.settings)
+
+
+_REMATCHERS: dict[str, Rematcher] = {}  # per worker process and database version: the memo outlives a batch
 
 
 def rematch_task(job: RematchJob) -> list[ImageOutcome]:
-    """Match a batch of stored SBOMs (``fleet rescan``): one memo for the batch, so packages that many
-    images share are matched once."""
-    from alpinist.scan.rescan import Rematcher
+    """Match a batch of stored SBOMs (``fleet rescan``). The worker keeps one memo per database version
+    across batches, so a package many images share is matched once per worker, not once per batch."""
 
     try:
         store = _store(job.settings)
@@ -195,5 +196,15 @@ def rematch_task(job: RematchJob) -> list[ImageOutcome]:
             ImageOutcome(reference, "error", job.settings.db_version, digest=digest, error=str(exc))
             for reference, digest, _ in job.items
         ]
-    rematcher = Rematcher(store)
+    rematcher = _rematcher(store, job.settings)
     return [_rematch(rematcher, ref, digest, sbom, job.settings) for ref, digest, sbom in job.items]
+
+
+def _rematcher(store: Store, settings: Settings) -> Rematcher:
+    from alpinist.scan.rescan import Rematcher
+
+    rematcher = _REMATCHERS.get(settings.db_version)
+    if rematcher is None:
+        _REMATCHERS.clear()  # the memo of an older database is of no more use
+        rematcher = _REMATCHERS[settings.db_version] = Rematcher(store)
+    return rematcher
