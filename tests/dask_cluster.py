@@ -40,6 +40,7 @@ class DaskCluster:
     address: str  # tcp://127.0.0.1:PORT
     scheduler_file: Path
     directory: Path
+    scheduler_pid: int  # a test that loses the scheduler kills it (it leads a process group of its own)
 
     def wait_for_workers(self, count: int = 2, timeout: float = START_TIMEOUT) -> None:
         """Returns once the scheduler has ``count`` workers (a worker killed by a test comes back through
@@ -112,7 +113,7 @@ def start_dask_cluster(directory: Path, workers: int = 2) -> Iterator[DaskCluste
                     log, env, directory,
                 )
             )
-        cluster = DaskCluster(address, scheduler_file, directory)
+        cluster = DaskCluster(address, scheduler_file, directory, processes[0].pid)
         try:
             cluster.wait_for_workers(workers)
         except Exception as e:

@@ -5,6 +5,7 @@ functions are in tests/fleet_tasks.py, which the worker processes import."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pytest
 from alpinist.errors import EngineError
 from alpinist.fleet.engine import Done, Engine, Failed, open_engine
 from tests import fleet_tasks
-from tests.dask_cluster import SRC, DaskCluster
+from tests.dask_cluster import SRC, DaskCluster, start_dask_cluster
 
 KINDS = ["local", "dask"]
 
@@ -222,6 +223,24 @@ def test_an_unreachable_scheduler_is_an_engine_error_within_the_timeout() -> Non
     assert isinstance(error, EngineError), error
     assert str(error).startswith(f"cannot reach the Dask scheduler at {address}: "), str(error)
     assert error.exit_code == 1
+
+
+def test_losing_the_scheduler_mid_run_is_an_engine_error(tmp_path: Path) -> None:
+    """A scheduler killed while items are in flight (its own cluster, one worker): the run ends with
+    EngineError "lost the Dask scheduler at ADDRESS" instead of waiting for ever."""
+    work = tmp_path / "work"
+    work.mkdir()
+    with (
+        start_dask_cluster(tmp_path, workers=1) as cluster,
+        open_engine("dask", scheduler=cluster.address, connect_timeout=2) as engine,
+    ):
+        run = engine.run(fleet_tasks.hold, [(str(work), n) for n in range(6)])
+        assert next(run) == Done(0, 0)
+        os.kill(cluster.scheduler_pid, signal.SIGKILL)
+        with pytest.raises(EngineError) as caught:
+            next(run)
+        assert str(caught.value) == f"lost the Dask scheduler at {cluster.address}"
+        (work / "go").write_text("")
 
 
 def test_the_dask_engine_without_distributed_says_how_to_install_it(tmp_path: Path) -> None:
