@@ -241,13 +241,55 @@ def fleet_rescan(
 @fleet.command("report")
 @store_option
 @output_options(FLEET_REPORT_FORMATS)
-def fleet_report(store_url: str, fmt: str, output: Path | None) -> int:
+@click.option(
+    "--recommend",
+    is_flag=True,
+    help="Also say which images recommend would move to another base: lists the candidate bases' tags "
+    "and pulls and scans them (once per group of alike images); the fleet's own images are read from the store.",
+)
+@database_options
+@image_options
+def fleet_report(
+    store_url: str,
+    fmt: str,
+    output: Path | None,
+    recommend: bool,
+    offline: bool,
+    max_db_age: timedelta,
+    db_path: Path | None,
+    mirror: str | None,
+    platform: str | None,
+    insecure: tuple[str, ...],
+    registry_mirrors: tuple[tuple[str, str], ...],
+    creds: str | None,
+    no_cache: bool,
+) -> int:
     """The store as a dashboard: worst images, new CVEs since the last run, trend per image (HTML with
-    inline SVG and no JavaScript, Markdown, or JSON)."""
+    inline SVG and no JavaScript, Markdown, or JSON); with --recommend, the images still on a base that
+    `alpinist recommend` would move. Reads the store only, unless --recommend is given."""
     from alpinist.fleet.dashboard import build_view
     from alpinist.fleet.store import open_store
 
     with open_store(store_url) as store:
-        view = build_view(store)
+        advice = None
+        if recommend:
+            from alpinist.fleet.advice import fleet_advice
+            from alpinist.recommend.run import RecommendOptions
+
+            if offline:
+                raise click.UsageError(
+                    "--offline: --recommend lists and pulls candidate bases from their registries"
+                )
+            options = RecommendOptions(
+                pull=pull_options(platform, insecure, creds, registry_mirrors),
+                check_index=False,
+                use_cache=not no_cache,
+            )
+            with open_database(db_path, offline, mirror, max_db_age) as advisories:
+                found = fleet_advice(store.latest(), store.sbom, advisories, options)
+            for warning in found.warnings:
+                warn(warning)
+            advice = found.advice
+        view = build_view(store, advice)
     FLEET_REPORT_FORMATS.write(fmt, view, output)
     return EXIT_OK

@@ -8,6 +8,7 @@ ordered worst first: critical, then high, medium, low, unknown, then the total; 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from alpinist.advisories.model import SEVERITIES, rank
@@ -28,7 +29,9 @@ def worst_first(scan: StoredScan) -> tuple[int, tuple[int, ...], int, str]:
     )
 
 
-def build_view(store: FleetStore) -> FleetView:
+def build_view(store: FleetStore, advice: Mapping[str, str] | None = None) -> FleetView:
+    """The view of ``store``; ``advice``: per reference, why ``recommend`` would move its base
+    (``fleet/advice.py``)."""
     runs = store.runs(limit=2)
     run = runs[0] if runs else None
     previous = runs[1] if len(runs) > 1 else None
@@ -48,5 +51,13 @@ def build_view(store: FleetStore) -> FleetView:
                         key=lambda f: (-rank(f.severity), f.package, f.id),
                     )
                 )
-        images.append(ImageReport(scan.reference, scan, new, tuple(trends.get(scan.reference, ()))))
+        images.append(
+            ImageReport(
+                scan.reference,
+                scan,
+                new,
+                tuple(trends.get(scan.reference, ())),
+                base_advice=(advice or {}).get(scan.reference),
+            )
+        )
     return FleetView(store=store.url, run=run, previous=previous, images=tuple(images))
