@@ -402,7 +402,9 @@ class _Postgres(_Backend):
 
     def each(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         try:
-            yield from self.conn.execute(self._sql(sql), params)  # rows made from libpq's result one by one
+            # chunked rows mode (libpq 17+; one row at a time before): the result is never whole in memory
+            with self.conn.cursor() as cursor:
+                yield from cursor.stream(self._sql(sql), params, size=1000)
         except self._psycopg.Error as exc:
             raise self._error(exc) from None
 
