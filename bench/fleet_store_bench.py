@@ -9,9 +9,10 @@ Per backend, on an empty store:
 1. ``record`` of ``--record`` scanned outcomes × ``--findings`` findings (each with an SBOM of ``--sbom-kib``
    KiB), timed; one transaction each, committed durably (SQLite ``synchronous=FULL``; PostgreSQL with the
    server's defaults, as a real one runs, and ``postgresql-fast``: ``fsync=off`` as the tests run it).
-2. The run filled up to ``--images`` images, then a rescan run: half the images matched (new findings), half
-   unchanged (timed as a second figure: an unchanged record copies no findings).
-3. ``latest()`` over all images (findings resolved, the unchanged ones through their pointer), ``trend()``,
+2. The run filled up to ``--images`` images; a rescan run against a newer database (every image matched,
+   new findings); a scan run where every image is unchanged (an unchanged record copies no findings).
+3. ``latest()`` over all images (after the last run: findings through the unchanged pointer; after the
+   rescan: the matched rows' own), ``trend()``,
    ``current()`` of every digest, ``runs()``, and ``latest_sboms()`` read to the end: timed, with the growth
    of this process's peak RSS.
 """
@@ -82,7 +83,7 @@ def timed(label: str, fn: Callable[[], Any], per: int | None = None, unit: str =
     result = fn()
     elapsed = time.perf_counter() - start
     rate = f", {per / elapsed:,.0f} {unit}/s" if per else ""
-    print(f"  {label:<44} {elapsed:8.2f} s{rate}   peak RSS +{peak_mib() - before:,.0f} MiB")
+    print(f"  {label:<58} {elapsed:8.2f} s{rate}   peak RSS +{peak_mib() - before:,.0f} MiB")
     return result
 
 
@@ -115,61 +116,61 @@ def bench(store: FleetStore, args: argparse.Namespace) -> None:
     timed(f"record up to {args.images} images (incl. building)", fill, args.images - args.record, "images")
     store.finish_run(run.id, now)
 
+    def reference(i: int) -> str:
+        return f"registry.example/team-{i % 40}/app-{i:05d}:1.0"
+
+    # a rescan against a newer database: every image re-matched from its stored SBOM, findings changed
     rescan = store.start_run("rescan", "db2", "bench", args.images, now)
-    half = args.images // 2
     matched = [
         ImageOutcome(
-            f"registry.example/team-{i % 40}/app-{i:05d}:1.0",
+            reference(i),
             "matched",
             "db2",
             digest=f"sha256:{i:064x}",
             findings=findings(i, args.findings, salt=1),
         )
-        for i in range(0, args.images, 2)
+        for i in range(args.images)
     ]
-
     timed(
-        f"record {len(matched)} matched × {args.findings}",
+        f"record {args.images} matched × {args.findings}",
         lambda: record_all(store, rescan.id, matched, now),
-        len(matched),
-        "images",
-    )
-    # the unchanged ones stand on the db2 results just recorded: the same digests under a second tag
-    unchanged = [
-        ImageOutcome(
-            f"registry.example/team-{i % 40}/app-{i:05d}:stable",
-            "unchanged",
-            "db2",
-            digest=f"sha256:{i:064x}",
-        )
-        for i in range(0, args.images, 2)
-    ]
-
-    timed(
-        f"record {len(unchanged)} unchanged",
-        lambda: record_all(store, rescan.id, unchanged, now),
-        len(unchanged),
+        args.images,
         "images",
     )
     store.finish_run(rescan.id, now)
-    total = args.images + half
+    matched.clear()
+    # the next day's scan: nothing was pushed, every image unchanged (stands on the rescan's findings)
+    again = store.start_run("scan", "db2", "bench", args.images, now)
+    unchanged = [
+        ImageOutcome(reference(i), "unchanged", "db2", digest=f"sha256:{i:064x}") for i in range(args.images)
+    ]
+    timed(
+        f"record {args.images} unchanged",
+        lambda: record_all(store, again.id, unchanged, now),
+        args.images,
+        "images",
+    )
+    store.finish_run(again.id, now)
+    unchanged.clear()
 
-    latest = timed(f"latest() over {total} references", store.latest)
-    assert len(latest) == total, len(latest)
-    print(f"    ({sum(len(s.findings) for s in latest):,} findings in the result)")
-    del latest
-    trend = timed("trend()", store.trend)
-    assert len(trend) == total
+    for label, bound in (("unchanged, through the pointer", None), ("matched", rescan.id)):
+        latest = timed(f"latest() of {args.images} images ({label})", lambda b=bound: store.latest(b))
+        assert len(latest) == args.images, len(latest)
+        distinct = len({id(f) for s in latest for f in s.findings})
+        print(f"    ({sum(len(s.findings) for s in latest):,} findings in the result, {distinct:,} distinct)")
+        del latest
+    trend = timed(f"trend() of {args.images} images × 3 runs", store.trend)
+    assert len(trend) == args.images
     del trend
     digests = [f"sha256:{i:064x}" for i in range(args.images)]
     current = timed(f"current() of {args.images} digests", lambda: store.current(digests, "db2"))
-    assert len(current) == half
+    assert len(current) == args.images
     timed("runs()", store.runs)
 
     def stream() -> int:
         return sum(len(text) for _, _, text in store.latest_sboms())
 
-    size = timed(f"latest_sboms() read to the end ({total} rows)", stream)
+    size = timed(f"latest_sboms() read to the end ({args.images} rows)", stream)
     print(f"    ({size / 2**20:,.0f} MiB of SBOM text streamed)")
 
 

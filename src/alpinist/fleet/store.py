@@ -8,11 +8,14 @@
   pending ones and sets ``schema_version`` in one transaction (all or none); version 1 is the initial
   schema, so an empty database is created the same way an old one is brought up to date. A store of a
   higher version than this alpinist knows, or a database that is not a fleet store, is refused untouched.
-- **Why no ORM**: the store is a dozen fixed queries over five tables. The backends differ in four places
-  only (placeholders, the id column, bulk insert by ``COPY``, streaming by a server-side cursor), all in
-  :class:`_Sqlite` and :class:`_Postgres` below; the rest is SQL both accept (``ON CONFLICT … DO UPDATE``,
-  ``RETURNING``). SQLAlchemy Core would hide the first two and add a dependency every SQLite user must
-  install, while ``COPY``, the server-side cursor and the error messages would still need backend code.
+- **Why no ORM**: the store is a dozen fixed queries over five tables, written once in SQL both backends
+  accept (``ON CONFLICT … DO UPDATE``, ``RETURNING``). What must differ is in :class:`_Sqlite` and
+  :class:`_Postgres` only: placeholders (``?``/``%s``), the id column (``INTEGER PRIMARY KEY``/identity),
+  code point order of ``reference`` (SQLite's default/``COLLATE "C"``), "one of these values" (``json_each``/
+  ``= ANY``), how a write transaction starts and migrators take turns, bulk insert (``executemany``/
+  ``COPY``), streaming (``fetchmany``/a server-side cursor) and the error messages. SQLAlchemy Core would
+  hide the first few at the price of a dependency every SQLite user installs; ``COPY``, the server-side
+  cursor and the messages would still be backend code.
 - **Times** are UTC text ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (sorts as time on both backends).
 - **Durability**: :meth:`FleetStore.record` is one transaction and returns after its commit (SQLite
   ``synchronous=FULL`` in WAL mode; PostgreSQL's own commit), so a killed run loses no recorded image.
@@ -399,7 +402,9 @@ class _Postgres(_Backend):
 
     def each(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         try:
-            yield from self.conn.execute(self._sql(sql), params)  # rows made from libpq's result one by one
+            # chunked rows mode (libpq 17+; one row at a time before): the result is never whole in memory
+            with self.conn.cursor() as cursor:
+                yield from cursor.stream(self._sql(sql), params, size=1000)
         except self._psycopg.Error as exc:
             raise self._error(exc) from None
 
@@ -776,7 +781,7 @@ class FleetStore:
     def _with_findings(self, rows: list[tuple[Any, ...]]) -> list[StoredScan]:
         """``rows`` (of :data:`_SCAN_COLUMNS`) as StoredScans with the findings that stand for each: one
         query for all of them, read row by row. A finding found in many images (a CVE of a shared base
-        layer) is one FindingRef object, its repeated strings one string object."""
+        layer) is one FindingRef object."""
         standing = {int(r[10]) if r[10] is not None else int(r[0]) for r in rows}
         by_scan: dict[int, tuple[FindingRef, ...]] = {}
         if standing:
@@ -787,13 +792,22 @@ class FleetStore:
                 (param,),
             )
             refs: dict[tuple[Any, ...], FindingRef] = {}
-            strings: dict[Any, Any] = {}
+            interned: dict[Any, Any] = {}
+            same = interned.setdefault
 
             def ref(row: tuple[Any, ...]) -> FindingRef:
                 key = row[1:]
                 made = refs.get(key)
-                if made is None:
-                    made = refs[key] = FindingRef(*(strings.setdefault(v, v) for v in key))
+                if made is None:  # type, severity and status: a handful of values, one object each
+                    made = refs[key] = FindingRef(
+                        key[0],
+                        same(key[1], key[1]),
+                        key[2],
+                        key[3],
+                        same(key[4], key[4]),
+                        key[5],
+                        same(key[6], key[6]),
+                    )
                 return made
 
             for scan_id, group in groupby(found, itemgetter(0)):
