@@ -240,6 +240,23 @@ def test_recording_a_reference_twice_in_a_run_replaces_the_first(fleet_store_url
         assert store.sbom("sha256:aa") == SBOM_1  # the SBOM belongs to the digest, not to the outcome
 
 
+def test_record_many_is_all_or_none(fleet_store_url: str) -> None:
+    """A batch is one transaction: recorded whole, or (one outcome refused) not at all, nothing half-written."""
+    with open_store(fleet_store_url) as store:
+        run = store.start_run("rescan", "db1", "local(1)", 3, at(0))
+        store.record_many(
+            run.id, [scanned("reg/a:1", "sha256:aa", F_A), scanned("reg/b:1", "sha256:bb", F_B)], at(1)
+        )
+        assert store.recorded(run.id) == {"reg/a:1": "scanned", "reg/b:1": "scanned"}
+        orphan = ImageOutcome(
+            "reg/c:1", "unchanged", "db1", digest="sha256:cc"
+        )  # no result of cc to stand on
+        with pytest.raises(FleetStoreError, match="recorded as unchanged"):
+            store.record_many(run.id, [scanned("reg/d:1", "sha256:dd", F_A), orphan], at(2))
+        assert store.recorded(run.id) == {"reg/a:1": "scanned", "reg/b:1": "scanned"}
+        assert store.sbom("sha256:dd") is None
+
+
 def test_resumable_is_the_newest_run_of_its_kind_when_killed_with_the_same_database(
     fleet_store_url: str,
 ) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -112,13 +112,21 @@ class _Recorder:
         self.done = 0
 
     def record(self, outcome: ImageOutcome) -> None:
-        self.store.record(self.run_id, outcome, _now())
-        self.counts[outcome.status] += 1
-        if outcome.status == "error":
-            self.errors.append((outcome.reference, outcome.error or "unknown error"))
-        elif outcome.status != "unchanged":
-            self._compare(outcome)
-        self.done += 1
+        self.record_many([outcome])
+
+    def record_many(self, outcomes: Sequence[ImageOutcome]) -> None:
+        """Record a batch in one transaction (a rescan task's), then note what the invocation reports."""
+        if len(outcomes) == 1:
+            self.store.record(self.run_id, outcomes[0], _now())
+        else:
+            self.store.record_many(self.run_id, outcomes, _now())
+        for outcome in outcomes:
+            self.counts[outcome.status] += 1
+            if outcome.status == "error":
+                self.errors.append((outcome.reference, outcome.error or "unknown error"))
+            elif outcome.status != "unchanged":
+                self._compare(outcome)
+            self.done += 1
         if self.progress is not None:
             self.progress(self.done, self.total)
 
@@ -287,18 +295,15 @@ def fleet_rescan(
 
     def matched(i: int, value: object) -> None:
         assert isinstance(value, list)
-        for outcome in value:
-            recorder.record(outcome)
+        recorder.record_many(value)
 
     def failed(i: int, error: str) -> None:
-        for ref, digest in chunks[i]:
-            recorder.record(ImageOutcome(ref, "error", settings.db_version, digest=digest, error=error))
+        recorder.record_many(
+            [
+                ImageOutcome(ref, "error", settings.db_version, digest=digest, error=error)
+                for ref, digest in chunks[i]
+            ]
+        )
 
     _drain(engine, rematch_task, _LazyJobs(len(chunks), job), matched, failed)
     return _finish(store, run_id, resumed, len(finished), recorder, started)
-
-
-def iter_new(run: FleetRun) -> Iterator[tuple[str, int]]:
-    """(reference, new high or critical findings) of a run, worst first: for the CLI's summary."""
-    for item in sorted(run.new, key=lambda n: (-len(n.findings), n.reference)):
-        yield item.reference, len(item.findings)

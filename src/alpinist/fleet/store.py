@@ -665,69 +665,79 @@ class FleetStore:
         """Store one image's outcome in run ``run_id`` (one transaction, committed when this returns). A
         second outcome of the same reference in the same run replaces the first. An ``unchanged`` outcome
         carries no findings: it points at the newest scanned/matched result of its digest and database."""
+        with self._transaction():
+            self._record(run_id, outcome, now)
+
+    def record_many(self, run_id: int, outcomes: Sequence[ImageOutcome], now: datetime) -> None:
+        """Store several outcomes as :meth:`record` does, in one transaction (all or none): one commit, and
+        on SQLite one fsync, for a batch of ``fleet rescan`` instead of one per image."""
+        with self._transaction():
+            for outcome in outcomes:
+                self._record(run_id, outcome, now)
+
+    def _record(self, run_id: int, outcome: ImageOutcome, now: datetime) -> None:
         if outcome.status == "unchanged" and outcome.findings:
             raise ValueError(f"{outcome.reference}: an unchanged outcome carries no findings")
         if outcome.sbom is not None and outcome.digest is None:
             raise ValueError(f"{outcome.reference}: an SBOM without the manifest digest it belongs to")
         counts = [n for _, n in outcome.by_severity]
         os_name, packages = outcome.os, outcome.packages
-        with self._transaction():
-            findings_of = None
-            if outcome.status == "unchanged":
-                target = self._db.one(
-                    f"SELECT id, os, packages, {_SEVERITY_LIST} FROM scans "
-                    f"WHERE digest = ? AND db_version = ? AND status IN {_RESULT} "
-                    "AND NOT (run_id = ? AND reference = ?) ORDER BY run_id DESC, id DESC LIMIT 1",
-                    (outcome.digest, outcome.db_version, run_id, outcome.reference),
-                )
-                if target is None:
-                    raise FleetStoreError(
-                        f"{self.url}: {outcome.reference} recorded as unchanged, but no result of "
-                        f"{outcome.digest} with database {outcome.db_version} is stored"
-                    )
-                findings_of = int(target[0])
-                os_name = os_name or target[1]
-                packages = packages or int(target[2])
-                counts = [int(n) for n in target[3:]]
-            if outcome.sbom is not None:
-                self._db.run(
-                    "INSERT INTO sboms (digest, os, sbom) VALUES (?, ?, ?) ON CONFLICT (digest) DO UPDATE "
-                    "SET os = excluded.os, sbom = excluded.sbom WHERE sboms.sbom <> excluded.sbom",
-                    (outcome.digest, outcome.os, outcome.sbom),
-                )
-            columns = ("run_id", "reference", "digest", "db_version", "status", "error", "os", "packages",
-                       "seconds", "recorded_at", *_SEVERITY_COLUMNS, "findings_of")  # fmt: skip
-            values = (run_id, outcome.reference, outcome.digest, outcome.db_version, outcome.status,
-                      outcome.error, os_name, packages, outcome.seconds, _time_text(now), *counts,
-                      findings_of)  # fmt: skip
-            updates = ", ".join(f"{c} = excluded.{c}" for c in columns[2:])
-            row = self._db.one(
-                f"INSERT INTO scans ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
-                f"ON CONFLICT (reference, run_id) DO UPDATE SET {updates} RETURNING id",
-                values,
+        findings_of = None
+        if outcome.status == "unchanged":
+            target = self._db.one(
+                f"SELECT id, os, packages, {_SEVERITY_LIST} FROM scans "
+                f"WHERE digest = ? AND db_version = ? AND status IN {_RESULT} "
+                "AND NOT (run_id = ? AND reference = ?) ORDER BY run_id DESC, id DESC LIMIT 1",
+                (outcome.digest, outcome.db_version, run_id, outcome.reference),
             )
-            assert row is not None
-            scan_id = int(row[0])
-            self._db.run("DELETE FROM findings WHERE scan_id = ?", (scan_id,))
-            if outcome.findings:
-                self._db.bulk(
-                    "findings",
-                    _FINDING_COLUMNS,
-                    [
-                        (
-                            scan_id,
-                            seq,
-                            f.id,
-                            f.type,
-                            f.package,
-                            f.version,
-                            f.severity,
-                            f.fixed_version,
-                            f.status,
-                        )
-                        for seq, f in enumerate(outcome.findings)
-                    ],
+            if target is None:
+                raise FleetStoreError(
+                    f"{self.url}: {outcome.reference} recorded as unchanged, but no result of "
+                    f"{outcome.digest} with database {outcome.db_version} is stored"
                 )
+            findings_of = int(target[0])
+            os_name = os_name or target[1]
+            packages = packages or int(target[2])
+            counts = [int(n) for n in target[3:]]
+        if outcome.sbom is not None:
+            self._db.run(
+                "INSERT INTO sboms (digest, os, sbom) VALUES (?, ?, ?) ON CONFLICT (digest) DO UPDATE "
+                "SET os = excluded.os, sbom = excluded.sbom WHERE sboms.sbom <> excluded.sbom",
+                (outcome.digest, outcome.os, outcome.sbom),
+            )
+        columns = ("run_id", "reference", "digest", "db_version", "status", "error", "os", "packages",
+                   "seconds", "recorded_at", *_SEVERITY_COLUMNS, "findings_of")  # fmt: skip
+        values = (run_id, outcome.reference, outcome.digest, outcome.db_version, outcome.status,
+                  outcome.error, os_name, packages, outcome.seconds, _time_text(now), *counts,
+                  findings_of)  # fmt: skip
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns[2:])
+        row = self._db.one(
+            f"INSERT INTO scans ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
+            f"ON CONFLICT (reference, run_id) DO UPDATE SET {updates} RETURNING id",
+            values,
+        )
+        assert row is not None
+        scan_id = int(row[0])
+        self._db.run("DELETE FROM findings WHERE scan_id = ?", (scan_id,))
+        if outcome.findings:
+            self._db.bulk(
+                "findings",
+                _FINDING_COLUMNS,
+                [
+                    (
+                        scan_id,
+                        seq,
+                        f.id,
+                        f.type,
+                        f.package,
+                        f.version,
+                        f.severity,
+                        f.fixed_version,
+                        f.status,
+                    )
+                    for seq, f in enumerate(outcome.findings)
+                ],
+            )
 
     # --------------------------------------------------------------------------------------- reading
 
