@@ -524,3 +524,24 @@ def test_latest_sboms_streams_by_reference_while_the_caller_records(fleet_store_
         assert len(store.recorded(rescan.id)) == len(refs)
         # every latest outcome is now an error: the run-1 scans still give the SBOMs
         assert [r for r, _, _ in store.latest_sboms()] == sorted(refs)
+
+
+def test_batch_reads_answer_as_the_single_ones(fleet_store_url: str) -> None:
+    """previous_many, sboms and latest_sbom_digests say what previous, sbom and latest_sboms say, in one query."""
+    with open_store(fleet_store_url) as store:
+        first = store.start_run("scan", "db1", "local(1)", 2, at(0))
+        store.record(first.id, scanned("reg/a:1", "sha256:aa", F_A), at(1))
+        store.record(first.id, scanned("reg/b:1", "sha256:bb", F_B), at(2))
+        second = store.start_run("rescan", "db2", "local(1)", 2, at(3))
+        store.record(
+            second.id, ImageOutcome("reg/a:1", "matched", "db2", digest="sha256:aa", findings=F_B), at(4)
+        )
+        refs = ["reg/a:1", "reg/b:1", "reg/none:1"]
+        for run in (first.id, second.id, second.id + 1):
+            many = store.previous_many(refs, run)
+            assert many == {r: p for r in refs if (p := store.previous(r, run)) is not None}
+        assert store.previous_many(refs, second.id + 1)["reg/a:1"].findings == F_B
+        assert store.sboms(["sha256:aa", "sha256:bb", "sha256:zz"]) == {
+            d: t for d in ("sha256:aa", "sha256:bb") if (t := store.sbom(d)) is not None
+        }
+        assert store.latest_sbom_digests() == [(r, d) for r, d, _ in store.latest_sboms()]

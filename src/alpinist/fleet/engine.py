@@ -262,7 +262,9 @@ class LocalEngine:
             raise TypeError(f"the task function must be a module-level function: {one_line(e)}") from None
         markers = tempfile.mkdtemp(prefix="run-", dir=self._markers)
         try:
-            yield from _drive(len(items), IN_FLIGHT_PER_WORKER * self.workers, _LocalRun(self, fn, items, markers))
+            yield from _drive(
+                len(items), IN_FLIGHT_PER_WORKER * self.workers, _LocalRun(self, fn, items, markers)
+            )
         finally:
             shutil.rmtree(markers, ignore_errors=True)
 
@@ -309,7 +311,9 @@ class LocalEngine:
 
 
 class _LocalRun:
-    def __init__(self, engine: LocalEngine, fn: Callable[[Any], Any], items: Sequence[Any], markers: str) -> None:
+    def __init__(
+        self, engine: LocalEngine, fn: Callable[[Any], Any], items: Sequence[Any], markers: str
+    ) -> None:
         self._engine = engine
         self._fn = fn
         self._items = items
@@ -344,7 +348,9 @@ class _LocalRun:
         if isinstance(error, BrokenProcessPool):
             broken.append(index)
             return
-        events.append(Failed(index, one_line(error)) if error is not None else _unpack(index, future.result()))
+        events.append(
+            Failed(index, one_line(error)) if error is not None else _unpack(index, future.result())
+        )
         self._barren = 0
 
     def _after_break(self, broken: list[int], events: list[_Event]) -> list[_Event]:
@@ -454,7 +460,9 @@ class DaskEngine:
                     scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                     silence_logs=logging.CRITICAL,  # a dying worker is reported as the item's failure
                 )
-                self._client = distributed.Client(self._cluster, timeout=connect_timeout, set_as_default=False)
+                self._client = distributed.Client(
+                    self._cluster, timeout=connect_timeout, set_as_default=False
+                )
             except Exception as e:
                 if self._cluster is not None:
                     with contextlib.suppress(Exception):
@@ -556,7 +564,9 @@ class _DaskRun:
             error = future.exception()
             if isinstance(error, self._distributed.KilledWorker):
                 deaths = _plural(error.allowed_failures + 1, "Dask worker")
-                return _Died(index, f"KilledWorker: {deaths} died running it, the last {error.last_worker.address}")
+                return _Died(
+                    index, f"KilledWorker: {deaths} died running it, the last {error.last_worker.address}"
+                )
             return Failed(index, one_line(error))
         # cancelled or lost: the scheduler went away (the client gave up reconnecting), or forgot the task
         if self._client.status != "running":

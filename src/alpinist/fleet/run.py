@@ -33,6 +33,7 @@ from alpinist.fleet.model import (
     NewFindings,
     RunKind,
     Status,
+    StoredScan,
 )
 from alpinist.fleet.tasks import MatchJob, RematchJob, ScanJob, Settings, match_task, rematch_task, scan_task
 
@@ -120,18 +121,19 @@ class _Recorder:
             self.store.record(self.run_id, outcomes[0], _now())
         else:
             self.store.record_many(self.run_id, outcomes, _now())
+        compared = [o for o in outcomes if o.status not in ("error", "unchanged")]
+        before = self.store.previous_many((o.reference for o in compared), self.run_id) if compared else {}
         for outcome in outcomes:
             self.counts[outcome.status] += 1
             if outcome.status == "error":
                 self.errors.append((outcome.reference, outcome.error or "unknown error"))
             elif outcome.status != "unchanged":
-                self._compare(outcome)
+                self._compare(outcome, before.get(outcome.reference))
             self.done += 1
         if self.progress is not None:
             self.progress(self.done, self.total)
 
-    def _compare(self, outcome: ImageOutcome) -> None:
-        previous = self.store.previous(outcome.reference, self.run_id)
+    def _compare(self, outcome: ImageOutcome, previous: StoredScan | None) -> None:
         before = (
             {f.key for f in previous.findings}
             if previous is not None and previous.status != "error"
@@ -282,7 +284,7 @@ def fleet_rescan(
 ) -> FleetRun:
     """Match the latest stored SBOM of every image against the run's database; nothing is pulled."""
     started = time.monotonic()
-    images = [(ref, digest) for ref, digest, _ in store.latest_sboms()]
+    images = store.latest_sbom_digests()
     run_id, resumed, recorded = _start(store, "rescan", settings.db_version, engine, len(images))
     finished = {ref for ref, status in recorded.items() if status != "error"}
     todo = [(ref, digest) for ref, digest in images if ref not in finished]
@@ -290,8 +292,8 @@ def fleet_rescan(
     chunks = [todo[i : i + batch] for i in range(0, len(todo), batch)]
 
     def job(i: int) -> RematchJob:
-        items = tuple((ref, digest, store.sbom(digest) or "") for ref, digest in chunks[i])
-        return RematchJob(items, settings)
+        texts = store.sboms(digest for _, digest in chunks[i])
+        return RematchJob(tuple((ref, digest, texts.get(digest, "")) for ref, digest in chunks[i]), settings)
 
     def matched(i: int, value: object) -> None:
         assert isinstance(value, list)

@@ -764,6 +764,17 @@ class FleetStore:
         row = self._db.one("SELECT sbom FROM sboms WHERE digest = ?", (digest,))
         return str(row[0]) if row else None
 
+    def sboms(self, digests: Iterable[str]) -> dict[str, str]:
+        """digest → stored SBOM text, for those of ``digests`` that have one (one query: a rescan batch's)."""
+        wanted = sorted(set(digests))
+        if not wanted:
+            return {}
+        condition, param = self._db.any_of("digest", wanted)
+        return {
+            str(d): str(t)
+            for d, t in self._db.rows(f"SELECT digest, sbom FROM sboms WHERE {condition}", (param,))
+        }
+
     def sbom_digests(self, digests: Iterable[str]) -> set[str]:
         wanted = sorted(set(digests))
         if not wanted:
@@ -787,6 +798,17 @@ class FleetStore:
         )
         found = self._with_findings(rows)
         return found[0] if found else None
+
+    def previous_many(self, references: Iterable[str], before_run: int) -> dict[str, StoredScan]:
+        """:meth:`previous` of many references in two queries (a rescan batch's): reference → its latest
+        outcome in a run before ``before_run``; references without one are absent."""
+        wanted = sorted(set(references))
+        if not wanted:
+            return {}
+        condition, param = self._db.any_of("reference", wanted)
+        columns = ", ".join(f"s.{c}" for c in _SCAN_COLUMNS)
+        sql = _LATEST.format(columns=columns, bound=f"WHERE run_id < ? AND {condition}")
+        return {scan.reference: scan for scan in self._with_findings(self._db.rows(sql, (before_run, param)))}
 
     def _with_findings(self, rows: list[tuple[Any, ...]]) -> list[StoredScan]:
         """``rows`` (of :data:`_SCAN_COLUMNS`) as StoredScans with the findings that stand for each: one
@@ -862,6 +884,14 @@ class FleetStore:
                 )
             )
         return trends
+
+    def latest_sbom_digests(self) -> list[tuple[str, str]]:
+        """(reference, digest) of what :meth:`latest_sboms` would stream, without the SBOM texts."""
+        sql = (
+            _LATEST.format(columns="s.reference, s.digest", bound="WHERE status <> 'error'")
+            + " JOIN sboms b ON b.digest = s.digest ORDER BY s.reference"
+        )
+        return [(str(reference), str(digest)) for reference, digest in self._db.rows(sql)]
 
     def latest_sboms(self) -> Iterator[tuple[str, str, str]]:
         """(reference, digest, SBOM text) of every reference whose latest non-error outcome has a stored
