@@ -4,6 +4,7 @@ Reports import this module only, never the store or the engine."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -23,9 +24,7 @@ HIGH_OR_CRITICAL: frozenset[Severity] = frozenset({"CRITICAL", "HIGH"})
 
 def severity_counts(findings: tuple[FindingRef, ...]) -> tuple[tuple[Severity, int], ...]:
     """Every severity, worst first, with how many of ``findings`` have it."""
-    counts: dict[str, int] = {}
-    for f in findings:
-        counts[f.severity] = counts.get(f.severity, 0) + 1
+    counts = Counter(f.severity for f in findings)
     return tuple((s, counts.get(s, 0)) for s in SEVERITIES)
 
 
