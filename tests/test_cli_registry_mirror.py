@@ -8,20 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from alpinist.cli.app import main
+from tests.cli_run import run_cli as run
 from tests.registry_server import RunningRegistry, registry_fixture  # noqa: F401 - registers the fixture
 from tests.scan_fixtures import scan_db  # noqa: F401  (fixture)
 
 HUB_ALPINE = "docker.io/library/alpine:3.20.3"
 VERBS = ("sbom", "scan", "compare", "baseline", "gate")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def sbom_image(out: str) -> tuple[str, str]:

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from alpinist.advisories.store import Store
-from alpinist.cli.app import main as cli_main
 from alpinist.fleet.advice import advice_line, fleet_advice
 from alpinist.fleet.store import open_store
 from alpinist.images.open import PullOptions
 from alpinist.recommend.model import Recommendation
 from alpinist.recommend.run import RecommendOptions, recommend_image
+from tests.cli_run import run_cli as invoke
 from tests.conftest import oci_ref
 from tests.imagebuild import Member, make_layout, tar_bytes
 from tests.registry_server import RunningRegistry
@@ -73,14 +73,6 @@ def lean_hub(hub: RunningRegistry, tmp_path_factory: pytest.TempPathFactory) -> 
     """This module's hub with the lean base pushed beside the corpus tags."""
     push_lean(hub, tmp_path_factory.mktemp("lean"))
     return hub
-
-
-def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        cli_main(list(args))
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def mirrors(hub_host: str) -> list[str]:

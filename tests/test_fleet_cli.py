@@ -8,17 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from alpinist.cli.app import main as cli_main
+from tests.cli_run import run_cli as invoke
 from tests.conftest import oci_ref
 from tests.scan_fixtures import scan_db  # noqa: F401 - fixture
-
-
-def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        cli_main(list(args))
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def closed_port() -> int:

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from alpinist.advisories.store import Store
-from alpinist.cli.app import main as cli_main
 from alpinist.fleet.store import open_store
 from alpinist.scan.rescan import finding_ref
 from alpinist.scan.scanning import scan_image
+from tests.cli_run import run_cli as invoke
 from tests.conftest import oci_ref
 from tests.registry_server import RunningRegistry, start_registry, tools_missing
 from tests.scan_fixtures import copy_db, scan_db, set_updated_at  # noqa: F401  (fixture)
@@ -56,15 +56,6 @@ def fleet_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
 def refs(reg: RunningRegistry, images: dict[str, str]) -> dict[str, str]:
     """reference as the catalog lists it -> corpus tag."""
     return {f"{reg.host}/{target}": tag for target, tag in images.items()}
-
-
-def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in this process (the engines' workers are processes of their own)."""
-    with pytest.raises(SystemExit) as exc:
-        cli_main(list(args))
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def by_status(run: dict[str, Any]) -> dict[str, int]:

@@ -180,7 +180,9 @@ def test_closing_the_iterator_early_cancels_what_is_in_flight(engine: Engine, tm
     if engine.description.startswith("local"):
         assert not any(_alive(before[n]) for n in holding), "a worker of the closed run still runs"
     else:
-        _wait_until(lambda: all((tmp_path / f"finished-{n}").exists() for n in holding), "the held items to end")
+        _wait_until(
+            lambda: all((tmp_path / f"finished-{n}").exists() for n in holding), "the held items to end"
+        )
     time.sleep(1.0)  # a worker freed by the held items would start a waiting item within this
     assert set(_started(tmp_path)) == set(before)
     if engine.description.startswith("local"):
@@ -268,7 +270,9 @@ def test_the_dask_engine_starts_its_own_local_cluster_without_a_scheduler() -> N
         assert engine.description.startswith("dask local cluster tcp://127.0.0.1:")
         assert engine.description.endswith(" (1 worker)")
         assert engine.workers == 1
-        assert _by_index(engine.run(fleet_tasks.raise_on_bad, range(5)))[3] == Failed(3, "ValueError: item 3 is bad")
+        assert _by_index(engine.run(fleet_tasks.raise_on_bad, range(5)))[3] == Failed(
+            3, "ValueError: item 3 is bad"
+        )
 
 
 def test_the_local_engine_defaults_to_one_process_per_cpu() -> None:

@@ -81,7 +81,7 @@ def fleet_advice(
 ) -> FleetAdvice:
     """The advice for every image of ``scans`` with a stored SBOM (``sbom_of(digest)``)."""
     from alpinist.inventory.serialize import inventory_from_dict
-    from alpinist.recommend.run import recommend_image
+    from alpinist.recommend.run import read_image, recommend_image
 
     run = recommend or recommend_image
     groups: dict[tuple[object, ...], list[tuple[str, Inventory]]] = {}
@@ -105,11 +105,7 @@ def fleet_advice(
             _first: str = first,
             _inv: Inventory = inventory,
         ) -> Inventory:
-            if reference == _first:
-                return _inv
-            from alpinist.inventory.build import build_inventory
-
-            return build_inventory(reference, pull, use_cache=use_cache)
+            return _inv if reference == _first else read_image(reference, pull, use_cache)
 
         try:
             rec = run(first, advisories, options, reader=reader)

@@ -245,7 +245,22 @@ def _exit_text(code: int | None) -> str:
     return f"exit code {code}"
 
 
-class LocalEngine:
+class _Closing:
+    """``with engine:`` closes it."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class LocalEngine(_Closing):
     """A ``concurrent.futures`` process pool ('forkserver' or 'spawn'); rebuilt when a worker dies."""
 
     def __init__(self, workers: int) -> None:
@@ -300,14 +315,6 @@ class LocalEngine:
     def close(self) -> None:
         self.discard_pool(kill=True)
         shutil.rmtree(self._markers, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 class _LocalRun:
@@ -429,7 +436,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
-class DaskEngine:
+class DaskEngine(_Closing):
     """A ``distributed.Client`` of a scheduler, or of a local cluster it starts and owns."""
 
     def __init__(self, *, workers: int | None, scheduler: str | None, connect_timeout: float) -> None:
@@ -501,14 +508,6 @@ class DaskEngine:
         if self._cluster is not None:
             with contextlib.suppress(Exception):
                 self._cluster.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 class _DaskRun:

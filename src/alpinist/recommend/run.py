@@ -82,7 +82,8 @@ def _default_lister(name: str, options: PullOptions) -> Sequence[str]:
     return list_tags(name, options)
 
 
-def _default_reader(reference: str, options: PullOptions, use_cache: bool) -> Inventory:
+def read_image(reference: str, options: PullOptions, use_cache: bool) -> Inventory:
+    """The default ``InventoryReader``: the image pulled and inventoried (``build_inventory``)."""
     from alpinist.inventory.build import build_inventory
 
     return build_inventory(reference, options, use_cache=use_cache)
@@ -374,7 +375,7 @@ def recommend_dockerfile(
     options: RecommendOptions,
     *,
     lister: TagLister = _default_lister,
-    reader: InventoryReader = _default_reader,
+    reader: InventoryReader = read_image,
 ) -> Recommendation:
     """Recommend a base for the final stage of ``df`` (``text``: its source, for migrate)."""
     found_base = dockerfile_base(df)
@@ -443,7 +444,7 @@ def recommend_image(
     options: RecommendOptions,
     *,
     lister: TagLister = _default_lister,
-    reader: InventoryReader = _default_reader,
+    reader: InventoryReader = read_image,
 ) -> Recommendation:
     """Recommend a base for the application in the image at ``reference`` (any transport)."""
     inventory = reader(reference, options.pull, options.use_cache)
