@@ -79,9 +79,11 @@ def stored_keys(url: str) -> dict[str, list[tuple[str, str, str, str, str, str |
         return {s.reference: sorted(_key(f) for f in s.findings) for s in store.latest()}
 
 
-def statuses(url: str) -> dict[str, str]:
-    with open_store(url) as store:
-        return {s.reference: s.status for s in store.latest()}
+def assert_stored_as_scanned(url: str, reg: RunningRegistry, db: Path) -> None:
+    """Every image of TEAM has in the store exactly what ``scan`` finds in its corpus image."""
+    stored = stored_keys(url)
+    for reference, tag in refs(reg, TEAM).items():
+        assert stored[reference] == scan_keys(db, tag), reference
 
 
 def layer_digests(reg: RunningRegistry) -> set[str]:
@@ -138,8 +140,7 @@ def test_catalog_scan_stores_what_scan_finds(
     assert by_status(run) == {"scanned": 6}
     stored = stored_keys(fleet_store_url)
     assert set(stored) == set(team)  # other/alpine is outside the prefix
-    for reference, tag in team.items():
-        assert stored[reference] == scan_keys(scan_db, tag), reference
+    assert_stored_as_scanned(fleet_store_url, fleet_registry, scan_db)
     assert any(stored.values())  # the corpus images do have findings: the comparison is not of empties
 
     layers = layer_digests(fleet_registry)
@@ -251,8 +252,7 @@ def test_a_killed_run_resumes_without_scanning_finished_images(
         assert len(runs) == 1  # one run, finished by the second invocation
         assert runs[0].finished_at is not None
         assert sorted(store.recorded(runs[0].id)) == sorted(refs(fleet_registry, TEAM))
-    for reference, tag in refs(fleet_registry, TEAM).items():
-        assert stored_keys(fleet_store_url)[reference] == scan_keys(scan_db, tag), reference
+    assert_stored_as_scanned(fleet_store_url, fleet_registry, scan_db)
 
 
 def test_dask_engine_stores_what_scan_finds(
@@ -278,9 +278,7 @@ def test_dask_engine_stores_what_scan_finds(
         run = json.loads(out)
         assert by_status(run) == {"scanned": 6}
         assert run["run"]["engine"].startswith(f"dask {dask_cluster.address}")
-        stored = stored_keys(url)
-        for reference, tag in refs(fleet_registry, TEAM).items():
-            assert stored[reference] == scan_keys(scan_db, tag), reference
+        assert_stored_as_scanned(url, fleet_registry, scan_db)
     finally:
         pg_server.drop_database(name)
 
@@ -382,9 +380,7 @@ def test_rescan_reports_the_images_with_new_high_findings(
     new = {item["reference"]: {f["id"] for f in item["findings"]} for item in run["new_high_or_critical"]}
     assert high[0] in new[target]
     assert not layers & cached_blobs()
-    stored = stored_keys(url)
-    for reference, tag in refs(fleet_registry, TEAM).items():
-        assert stored[reference] == scan_keys(scan_db, tag), reference
+    assert_stored_as_scanned(url, fleet_registry, scan_db)
 
     code, out, err = invoke(capsys, "fleet", "report", "--store", url, "--format", "json")
     assert code == 0, err
