@@ -23,6 +23,7 @@ from tests.conftest import oci_ref
 from tests.imagebuild import Member, make_layout, tar_bytes
 from tests.registry_server import RunningRegistry
 from tests.scan_fixtures import scan_db  # noqa: F401 - fixture
+from tests.test_recommend_e2e import hub  # noqa: F401 - fixture
 
 FLEET = ("python-app:debian", "python-app:alpine", "alpine:3.20.3")
 LEAN_TAG = "3.11.15-alpine3.20"
@@ -69,7 +70,10 @@ def push_lean(registry: RunningRegistry, workdir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def lean_hub(hub: RunningRegistry, tmp_path_factory: pytest.TempPathFactory) -> RunningRegistry:
+def lean_hub(
+    hub: RunningRegistry,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> RunningRegistry:
     """This module's hub with the lean base pushed beside the corpus tags."""
     push_lean(hub, tmp_path_factory.mktemp("lean"))
     return hub
@@ -83,8 +87,9 @@ def mirrors(hub_host: str) -> list[str]:
     ]  # fmt: skip
 
 
-def hub_options(hub: RunningRegistry) -> RecommendOptions:
-    mirrors = (("docker.io", hub.host), ("cgr.dev", f"{hub.host}/cgr"), ("gcr.io", f"{hub.host}/gcr"))
+def hub_options(registry: RunningRegistry) -> RecommendOptions:
+    host = registry.host
+    mirrors = (("docker.io", host), ("cgr.dev", f"{host}/cgr"), ("gcr.io", f"{host}/gcr"))
     return RecommendOptions(pull=PullOptions(mirrors=mirrors), check_index=False)
 
 
