@@ -266,6 +266,7 @@ def read_poetry_lock(
     optional = {g for g, (_deps, opt) in declared.items() if opt}
     packages = _packages(data, text, label, c)
     lock_groups = {g for table, *_ in packages for g in _names(table.get("groups"))}
+    lock_groups |= {str(table["category"]) for table, *_ in packages if "category" in table}
     wanted = _poetry_wanted(selection, set(declared) | lock_groups, optional)
     with_groups = any("groups" in t for t, *_ in packages)
     with_category = any("category" in t for t, *_ in packages)
