@@ -460,3 +460,27 @@ def test_arg_and_env_scope_as_buildkit_has_it() -> None:
     assert words == ("pip", "install", "uv==0.5.11", "x==1.0", "y-prod", "$APP_ENV")
     late = expand_command("echo $LATE $APP_ENV", envs[9])
     assert late.words == ("echo", "$LATE", "prod") and late.missing == ("LATE",)
+
+
+def test_final_stage_running_uv_sync_is_judged_from_uv_lock(
+    tmp_path: Path, wheel_files: dict[str, list[Path]], index_server: Index
+) -> None:
+    """Multi-stage input whose final stage runs ``uv sync``: the lock file decides whether it compiles
+    (psutil 7.0.0 does, on musl), so the compiler stays there and the risk names the pin; before lock files
+    were read this was "a command alpinist does not read"."""
+    server = index_server(_all(wheel_files))
+    dockerfile = _context(
+        tmp_path,
+        {
+            "Dockerfile": "FROM node:20-slim AS assets\nWORKDIR /ui\nRUN echo built > index.html\n\n"
+            + FASTAPI_UV_DOCKERFILE,
+            "pyproject.toml": '[project]\nname = "api"\nversion = "0.1.0"\ndependencies = ["anyio>=4", "psutil>=7"]\n',
+            "uv.lock": FASTAPI_UV_LOCK,
+        },
+    )
+    result = _migrate(dockerfile, MigrationOptions(index_url=server.url))
+    risks = [str(n) for n in result.report.risks]
+    assert any(r.startswith("line 10: the final stage compiles psutil==7.0.0 from source") for r in risks), (
+        risks
+    )
+    assert not any("does not read" in r for r in risks)
