@@ -69,6 +69,7 @@ __all__ = [
     "IndexFile",
     "PackageIndexError",
     "Pin",
+    "Requirements",
     "RequirementsProblem",
     "Target",
     "WheelFinding",
@@ -213,6 +214,16 @@ class RequirementsProblem:
         return f"{self.where}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class Requirements:
+    """What one reader found (:mod:`~alpinist.dockerfile.locks`): ``pins``, ``problems``, and the
+    ``files`` it read (context-relative)."""
+
+    pins: tuple[Pin, ...] = ()
+    problems: tuple[RequirementsProblem, ...] = ()
+    files: tuple[str, ...] = ()
+
+
 def _pinned_version(req: Requirement) -> str | None:
     specs = list(req.specifier)
     if len(specs) != 1 or specs[0].operator not in ("==", "===") or specs[0].version.endswith(".*"):
@@ -304,18 +315,22 @@ def read_requirements(
 ) -> tuple[tuple[Pin, ...], tuple[RequirementsProblem, ...], tuple[str, ...]]:
     """Pins of a pip requirements file and the files it includes with ``-r`` (inside ``root`` only).
 
-    Returns ``(pins, problems, files read)``. Hashes and per-requirement options are ignored; ``-c``
-    constraint files are not read (they install nothing); ``-e``, URLs and paths are listed as skipped;
-    ``--index-url`` inside a file is reported (the check uses the index given to alpinist). A file
-    that cannot be read, escapes ``root``, is larger than 1 MiB, or includes more than 10 levels deep is a
-    problem, never an exception.
+    Returns ``(pins, problems, files read)``. ``-r``/``--requirement`` and ``-c``/``--constraint`` are
+    followed relative to the file naming them: a constraint installs nothing, but its ``==`` pin is the
+    version pip picks for a requirement written without one (the pin says ``constrained by``). Hashes and
+    per-requirement options are ignored; ``-e``, URLs and paths are listed as skipped (not from the
+    index); environment markers are evaluated on the target; ``--index-url``/``--extra-index-url``/
+    ``--find-links`` inside a file are reported (the check uses the index given to alpinist). A file that
+    cannot be read, escapes ``root``, is larger than 1 MiB, includes more than 10 levels deep or includes
+    a file that includes it (a cycle, which pip itself cannot read) is a problem, never an exception.
     """
     pins: list[Pin] = []
+    constraints: dict[str, tuple[str, str]] = {}  # name -> (version, where)
     problems: list[RequirementsProblem] = []
     files: list[str] = []
     seen: set[Path] = set()
 
-    def visit(current: Path, depth: int, included_from: str | None) -> None:
+    def visit(current: Path, depth: int, included_from: str | None, stack: tuple[Path, ...], constraint: bool) -> None:
         where_file = _display(current, root)
         label = included_from or where_file
         if depth > MAX_INCLUDE_DEPTH:
@@ -329,6 +344,11 @@ def read_requirements(
             )
             return
         resolved = current.resolve()
+        if resolved in stack:
+            problems.append(
+                RequirementsProblem(label, f"includes {where_file}, which includes this file: a cycle, not followed")
+            )
+            return
         if resolved in seen:
             return
         seen.add(resolved)
@@ -339,14 +359,17 @@ def read_requirements(
             problems.append(RequirementsProblem(label, f"cannot read {where_file}: {reason}"))
             return
         files.append(where_file)
+        inner = (*stack, resolved)
         for number, line in _logical_lines(text):
             where = f"{where_file}:{number}"
             option = _OPTION_WITH_VALUE.match(line)
             if option:
                 flag, value = option.group(1), option.group(2).strip()
                 if flag in ("-r", "--requirement"):
-                    visit(current.parent / value, depth + 1, where)
-                elif flag in ("-e", "--editable"):
+                    visit(current.parent / value, depth + 1, where, inner, constraint)
+                elif flag in ("-c", "--constraint"):
+                    visit(current.parent / value, depth + 1, where, inner, True)
+                elif flag in ("-e", "--editable") and not constraint:
                     pins.append(
                         Pin(
                             canonicalize_name(value), line, where, skip="editable install, not from the index"
@@ -363,6 +386,9 @@ def read_requirements(
             if line.startswith("-"):
                 continue  # global options (--pre, --require-hashes, --prefer-binary…) do not name packages
             line = _PER_REQUIREMENT_OPTION.sub("", " " + line).strip()
+            if constraint:
+                _add_constraint(line, where, target, constraints, problems)
+                continue
             if "$" in line:
                 pins.append(Pin(line, line, where, skip="uses an environment variable"))
                 continue
@@ -372,8 +398,34 @@ def read_requirements(
             found = _pin_from_requirement(line, where, target)
             (pins if isinstance(found, Pin) else problems).append(found)  # type: ignore[arg-type]
 
-    visit(path, 0, None)
-    return tuple(pins), tuple(problems), tuple(files)
+    visit(path, 0, None, (), False)
+    return tuple(_constrained(p, constraints) for p in pins), tuple(problems), tuple(files)
+
+
+def _add_constraint(
+    line: str,
+    where: str,
+    target: Target | None,
+    constraints: dict[str, tuple[str, str]],
+    problems: list[RequirementsProblem],
+) -> None:
+    """A constraint file's line: only an ``==`` pin whose marker holds on the target constrains anything."""
+    if "$" in line or line.startswith((".", "/")) or "://" in line.split("@")[0]:
+        return
+    found = _pin_from_requirement(line, where, target)
+    if isinstance(found, RequirementsProblem):
+        problems.append(found)
+    elif found.version is not None and not found.skip:
+        constraints.setdefault(found.name, (found.version, where))
+
+
+def _constrained(pin: Pin, constraints: Mapping[str, tuple[str, str]]) -> Pin:
+    """An unpinned requirement that a constraint file pins gets the constraint's version."""
+    hit = constraints.get(pin.name)
+    if hit is None or pin.version is not None or not pin.skip.startswith("not pinned"):
+        return pin
+    version, where = hit
+    return Pin(pin.name, f"{pin.text} (=={version}, constrained by {where})", pin.where, version=version)
 
 
 def read_pyproject(
@@ -854,11 +906,14 @@ def check_wheels(
     offline: bool = False,
     client: httpx.Client | None = None,
     requirements: Sequence[tuple[str, str]] = (),
+    sources: Sequence[Requirements] = (),
 ) -> WheelReport:
     """Read the requirement ``files`` (under ``root``) and check every pin against the index.
 
     ``requirements``: more requirements as ``(text, where)``, such as the packages a Dockerfile names on
-    a ``pip install`` command line. ``offline``: read the files, ask nothing, and say so in the report.
+    a ``pip install`` command line. ``sources``: pins already read (lock files, ``pyproject.toml``
+    groups: :mod:`~alpinist.dockerfile.locks`). ``offline``: read the files, ask nothing, and say so in
+    the report.
     """
     pins: list[Pin] = []
     problems: list[RequirementsProblem] = []
@@ -877,6 +932,10 @@ def check_wheels(
             pins.extend(found)
             problems.extend(probs)
             read.extend(n for n in names if n not in read)
+    for source in sources:
+        pins.extend(source.pins)
+        problems.extend(source.problems)
+        read.extend(n for n in source.files if n not in read)
     if offline:
         findings = tuple(
             WheelFinding(p, WheelStatus.SKIPPED, f"{p.text}: not checked: --offline") for p in pins
@@ -890,7 +949,7 @@ def check_wheels(
             tuple(problems),
             "--offline: the package index was not asked",
         )
-    if not files and not requirements:
+    if not files and not requirements and not sources:
         return WheelReport(
             target, index_url, False, (), (), tuple(problems), "no requirements.txt or pyproject.toml found"
         )

@@ -289,8 +289,10 @@ def split_run(ins: Instruction, ctx: PipContext) -> Run:
             return Run(ins, [_classify(ins, s, ctx) for s in split_segments(script)])
         pieces = [Piece(Kind.OTHER, "")]
         ops = package_operations(ins)
-        if any(o.manager == "pip" for o in ops):
-            pieces = [Piece(Kind.BUILD_TOOL, "")]
+        script = ins.shell_script
+        commands = [c.words for c in split_commands(script)] if script is not None else [tuple(ins.args)]
+        if any(o.manager == "pip" for o in ops) or any(command_name(w) in _BUILD_TOOLS for w in commands):
+            pieces = [Piece(Kind.BUILD_TOOL, "")]  # pip, or poetry/uv/pdm/pipenv (RUN --mount=… uv sync)
         return Run(ins, pieces, raw=True)
     return Run(ins, [_classify(ins, s, ctx) for s in split_segments(ins.args)])
 
