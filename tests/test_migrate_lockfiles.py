@@ -193,6 +193,11 @@ def test_django_poetry_reads_the_main_group_of_poetry_lock_and_expands_poetry_ve
         == "line 8: `poetry install --only main --no-root` installs from poetry.lock: its pinned versions are checked"
         for n in report.notes
     )
+    # a lock file lists the dependencies too: the note that only top-level pins were checked does not apply
+    assert "every package of poetry.lock was checked (a lock file lists the dependencies too)" in map(
+        str, report.notes
+    )
+    assert not any("their own dependencies were not resolved" in str(n) for n in report.notes)
     doc = json.loads(report.render_json())["wheels"]
     assert {f["requirement"] for f in doc["findings"]} >= {"poetry==1.8.3", "psycopg2==2.9.10"}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 import httpx
 
@@ -390,6 +391,16 @@ def _closing_notes(s: _Single, exec_forms: dict[int, str], c: Collector) -> None
     ):
         c.note("shell-form CMD/ENTRYPOINT runs under BusyBox sh on Alpine, not bash")
     if s.wheels is not None and not s.wheels.skipped_reason:
-        c.note(
-            "only the pins in the requirement files were checked; their own dependencies were not resolved"
-        )
+        from alpinist.dockerfile.locks import LOCK_FILES
+
+        locked = [f for f in s.wheels.files if PurePosixPath(f).name in LOCK_FILES.values()]
+        others = [f for f in s.wheels.files if f not in locked]
+        if others or not locked:
+            c.note(
+                "only the pins in the requirement files were checked; their own dependencies were not resolved"
+                + (f" (the lock files, {', '.join(locked)}, list theirs: all were checked)" if locked else "")
+            )
+        else:
+            c.note(
+                f"every package of {', '.join(locked)} was checked (a lock file lists the dependencies too)"
+            )
