@@ -39,163 +39,73 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib import resources
 
-__all__ = ["APT_TO_APK", "AptMapping", "MappedPackages", "lookup", "map_packages", "split_apt_pin"]
+__all__ = [
+    "APT_TO_APK",
+    "AptMapping",
+    "Coverage",
+    "MappedPackages",
+    "coverage",
+    "lookup",
+    "map_packages",
+    "markdown_table",
+    "split_apt_pin",
+]
 
 
 @dataclass(frozen=True)
 class AptMapping:
     """Where one apt package goes on Alpine: ``build`` packages for the builder, ``runtime`` for the final
-    stage. Both empty: nothing to install on Alpine (``note`` says why)."""
+    stage. Both empty: nothing to install on Alpine (``note`` says why) or, when ``unavailable``, no Alpine
+    package exists (reported, not installed). ``evidence``: the aports APKBUILD the entry was checked
+    against (empty for the entries that predate the check)."""
 
     apt: str
     build: tuple[str, ...] = ()
     runtime: tuple[str, ...] = ()
     note: str = ""
+    unavailable: bool = False
+    evidence: str = ""
 
     @property
     def dropped(self) -> bool:
-        return not self.build and not self.runtime
+        return not self.build and not self.runtime and not self.unavailable
+
+    @property
+    def status(self) -> str:
+        """``mapped``, ``dropped`` or ``none`` (the data file's status column)."""
+        if self.unavailable:
+            return "none"
+        return "dropped" if self.dropped else "mapped"
 
 
-def _m(apt: str, build: str = "", runtime: str = "", note: str = "") -> AptMapping:
-    return AptMapping(apt, tuple(build.split()), tuple(runtime.split()), note)
+_STATUSES = frozenset({"mapped", "dropped", "none"})
 
 
-_HEADERS = "Python's headers come with the python image; on the distro python3 the builder adds python3-dev"
+def _load(text: str) -> tuple[AptMapping, ...]:
+    """The rows of ``data/apt_to_apk.tsv``: ``apt, builder, runtime, status, note, evidence``, ``#`` comments
+    and the header line skipped. Raises ValueError naming the line for a malformed row."""
+    out: list[AptMapping] = []
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    for lineno, line in enumerate(lines[1:], start=2):
+        cells = line.split("\t")
+        if len(cells) != 6:
+            raise ValueError(f"apt_to_apk.tsv row {lineno}: {len(cells)} columns, expected 6")
+        apt, build, runtime, status, note, evidence = cells
+        if status not in _STATUSES or (status == "mapped") != bool(build or runtime):
+            raise ValueError(f"apt_to_apk.tsv row {lineno}: status {status!r} does not fit {apt}")
+        out.append(
+            AptMapping(apt, tuple(build.split()), tuple(runtime.split()), note, status == "none", evidence)
+        )
+    return tuple(out)
 
-#: The mapping table, in the order docs/migrate.md prints it (toolchain, libraries, tools, Python, plumbing).
-APT_TO_APK: tuple[AptMapping, ...] = (
-    # toolchain: builder only
-    _m("build-essential", "build-base"),
-    _m("gcc", "gcc musl-dev"),
-    _m("g++", "g++ musl-dev"),
-    _m("cpp", "gcc"),
-    _m("make", "make"),
-    _m("cmake", "cmake"),
-    _m("ninja-build", "samurai", note="Alpine's ninja is samurai"),
-    _m("pkg-config", "pkgconf"),
-    _m("pkgconf", "pkgconf"),
-    _m("autoconf", "autoconf"),
-    _m("automake", "automake"),
-    _m("libtool", "libtool"),
-    _m("patch", "patch"),
-    _m("gfortran", "gfortran"),
-    _m("cargo", "cargo"),
-    _m("rustc", "rust"),
-    _m("libc6-dev", "musl-dev"),
-    _m("libc-dev", "musl-dev"),
-    _m("linux-libc-dev", "linux-headers"),
-    _m(
-        "git",
-        "git",
-        note="builder only (pip's VCS requirements); add it to the runtime if the service runs git",
-    ),
-    # libraries: headers in the builder, the shared library in the runtime
-    _m("libpq-dev", "postgresql-dev", "libpq"),
-    _m("libssl-dev", "openssl-dev", note="runtime libssl3 is already a dependency of Python"),
-    _m("libffi-dev", "libffi-dev", "libffi"),
-    _m("default-libmysqlclient-dev", "mariadb-dev", "mariadb-connector-c"),
-    _m("libmariadb-dev", "mariadb-dev", "mariadb-connector-c"),
-    _m("libmariadb-dev-compat", "mariadb-dev", "mariadb-connector-c"),
-    _m("libxml2-dev", "libxml2-dev", "libxml2"),
-    _m("libxslt1-dev", "libxslt-dev", "libxslt"),
-    _m("zlib1g-dev", "zlib-dev", "zlib"),
-    _m("libjpeg-dev", "jpeg-dev", "libjpeg-turbo"),
-    _m("libjpeg62-turbo-dev", "jpeg-dev", "libjpeg-turbo"),
-    _m("libpng-dev", "libpng-dev", "libpng"),
-    _m("libfreetype-dev", "freetype-dev", "freetype"),
-    _m("libfreetype6-dev", "freetype-dev", "freetype"),
-    _m("libwebp-dev", "libwebp-dev", "libwebp"),
-    _m("libtiff-dev", "tiff-dev", "tiff"),
-    _m("libtiff5-dev", "tiff-dev", "tiff"),
-    _m("liblcms2-dev", "lcms2-dev", "lcms2"),
-    _m("libopenjp2-7-dev", "openjpeg-dev", "openjpeg"),
-    _m("libyaml-dev", "yaml-dev", "yaml"),
-    _m("libsqlite3-dev", "sqlite-dev", "sqlite-libs"),
-    _m("libbz2-dev", "bzip2-dev", "libbz2"),
-    _m("liblzma-dev", "xz-dev", "xz-libs"),
-    _m("libreadline-dev", "readline-dev", "readline"),
-    _m("libncurses-dev", "ncurses-dev", "ncurses-libs"),
-    _m("libncurses5-dev", "ncurses-dev", "ncurses-libs"),
-    _m("libsodium-dev", "libsodium-dev", "libsodium"),
-    _m("libzmq3-dev", "zeromq-dev", "libzmq"),
-    _m("libldap2-dev", "openldap-dev", "libldap"),
-    _m("libsasl2-dev", "cyrus-sasl-dev", "libsasl"),
-    _m("libcurl4-openssl-dev", "curl-dev", "libcurl"),
-    _m("libkrb5-dev", "krb5-dev", "krb5-libs"),
-    _m("libgmp-dev", "gmp-dev", "gmp"),
-    _m("libopenblas-dev", "openblas-dev", "openblas"),
-    _m("libblas-dev", "openblas-dev", "openblas"),
-    _m("liblapack-dev", "lapack-dev", "lapack"),
-    _m("libgeos-dev", "geos-dev", "geos"),
-    _m("libmagic-dev", "file-dev", "libmagic"),
-    _m("unixodbc-dev", "unixodbc-dev", "unixodbc"),
-    _m("libevent-dev", "libevent-dev", "libevent"),
-    _m("libuv1-dev", "libuv-dev", "libuv"),
-    # runtime libraries
-    _m("libpq5", runtime="libpq"),
-    _m("libssl3", runtime="libssl3"),
-    _m("libffi8", runtime="libffi"),
-    _m("libmariadb3", runtime="mariadb-connector-c"),
-    _m("libxml2", runtime="libxml2"),
-    _m("libxslt1.1", runtime="libxslt"),
-    _m("zlib1g", runtime="zlib"),
-    _m("libjpeg62-turbo", runtime="libjpeg-turbo"),
-    _m("libpng16-16", runtime="libpng"),
-    _m("libyaml-0-2", runtime="yaml"),
-    _m("libsqlite3-0", runtime="sqlite-libs"),
-    _m("libmagic1", runtime="libmagic"),
-    _m("libgomp1", runtime="libgomp"),
-    _m("libstdc++6", runtime="libstdc++"),
-    _m("libgcc-s1", runtime="libgcc"),
-    _m("libsodium23", runtime="libsodium"),
-    _m("libzmq5", runtime="libzmq"),
-    _m("libopenblas0", runtime="openblas"),
-    # tools the service may run
-    _m("curl", runtime="curl"),
-    _m("wget", runtime="wget", note="BusyBox in every Alpine image has a smaller wget already"),
-    _m("ca-certificates", runtime="ca-certificates"),
-    _m("tzdata", runtime="tzdata"),
-    _m("netcat-openbsd", runtime="netcat-openbsd"),
-    _m("bash", runtime="bash"),
-    _m("procps", runtime="procps"),
-    _m("iputils-ping", runtime="iputils"),
-    _m("dnsutils", runtime="bind-tools"),
-    _m("bind9-dnsutils", runtime="bind-tools"),
-    _m("openssl", runtime="openssl"),
-    _m("openssh-client", runtime="openssh-client"),
-    _m("gnupg", runtime="gnupg"),
-    _m("jq", runtime="jq"),
-    _m("less", runtime="less"),
-    _m("vim", runtime="vim"),
-    _m("nano", runtime="nano"),
-    _m("unzip", runtime="unzip"),
-    _m("zip", runtime="zip"),
-    _m("xz-utils", runtime="xz"),
-    _m("file", runtime="file"),
-    _m("rsync", runtime="rsync"),
-    _m("gettext-base", runtime="gettext"),
-    _m("tini", runtime="tini"),
-    _m("dumb-init", runtime="dumb-init"),
-    _m("ffmpeg", runtime="ffmpeg"),
-    _m("postgresql-client", runtime="postgresql-client"),
-    _m("default-mysql-client", runtime="mariadb-client"),
-    _m("mariadb-client", runtime="mariadb-client"),
-    _m("redis-tools", runtime="redis"),
-    _m("sqlite3", runtime="sqlite"),
-    # Python from the distribution
-    _m("python3", runtime="python3"),
-    _m("python3-dev", "python3-dev", note=_HEADERS),
-    _m("python3-pip", runtime="py3-pip"),
-    _m("python3-venv", note="the venv module is part of Alpine's python3"),
-    _m("python-is-python3", note="the virtual environment provides python"),
-    # apt plumbing with no Alpine meaning
-    _m("apt-transport-https", note="apt plumbing"),
-    _m("apt-utils", note="apt plumbing"),
-    _m("software-properties-common", note="apt plumbing"),
-    _m("lsb-release", note="Debian release helper"),
-    _m("debian-archive-keyring", note="apt plumbing"),
+
+#: The mapping table, in the order docs/migrate.md prints it (toolchain, libraries, tools, Python, plumbing,
+#: then the entries added from the frequency list with their aports evidence). Read once from
+#: ``data/apt_to_apk.tsv``, shipped with the package.
+APT_TO_APK: tuple[AptMapping, ...] = _load(
+    resources.files("alpinist.dockerfile").joinpath("data/apt_to_apk.tsv").read_text(encoding="utf-8")
 )
 
 _BY_NAME = {m.apt: m for m in APT_TO_APK}
@@ -234,6 +144,7 @@ class MappedPackages:
     ``build``/``runtime``: apk names, first-seen order, no duplicates. ``unmapped``: words as written that
     the table does not know (or that are not package names). ``dropped``: mappings with nothing to install.
     ``pins``: ``(word, apt package)`` for version/arch/release selectors that could not be carried over.
+    ``unavailable``: entries the table knows have no Alpine package (not installed; ``note`` says why).
     """
 
     build: tuple[str, ...]
@@ -242,6 +153,7 @@ class MappedPackages:
     unmapped: tuple[str, ...]
     dropped: tuple[AptMapping, ...]
     pins: tuple[tuple[str, str], ...]
+    unavailable: tuple[AptMapping, ...] = ()
 
 
 def map_packages(words: tuple[str, ...] | list[str]) -> MappedPackages:
@@ -251,6 +163,7 @@ def map_packages(words: tuple[str, ...] | list[str]) -> MappedPackages:
     mapped: dict[str, AptMapping] = {}
     unmapped: dict[str, None] = {}
     dropped: dict[str, AptMapping] = {}
+    unavailable: dict[str, AptMapping] = {}
     pins: list[tuple[str, str]] = []
     for word in words:
         try:
@@ -261,6 +174,9 @@ def map_packages(words: tuple[str, ...] | list[str]) -> MappedPackages:
         entry = _BY_NAME.get(name)
         if entry is None:
             unmapped[word] = None
+            continue
+        if entry.unavailable:
+            unavailable[name] = entry
             continue
         if pin is not None:
             pins.append((word, name))
@@ -277,4 +193,73 @@ def map_packages(words: tuple[str, ...] | list[str]) -> MappedPackages:
         tuple(unmapped),
         tuple(dropped.values()),
         tuple(pins),
+        tuple(unavailable.values()),
+    )
+
+
+def _short_evidence(evidence: str) -> str:
+    """``main/mesa/APKBUILD@85aac2168…; subpackages= at …: mesa-gl …`` → ``main/mesa@85aac2168 (mesa-gl …)``."""
+    if not evidence or evidence.startswith("not in aports"):
+        return evidence
+    head, _, subs = evidence.partition("; subpackages= at ")
+    path, _, commit = head.partition("@")
+    short = f"{path.removesuffix('/APKBUILD')}@{commit[:10]}"
+    if subs:
+        short += f" (subpackages at {subs[:10]}: {subs.partition(': ')[2]})"
+    return short
+
+
+def markdown_table() -> str:
+    """The table as docs/migrate.md prints it (generated from the data, checked by a test)."""
+    lines = ["| apt | builder (apk) | runtime (apk) | note | aports evidence |", "|---|---|---|---|---|"]
+    for m in APT_TO_APK:
+        build = " ".join(f"`{p}`" for p in m.build)
+        runtime = " ".join(f"`{p}`" for p in m.runtime)
+        note = ("**no Alpine package**: " if m.unavailable else "") + m.note
+        lines.append(f"| `{m.apt}` | {build} | {runtime} | {note} | {_short_evidence(m.evidence)} |")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of a frequency list (apt names, most installed first) the table covers."""
+
+    names: int
+    mapped: int
+    dropped: int
+    unavailable: int
+    absent: tuple[str, ...]
+    installs: int = 0
+    installs_mapped: int = 0
+
+    def sentence(self) -> str:
+        return (
+            f"{self.names} names: {self.mapped} mapped, {self.dropped} dropped (nothing to install on Alpine), "
+            f"{self.unavailable} with no Alpine package, {len(self.absent)} not in the table"
+        )
+
+    def weighted(self) -> str:
+        share = 100 * self.installs_mapped / self.installs if self.installs else 0.0
+        return f"{self.installs_mapped} of {self.installs} installs mapped ({share:.1f} %)"
+
+
+def coverage(counts: dict[str, int] | list[str] | tuple[str, ...]) -> Coverage:
+    """Count apt names by what the table does with them; with ``{name: dockerfiles}`` also the installs
+    (a name counted once per Dockerfile that installs it) the table maps."""
+    weights = counts if isinstance(counts, dict) else dict.fromkeys(counts, 1)
+    mapped = dropped = unavailable = installs_mapped = 0
+    absent: list[str] = []
+    for name, n in weights.items():
+        entry = _BY_NAME.get(name)
+        if entry is None:
+            absent.append(name)
+        elif entry.unavailable:
+            unavailable += 1
+        elif entry.dropped:
+            dropped += 1
+        else:
+            mapped += 1
+            installs_mapped += n
+    return Coverage(
+        len(weights), mapped, dropped, unavailable, tuple(absent), sum(weights.values()), installs_mapped
     )

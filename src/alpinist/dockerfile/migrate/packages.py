@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from alpinist.dockerfile.apt_to_apk import map_packages
+from alpinist.dockerfile.migrate import locales
 from alpinist.dockerfile.migrate.report import Collector, Note
 from alpinist.dockerfile.migrate.runs import Kind, Run
 from alpinist.dockerfile.model import Instruction, Stage
@@ -28,8 +29,12 @@ def apk_add(packages: Iterable[str]) -> str | None:
     return f"apk add --no-cache {' '.join(pkgs)}" if pkgs else None
 
 
-def map_apt(runs: Sequence[Run], c: Collector) -> tuple[list[str], list[str], set[str]]:
-    """(builder packages, runtime packages, apt names mapped) of every apt/apk install in ``runs``."""
+def map_apt(
+    runs: Sequence[Run], c: Collector, env: Iterable[Instruction] = ()
+) -> tuple[list[str], list[str], set[str]]:
+    """(builder packages, runtime packages, apt names mapped) of every apt/apk install in ``runs``; the
+    ``ENV`` instructions ``env`` of the same stage(s) add ``musl-locales`` when they select a locale
+    (:mod:`.locales`)."""
     build: list[str] = []
     runtime: list[str] = []
     names: set[str] = set()
@@ -48,6 +53,9 @@ def map_apt(runs: Sequence[Run], c: Collector) -> tuple[list[str], list[str], se
             names.update(m.apt for m in result.mapped)
             for word in result.unmapped:
                 c.unmapped.append(Note(word, run.ins.line))
+            for m in result.unavailable:
+                c.unmapped.append(Note(m.apt, run.ins.line))
+                c.risk(f"apt package {m.apt} has no Alpine package, not installed: {m.note}", run.ins.line)
             for m in result.dropped:
                 c.change(f"apt package {m.apt} dropped: {m.note}", run.ins.line)
             for word, name in result.pins:
@@ -62,6 +70,7 @@ def map_apt(runs: Sequence[Run], c: Collector) -> tuple[list[str], list[str], se
                 c.change(f"apt {m.apt} → apk {target}", run.ins.line)
                 if m.note:
                     c.note(f"{m.apt}: {m.note}", run.ins.line)
+    runtime += locales.runtime_packages(runtime, env, c)
     return build, runtime, names
 
 

@@ -9,6 +9,7 @@ import shlex
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from alpinist.dockerfile.migrate.locales import is_locale_setup, locale_setup_note
 from alpinist.dockerfile.migrate.pip import PipContext, rewrite_pip
 from alpinist.dockerfile.migrate.report import Collector
 from alpinist.dockerfile.migrate.users import UserOp, translate_useradd
@@ -222,6 +223,8 @@ def _classify(ins: Instruction, seg: Segment, ctx: PipContext) -> Piece:
             note="; ".join(notes),
             op=op,
         )
+    if is_locale_setup(words):
+        return Piece(Kind.DROP, "", note=locale_setup_note(seg.text))
     if name in (
         "apt-get",
         "apt",
@@ -238,7 +241,7 @@ def _classify(ins: Instruction, seg: Segment, ctx: PipContext) -> Piece:
             seg.text,
             risk=f"`{seg.text}` is apt-specific and has no Alpine translation: kept as written",
         )
-    if name in ("dpkg", "update-alternatives", "locale-gen", "update-locale"):
+    if name in ("dpkg", "update-alternatives"):
         return Piece(
             Kind.OTHER, seg.text, risk=f"`{name}` is Debian-specific: kept as written, will fail on Alpine"
         )

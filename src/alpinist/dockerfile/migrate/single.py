@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 import httpx
 
 from alpinist.dockerfile.healthcheck import is_disabled
+from alpinist.dockerfile.migrate import locales
 from alpinist.dockerfile.migrate.healthcheck import rewrite_healthcheck
 from alpinist.dockerfile.migrate.options import DEFAULT_VENV, NONROOT_UID, MigrationOptions
 from alpinist.dockerfile.migrate.packages import (
@@ -159,7 +160,7 @@ def _prepare(
 
 def _packages(s: _Single, c: Collector) -> tuple[list[str], list[str]]:
     """(builder packages, runtime packages): apt mapped, what the wheels need, Python, bash."""
-    apt_build, apt_runtime, _apt_names = map_apt(list(s.runs.values()), c)
+    apt_build, apt_runtime, _apt_names = map_apt(list(s.runs.values()), c, s.stage.of("ENV"))
     runtime_pkgs = list(apt_runtime)
     build_pkgs: list[str] = []
     if s.has_builder:
@@ -290,6 +291,7 @@ def _runtime(s: _Single, runtime_pkgs: Sequence[str], r: _Runtime, c: Collector)
         first += NONROOT_COMMANDS
     if first:
         out.append(run_text(first, s.df.escape))
+    out += locales.env_lines(runtime_pkgs)
     if s.has_builder:
         out.append(f"COPY --from=builder {s.venv} {s.venv}")
         if s.own_venv is None:

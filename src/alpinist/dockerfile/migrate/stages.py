@@ -17,6 +17,7 @@ import httpx
 from alpinist.dockerfile.expand import expand_word
 from alpinist.dockerfile.healthcheck import is_disabled
 from alpinist.dockerfile.knowledge import image_python
+from alpinist.dockerfile.migrate import locales
 from alpinist.dockerfile.migrate.healthcheck import healthcheck_url, rewrite_healthcheck
 from alpinist.dockerfile.migrate.options import NONROOT_UID, MigrationOptions
 from alpinist.dockerfile.migrate.packages import IN_BUILD_BASE, apk_add, map_apt, unused_probe_tools
@@ -157,7 +158,7 @@ def _stage_packages(
     runs = s.runs(st)
     for run in runs.values():
         record_pieces(run, c)
-    build, runtime, _names = map_apt(list(runs.values()), c)
+    build, runtime, _names = map_apt(list(runs.values()), c, st.of("ENV") if in_final_image else ())
     pkgs = [*build, *runtime]
     distro = st.index in s.distro_py
     where = (
@@ -199,6 +200,7 @@ def _emit_stage(s: _Stages, st: Stage, pkgs: Sequence[str], c: Collector) -> lis
     add = apk_add(pkgs)
     if add:
         out.append(f"RUN {add}")
+    out += locales.env_lines(pkgs)
     is_final = st is s.df.final_stage
     exec_forms = convert_entrypoints(st, c) if is_final else {}
     add_nonroot = is_final and is_root_user(s.df.effective_user(st)[0])
