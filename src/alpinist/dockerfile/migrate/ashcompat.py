@@ -180,7 +180,7 @@ _RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     # literal in bash too, so only the unquoted text is read.
     (
         "a brace expansion {a,b}/{1..3}",
-        re.compile(r"(?<![$\w])\{[\w./-]*(?:,[\w./-]*)+\}|(?<![$\w])\{\w+\.\.\w+\}"),
+        re.compile(r"(?<!\$)\{[\w./-]*(?:,[\w./-]*)+\}|(?<!\$)\{\w+\.\.\w+\}"),
         "q",
     ),
 )
@@ -192,18 +192,37 @@ def _double_brackets(line: CodeLine) -> Iterator[str]:
         yield m.group(1)
 
 
+def _blank_arithmetic(code: str) -> str:
+    """``$(( … ))`` blanked: ash's arithmetic (``+=``, ``++``) is not shell syntax."""
+    out = list(code)
+    for m in re.finditer(r"\$\(\(", code):
+        depth, i = 0, m.end()
+        while i < len(code):
+            if code[i] == "(":
+                depth += 1
+            elif code[i] == ")":
+                if depth == 0 and code.startswith("))", i):
+                    for k in range(m.end(), i):
+                        out[k] = " "
+                    break
+                depth -= 1
+            i += 1
+    return "".join(out)
+
+
 def bashisms(text: str) -> list[Bashism]:
     """The constructs of ``text`` BusyBox ash refuses or reads differently from bash, first line first."""
     found: list[Bashism] = []
     for line in code_lines(text):
+        q = _blank_arithmetic(line.q)
         for rule, pattern, view in _RULES:
-            if pattern.search(line.q if view == "q" else line.sq):
+            if pattern.search(q if view == "q" else line.sq):
                 found.append(Bashism(rule, line.number))
         for inside in _double_brackets(line):
             # ash.c BASH_TEST2 "TODO: singleword+noglob expansion: v='a b'; [[ $v = 'a b' ]]" and "( ) < >
             # should not have special meaning (IOW: should not require quoting)": an unquoted expansion is
             # split and globbed (an empty one vanishes: [[ -n $x ]] is then true), ( ) < > are shell syntax.
-            if re.search(r"\$", inside):
+            if re.search(r"\$[\w{(@*#?!-]", inside):
                 found.append(Bashism("[[ … ]] with an unquoted $expansion", line.number))
             elif re.search(r"[<>()]", inside):
                 found.append(Bashism("[[ … ]] with an unquoted ( ) < or >", line.number))

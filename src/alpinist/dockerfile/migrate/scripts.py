@@ -226,6 +226,7 @@ class _Found:
     rel: str | None = None
     text: str | None = None
     problem: str | None = None
+    missing: bool = False  # the problem is only that the context has no such file
 
 
 @dataclass
@@ -264,11 +265,11 @@ class _Reader:
         """(text, None) or (None, why it was not read)."""
         path = self.context / rel
         if not self.inside(rel):
-            return None, f"{rel} is a symlink leaving the build context, not read"
+            return None, f"{rel} is a symlink leaving the build context"
         try:
             size = path.stat().st_size
             if size > MAX_SCRIPT:
-                return None, f"{rel} is larger than {MAX_SCRIPT // 1024} KiB, not read"
+                return None, f"{rel} is larger than {MAX_SCRIPT // 1024} KiB"
             with path.open("rb") as fh:
                 return fh.read(MAX_SCRIPT).decode("utf-8", errors="replace"), None
         except OSError as exc:
@@ -310,7 +311,7 @@ def _lookup(view: _View | None, path: str, reader: _Reader, depth: int = 0) -> _
                 if e.kind == "file":
                     if reader.is_file(e.rel):
                         return _Found(path, e.line, rel=e.rel)
-                    return _Found(path, e.line, problem=f"{e.rel} is not in the build context")
+                    return _Found(path, e.line, problem=f"{e.rel} is not in the build context", missing=True)
                 if e.kind == "heredoc":
                     return _Found(path, e.line, text=e.text)
                 return _Found(path, e.line, problem=e.rel)
@@ -319,7 +320,9 @@ def _lookup(view: _View | None, path: str, reader: _Reader, depth: int = 0) -> _
                 rel = posixpath.join(e.rel, path[len(prefix) :]) if e.rel else path[len(prefix) :]
                 if reader.is_file(rel):
                     return _Found(path, e.line, rel=rel)
-                covered = covered or _Found(path, e.line, problem=f"{rel} is not in the build context")
+                covered = covered or _Found(
+                    path, e.line, problem=f"{rel} is not in the build context", missing=True
+                )
         view = view.parent
         depth += 1
     return covered
@@ -399,9 +402,7 @@ class _Scanner:
                 continue
             if not self.reader.inside(rel):
                 view.entries.append(
-                    _Entry(
-                        "problem", target, f"{rel} is a symlink leaving the build context, not read", ins.line
-                    )
+                    _Entry("problem", target, f"{rel} is a symlink leaving the build context", ins.line)
                 )
                 continue
             if any(ch in rel for ch in "*?["):
@@ -489,7 +490,7 @@ class _Scanner:
         for d in view.path.split(":"):
             if d.startswith("/"):
                 found = _lookup(view, posixpath.join(d, word), self.reader)
-                if found is not None and found.problem is None:
+                if found is not None and not found.missing:
                     return found
         return None
 
@@ -604,7 +605,9 @@ _WRAPPERS = frozenset(
 _WRAPPER_ARGS = frozenset({"-u", "-g", "-n", "-s", "-p", "-e", "-l", "--rewrite"})
 
 
-def _invocations(words: list[str], shell: str | None) -> list[tuple[str, str | None]]:
+def _invocations(
+    words: list[str], shell: str | None, chain: list[str] | None = None
+) -> list[tuple[str, str | None]]:
     """(the word naming the program or script run, the shell that runs it instead of its shebang) for one
     simple command: assignments and wrappers (``exec``, ``env``, ``tini --``, ``gosu USER``…) skipped,
     ``sh FILE``/``. FILE`` give the shell, ``sh -c '…'`` is read as a script."""
@@ -617,12 +620,16 @@ def _invocations(words: list[str], shell: str | None) -> list[tuple[str, str | N
         elif w in ("[", "[[", "test"):
             return []
         elif name in _WRAPPERS:
+            if chain is not None:
+                chain.append(name)
             i += 1
             while i < len(words) and words[i].startswith("-") and words[i] != "--":
                 i += 2 if words[i] in _WRAPPER_ARGS else 1
             if i < len(words) and words[i] == "--":
                 i += 1
         elif name in ("gosu", "su-exec"):
+            if chain is not None:
+                chain.append(name)
             i += 2  # the user
         else:
             break
@@ -686,8 +693,9 @@ def script_commands(text: str) -> list[str]:
             words = words[1:]
         if not words:
             continue
-        out.append(words[0].rsplit("/", 1)[-1])
-        out += [w.rsplit("/", 1)[-1] for w, _runner in _invocations(words, "sh")[:1]]
+        chain: list[str] = []
+        run = _invocations(words, "sh", chain)
+        out += chain + [w.rsplit("/", 1)[-1] for w, _runner in run[:1]]
     return out
 
 
