@@ -25,7 +25,8 @@ The output is a pure function of the input, the options and the index's answers:
 The package, one module per job: :mod:`.options` (``--to`` and the options), :mod:`.plan` (bases and the
 Python of each stage), :mod:`.runs` (a ``RUN`` split and classified), :mod:`.pip`, :mod:`.users`,
 :mod:`.healthcheck`, :mod:`.packages` (apt → apk, build vs runtime), :mod:`.wheelcheck` (the musllinux wheel
-check), :mod:`.text` (emitting instructions), :mod:`.single` and :mod:`.stages` (the two translations, made of
+check), :mod:`.scripts` (the context's scripts the image runs, with :mod:`.ashcompat`, and its glibc programs,
+with :mod:`.elf`), :mod:`.text` (emitting instructions), :mod:`.single` and :mod:`.stages` (the two translations, made of
 those steps), :mod:`.report` (the frozen report) and :mod:`.render` (its text and JSON).
 """
 

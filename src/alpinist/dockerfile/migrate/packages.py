@@ -111,10 +111,14 @@ def commands_still_run(runs: Iterable[Run], instructions: Iterable[Instruction])
 
 
 def unused_probe_tools(
-    parts: Iterable[tuple[Iterable[Run], Iterable[Instruction]]], kept_healthchecks: Iterable[Instruction]
+    parts: Iterable[tuple[Iterable[Run], Iterable[Instruction]]],
+    kept_healthchecks: Iterable[Instruction],
+    also_run: Iterable[str] = (),
 ) -> set[str]:
     """``curl``/``wget`` that no command of ``parts`` (runs and instructions of the final image's stages,
-    see :func:`commands_still_run`) and no healthcheck kept as written runs: the old probe's tools."""
+    see :func:`commands_still_run`), no healthcheck kept as written and no text of ``also_run`` (what the
+    image's scripts run, :func:`.scripts.texts_run`) runs: the old probe's tools."""
     texts = [t for runs, instructions in parts for t in commands_still_run(runs, instructions)]
     texts += [command_text(hc) for hc in kept_healthchecks]
+    texts += list(also_run)
     return {tool for tool in ("curl", "wget") if not uses_tool(texts, tool)}

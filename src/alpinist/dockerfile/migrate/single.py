@@ -9,7 +9,7 @@ entrypoints, ``USER`` lines, the tools only the old healthcheck ran, the report)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 import httpx
@@ -30,6 +30,13 @@ from alpinist.dockerfile.migrate.pip import PipContext
 from alpinist.dockerfile.migrate.plan import Plan, plan_bases
 from alpinist.dockerfile.migrate.report import Collector, Migration
 from alpinist.dockerfile.migrate.runs import Kind, Piece, Run, record_pieces, split_run
+from alpinist.dockerfile.migrate.scripts import (
+    ContextScan,
+    apply_scripts,
+    context_dir,
+    scan_context,
+    texts_run,
+)
 from alpinist.dockerfile.migrate.text import (
     as_written,
     comment_block,
@@ -65,6 +72,7 @@ class _Single:
     last_builder: int  # index of the last RUN that goes to the builder, -1 without one
     own_venv: str | None  # the venv the input creates, if it does
     wheels: WheelReport | None
+    scripts: ContextScan = field(default_factory=ContextScan)  # the context's scripts and programs
 
     @property
     def ordered(self) -> list[Instruction]:
@@ -106,6 +114,15 @@ def migrate_single(
         )
     runtime_pkgs = _drop_probe_tools(s, hc_text, runtime_pkgs, c)
     _add_tools_run(s, hc, hc_text, build_pkgs, runtime_pkgs, c)
+    apply_scripts(
+        s.scripts,
+        c,
+        lambda script: (
+            (build_pkgs, "the builder")
+            if script.run is not None and s.goes_to_builder(script.run)
+            else (runtime_pkgs, "the runtime")
+        ),
+    )
     runtime_pkgs = list(dict.fromkeys(runtime_pkgs))
     if s.has_builder and "py3-pip" in runtime_pkgs:
         runtime_pkgs.remove("py3-pip")
@@ -154,7 +171,16 @@ def _prepare(
     own_venv = next((p.venv for r in runs.values() for p in r.pieces if p.kind is Kind.VENV), None)
     wheels = wheel_report(df, list(runs.values()), plan.python, options, client, c) if has_builder else None
     return _Single(
-        df, text, stage, plan, runs, has_builder, builder_runs[-1] if has_builder else -1, own_venv, wheels
+        df,
+        text,
+        stage,
+        plan,
+        runs,
+        has_builder,
+        builder_runs[-1] if has_builder else -1,
+        own_venv,
+        wheels,
+        scan_context(df, context_dir(df, options.context)),
     )
 
 
@@ -193,7 +219,7 @@ def _drop_probe_tools(s: _Single, hc_text: str | None, runtime_pkgs: list[str], 
     """Without the curl/wget the old healthcheck ran, when nothing else runs them."""
     if hc_text is None:
         return runtime_pkgs
-    unused = unused_probe_tools([(s.runs.values(), s.ordered)], [])
+    unused = unused_probe_tools([(s.runs.values(), s.ordered)], [], texts_run(s.scripts))
     for tool in ("curl", "wget"):
         if tool in runtime_pkgs and tool in unused:
             runtime_pkgs = [p for p in runtime_pkgs if p != tool]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -25,6 +25,13 @@ from alpinist.dockerfile.migrate.pip import PipContext
 from alpinist.dockerfile.migrate.plan import align_builders, alpine_python, map_base
 from alpinist.dockerfile.migrate.report import Collector, Migration
 from alpinist.dockerfile.migrate.runs import Kind, Run, record_pieces, split_run
+from alpinist.dockerfile.migrate.scripts import (
+    ContextScan,
+    apply_scripts,
+    context_dir,
+    scan_context,
+    texts_run,
+)
 from alpinist.dockerfile.migrate.text import (
     as_written,
     comment_block,
@@ -66,6 +73,7 @@ class _Stages:
     pip_stages: list[Stage]
     wheels: WheelReport | None = None
     wheel_py: str | None = None
+    scripts: ContextScan = field(default_factory=ContextScan)  # the context's scripts and programs
 
     def runs(self, st: Stage) -> dict[int, Run]:
         return self.stage_runs[st.index]
@@ -86,6 +94,7 @@ def migrate_stages(
     out += global_args(df, text, c, also_used_in=kept_from)
     pip_stages = [st for st in df.stages if any(r.builder for r in stage_runs[st.index].values())]
     s = _Stages(df, text, options, stage_runs, new_bases, {}, set(), pip_stages)
+    s.scripts = scan_context(df, context_dir(df, options.context))
     _stage_pythons(s, c)
     align_builders(df, new_bases, s.pythons, s.distro_py, pip_stages, stage_runs, c)
     if pip_stages and pip_stages[-1].index in s.pythons:
@@ -98,11 +107,12 @@ def migrate_stages(
     # the final stage and the stages it is built FROM make the final image: build packages go there only
     # when pip compiles there (a builder stage gets them whenever it runs pip: harmless, it is discarded)
     in_final_image = {st.index for st in df.lineage(df.final_stage)}
-    unused_tools = tools_only_the_old_healthcheck_ran(df, stage_runs, s.pythons)
+    unused_tools = tools_only_the_old_healthcheck_ran(df, stage_runs, s.pythons, texts_run(s.scripts))
     builder_pkgs: list[str] = []
     runtime_pkgs: list[str] = []
     for st in df.stages:
         pkgs = _stage_packages(s, st, st.index in in_final_image, unused_tools, c)
+        _stage_scripts(s, st, pkgs, c)
         (runtime_pkgs if st.index in in_final_image else builder_pkgs).extend(pkgs)
         out += _emit_stage(s, st, pkgs, c)
     distinct = {s.pythons[st.index] for st in df.stages if st.index in s.pythons}
@@ -186,6 +196,21 @@ def _stage_packages(
     return [p for p in dict.fromkeys(pkgs) if not ("build-base" in pkgs and p in IN_BUILD_BASE)]
 
 
+def _stage_scripts(s: _Stages, st: Stage, pkgs: list[str], c: Collector) -> None:
+    """The shells the scripts this stage runs need (added to ``pkgs``), and their report lines; the
+    glibc programs and unread files are reported with the final stage. A stage whose base is kept gets
+    no package (its base is not Alpine)."""
+    final = st is s.df.final_stage
+    scan = ContextScan(
+        tuple(x for x in s.scripts.scripts if x.stage == st.index),
+        s.scripts.binaries if final else (),
+        s.scripts.problems if final else (),
+    )
+    where = "the final stage" if final else f"stage {st.label}"
+    migrated = s.new_bases[st.index] is not None
+    apply_scripts(scan, c, lambda _script: (pkgs, where) if migrated else None)
+
+
 def _emit_stage(s: _Stages, st: Stage, pkgs: Sequence[str], c: Collector) -> list[str]:
     """One stage: its FROM (on the new base), its apk packages, its instructions translated; the final
     stage also switches to ``nonroot`` after its last filesystem change when it ran as root."""
@@ -259,7 +284,10 @@ def _stage_instruction(
 
 
 def tools_only_the_old_healthcheck_ran(
-    df: Dockerfile, stage_runs: dict[int, dict[int, Run]], pythons: dict[int, str]
+    df: Dockerfile,
+    stage_runs: dict[int, dict[int, Run]],
+    pythons: dict[int, str],
+    also_run: Sequence[str] = (),
 ) -> set[str]:
     """``curl``/``wget`` that the final image needs no more: its healthcheck in effect is rewritten to
     Python (as :func:`migrate_stages` does: a probe of one URL, the final stage has a Python) and no
@@ -280,4 +308,5 @@ def tools_only_the_old_healthcheck_ran(
     return unused_probe_tools(
         [(stage_runs[st.index].values(), st.instructions) for st in lineage],
         [hc for st in lineage for hc in st.of("HEALTHCHECK") if id(hc) not in rewritten],
+        also_run,
     )
