@@ -374,7 +374,7 @@ exec gosu app "$@"
 
 def test_tools_a_script_runs_that_alpine_lacks_are_reported(tmp_path: Path) -> None:
     """curl (mapped: add curl), pg_isready (postgresql-client), wget (BusyBox has a smaller one), gosu
-    (the table knows no package): one line each; not installed by alpinist."""
+    (mapped: add gosu): one line each; not installed by alpinist."""
     ctx = make_context(
         tmp_path / "ctx",
         {
@@ -387,8 +387,7 @@ def test_tools_a_script_runs_that_alpine_lacks_are_reported(tmp_path: Path) -> N
     assert runtime_apk_line(result) is None
     assert about(risks(result), "docker-entrypoint.sh") == [
         "line 4: docker-entrypoint.sh runs curl: not in the Alpine image; add curl to the runtime's apk add",
-        "line 4: docker-entrypoint.sh runs gosu: not in the Alpine image, and alpinist's apt→apk table has no "
-        "package for it",
+        "line 4: docker-entrypoint.sh runs gosu: not in the Alpine image; add gosu to the runtime's apk add",
         "line 4: docker-entrypoint.sh runs pg_isready: not in the Alpine image; add postgresql-client to the "
         "runtime's apk add",
         "line 4: docker-entrypoint.sh runs wget: Alpine has BusyBox's wget (fewer options); add wget to the "

@@ -132,6 +132,16 @@ def split_apt_pin(word: str) -> tuple[str, str | None]:
     return match.group("name"), extra or None
 
 
+# Paths a mapped package keeps elsewhere on Alpine: (apt name, Debian path, where Alpine's package has it).
+# A Dockerfile that names the Debian path (a COPY destination, a -c option) breaks on Alpine. Evidence:
+# aports main/supervisor/APKBUILD@0c1f5197 installs its own supervisord.conf as /etc/supervisord.conf, whose
+# [include] is `files = /etc/supervisor.d/*.ini` (main/supervisor/supervisord.conf@8a5ac0dc).
+MOVED_PATHS: tuple[tuple[str, str, str], ...] = (
+    ("supervisor", "/etc/supervisor/supervisord.conf", "/etc/supervisord.conf"),
+    ("supervisor", "/etc/supervisor/conf.d/", "/etc/supervisor.d/ (files named *.ini)"),
+)
+
+
 def lookup(apt_name: str) -> AptMapping | None:
     """The mapping of one apt package name (without version), or None when it is not in the table."""
     return _BY_NAME.get(apt_name)

@@ -330,7 +330,9 @@ def read_requirements(
     files: list[str] = []
     seen: set[Path] = set()
 
-    def visit(current: Path, depth: int, included_from: str | None, stack: tuple[Path, ...], constraint: bool) -> None:
+    def visit(
+        current: Path, depth: int, included_from: str | None, stack: tuple[Path, ...], constraint: bool
+    ) -> None:
         where_file = _display(current, root)
         label = included_from or where_file
         if depth > MAX_INCLUDE_DEPTH:
@@ -346,7 +348,9 @@ def read_requirements(
         resolved = current.resolve()
         if resolved in stack:
             problems.append(
-                RequirementsProblem(label, f"includes {where_file}, which includes this file: a cycle, not followed")
+                RequirementsProblem(
+                    label, f"includes {where_file}, which includes this file: a cycle, not followed"
+                )
             )
             return
         if resolved in seen:

@@ -74,6 +74,26 @@ def map_apt(
     return build, runtime, names
 
 
+def moved_path_risks(names: Iterable[str], instructions: Iterable[Instruction], c: Collector) -> None:
+    """A risk for each instruction that names a Debian path a mapped package keeps elsewhere on Alpine
+    (``apt_to_apk.MOVED_PATHS``: supervisor's configuration)."""
+    from alpinist.dockerfile.apt_to_apk import MOVED_PATHS
+
+    installed = set(names)
+    for ins in instructions:
+        text = (
+            ins.value
+            if isinstance(ins.args, str) or ins.cmd not in ("CMD", "ENTRYPOINT")
+            else " ".join(ins.args)
+        )
+        for apt, debian, alpine in MOVED_PATHS:
+            if apt in installed and debian in text:
+                c.risk(
+                    f"{ins.cmd} names {debian}, which Alpine's {apt} package does not use: it has {alpine}",
+                    ins.line,
+                )
+
+
 def needs_bash(stage: Stage, runs: Iterable[Run]) -> bool:
     """Does the stage run bash: a SHELL, a RUN command, a CMD/ENTRYPOINT/HEALTHCHECK that names it?"""
     for ins in stage.of("SHELL", "CMD", "ENTRYPOINT", "HEALTHCHECK"):

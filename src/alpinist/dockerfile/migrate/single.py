@@ -22,6 +22,7 @@ from alpinist.dockerfile.migrate.packages import (
     IN_BUILD_BASE,
     apk_add,
     map_apt,
+    moved_path_risks,
     needs_bash,
     unused_probe_tools,
     uses_tool,
@@ -186,7 +187,8 @@ def _prepare(
 
 def _packages(s: _Single, c: Collector) -> tuple[list[str], list[str]]:
     """(builder packages, runtime packages): apt mapped, what the wheels need, Python, bash."""
-    apt_build, apt_runtime, _apt_names = map_apt(list(s.runs.values()), c, s.stage.of("ENV"))
+    apt_build, apt_runtime, apt_names = map_apt(list(s.runs.values()), c, s.stage.of("ENV"))
+    moved_path_risks(apt_names, s.stage.instructions, c)
     runtime_pkgs = list(apt_runtime)
     build_pkgs: list[str] = []
     if s.has_builder:

@@ -20,7 +20,13 @@ from alpinist.dockerfile.knowledge import image_python
 from alpinist.dockerfile.migrate import locales
 from alpinist.dockerfile.migrate.healthcheck import healthcheck_url, rewrite_healthcheck
 from alpinist.dockerfile.migrate.options import NONROOT_UID, MigrationOptions
-from alpinist.dockerfile.migrate.packages import IN_BUILD_BASE, apk_add, map_apt, unused_probe_tools
+from alpinist.dockerfile.migrate.packages import (
+    IN_BUILD_BASE,
+    apk_add,
+    map_apt,
+    moved_path_risks,
+    unused_probe_tools,
+)
 from alpinist.dockerfile.migrate.pip import PipContext
 from alpinist.dockerfile.migrate.plan import align_builders, alpine_python, map_base
 from alpinist.dockerfile.migrate.report import Collector, Migration
@@ -168,7 +174,9 @@ def _stage_packages(
     runs = s.runs(st)
     for run in runs.values():
         record_pieces(run, c)
-    build, runtime, _names = map_apt(list(runs.values()), c, st.of("ENV") if in_final_image else ())
+    build, runtime, names = map_apt(list(runs.values()), c, st.of("ENV") if in_final_image else ())
+    if in_final_image:
+        moved_path_risks(names, [ins for stage in s.df.stages for ins in stage.instructions], c)
     pkgs = [*build, *runtime]
     distro = st.index in s.distro_py
     where = (
