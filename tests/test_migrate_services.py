@@ -413,3 +413,26 @@ def test_celery_supervisord_service(
         "psycopg2-2.9.10.tar.gz: builder needs build-base postgresql-dev, runtime needs libpq",
         "  wheel  bcrypt==4.2.1: bcrypt-4.2.1-cp39-abi3-musllinux_1_2_x86_64.whl (stable ABI (abi3))",
     ]
+
+
+def test_a_multi_stage_dockerfile_that_runs_bash_gets_bash_in_those_stages(tmp_path: Path) -> None:
+    """``SHELL ["/bin/bash", …]`` in the builder and ``RUN bash -c`` in the final stage: each migrated stage
+    that runs bash installs it (BusyBox ash is Alpine's /bin/sh), and the report says so per stage."""
+    files = {
+        "Dockerfile": """\
+FROM python:3.12-slim AS build
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN pip install --no-cache-dir --prefix=/install idna==3.10
+FROM python:3.12-slim
+COPY --from=build /install /usr/local
+RUN bash -c 'echo ready'
+CMD ["python", "-m", "http.server"]
+"""
+    }
+    result = migrate_service(tmp_path, files, "http://127.0.0.1:9/simple")
+    stages = result.text.split("\nFROM ")
+    assert "RUN apk add --no-cache bash build-base" in stages[1]
+    assert runtime_apk(result) == "RUN apk add --no-cache bash"
+    report = lines(result)
+    assert "  - line 1: bash added to stage build: it runs bash, and Alpine's /bin/sh is BusyBox ash" in report
+    assert "  - line 4: bash added to the final stage: it runs bash, and Alpine's /bin/sh is BusyBox ash" in report

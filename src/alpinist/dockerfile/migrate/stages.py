@@ -25,6 +25,7 @@ from alpinist.dockerfile.migrate.packages import (
     apk_add,
     map_apt,
     moved_path_risks,
+    needs_bash,
     unused_probe_tools,
 )
 from alpinist.dockerfile.migrate.pip import PipContext
@@ -196,6 +197,12 @@ def _stage_packages(
             pkgs += ["build-base", *s.wheels.build_packages]
     if st is s.df.final_stage and s.wheels is not None:
         pkgs += s.wheels.runtime_packages
+    if s.new_bases[st.index] is not None and needs_bash(st, runs.values()):
+        pkgs.append("bash")
+        stage_name = "the final stage" if st is s.df.final_stage else f"stage {st.label}"
+        c.change(
+            f"bash added to {stage_name}: it runs bash, and Alpine's /bin/sh is BusyBox ash", st.start_line
+        )
     if in_final_image:
         for tool in sorted(unused_tools.intersection(pkgs)):
             pkgs = [p for p in pkgs if p != tool]
