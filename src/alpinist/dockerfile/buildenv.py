@@ -22,17 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from alpinist.dockerfile.expand import expand_word
-from alpinist.dockerfile.model import Dockerfile, Instruction
+from alpinist.dockerfile.model import Dockerfile
+from alpinist.dockerfile.parse import arg_items, env_items
 
 __all__ = ["ExpandedCommand", "expand_command", "run_environments"]
-
-
-def _arg_items(ins: Instruction, env: Mapping[str, str]) -> list[tuple[str, str | None]]:
-    out: list[tuple[str, str | None]] = []
-    for word in ins.words:
-        name, eq, default = word.partition("=")
-        out.append((name, expand_word(default, env).value if eq else None))
-    return out
 
 
 def run_environments(df: Dockerfile) -> dict[int, dict[str, str]]:
@@ -45,17 +38,15 @@ def run_environments(df: Dockerfile) -> dict[int, dict[str, str]]:
         env = dict(inherited)
         for ins in stage.instructions:
             if ins.cmd == "ARG":
-                for name, default in _arg_items(ins, env):
+                for name, default in arg_items(ins, env):
                     if default is not None:
                         env[name] = default
                     elif name in df.global_args:
                         env[name] = df.global_args[name]
             elif ins.cmd == "ENV":
-                words = ins.words
-                for i in range(0, len(words) - 1, 2):
-                    value = expand_word(words[i + 1], env, df.escape).value
-                    env[words[i]] = value
-                    only_env[words[i]] = value
+                for key, value in env_items(ins, env, df.escape):
+                    env[key] = value
+                    only_env[key] = value
             elif ins.cmd == "RUN":
                 out[ins.line] = dict(env)
         stage_env.append(only_env)

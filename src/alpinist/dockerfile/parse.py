@@ -106,7 +106,7 @@ def parse_dockerfile(
             raise DockerfileError(
                 f"{where}:{ins.line}: {ins.cmd} before the first FROM (only ARG may come first)"
             )
-        for name, default in _arg_items(ins, global_args):
+        for name, default in arg_items(ins, global_args):
             if name in overrides:
                 global_args[name] = overrides[name]
             elif default is not None:
@@ -319,7 +319,7 @@ def _stage(
     env: dict[str, str] = dict(env_only)
     for ins in group[1:]:
         if ins.cmd == "ARG":
-            for arg_name, default in _arg_items(ins, env):
+            for arg_name, default in arg_items(ins, env):
                 if arg_name in overrides:
                     env[arg_name] = overrides[arg_name]
                 elif default is not None:
@@ -327,7 +327,7 @@ def _stage(
                 elif arg_name in global_args:
                     env[arg_name] = global_args[arg_name]
         elif ins.cmd == "ENV":
-            for key, val in _env_items(ins, env):
+            for key, val in env_items(ins, env):
                 env[key] = val
                 env_only[key] = val
     end_line = group[-1].end_line
@@ -347,7 +347,8 @@ def _stage(
     return stage, env_only
 
 
-def _arg_items(ins: Instruction, env: Mapping[str, str]) -> list[tuple[str, str | None]]:
+def arg_items(ins: Instruction, env: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """An ``ARG``'s ``(name, default expanded in env)`` items; ``None``: no default."""
     out: list[tuple[str, str | None]] = []
     for word in ins.words:
         name, eq, default = word.partition("=")
@@ -355,11 +356,12 @@ def _arg_items(ins: Instruction, env: Mapping[str, str]) -> list[tuple[str, str 
     return out
 
 
-def _env_items(ins: Instruction, env: Mapping[str, str]) -> list[tuple[str, str]]:
+def env_items(ins: Instruction, env: Mapping[str, str], escape: str = "\\") -> list[tuple[str, str]]:
+    """An ``ENV``'s ``(key, value expanded in env)`` pairs."""
     words = ins.words
     out: list[tuple[str, str]] = []
     for i in range(0, len(words) - 1, 2):
-        out.append((words[i], expand_word(words[i + 1], env).value))
+        out.append((words[i], expand_word(words[i + 1], env, escape).value))
     return out
 
 
