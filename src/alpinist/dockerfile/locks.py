@@ -42,10 +42,10 @@ from alpinist.dockerfile.wheels import (
     Requirements,
     RequirementsProblem,
     Target,
-    _display,
-    _marker_holds,
-    _pin_from_requirement,
-    _read_bounded,
+    display_path,
+    marker_holds,
+    pin_from_requirement,
+    read_bounded,
     read_requirements,
 )
 
@@ -100,9 +100,9 @@ def _where_lines(text: str, header: str) -> list[int]:
 
 def _load_toml(path: Path, root: Path) -> tuple[dict[str, Any] | None, str, RequirementsProblem | None]:
     """(data, text, problem): a file that cannot be read or parsed is one problem naming file and line."""
-    label = _display(path, root)
+    label = display_path(path, root)
     try:
-        text = _read_bounded(path)
+        text = read_bounded(path)
         return tomllib.loads(text), text, None
     except tomllib.TOMLDecodeError as exc:  # its message ends "(at line L, column C)"
         return None, "", RequirementsProblem(label, f"not valid TOML: {exc}")
@@ -119,7 +119,7 @@ def _marker_skip(marker: str | None, target: Target | None, where: str) -> str |
         parsed = Marker(marker)
     except InvalidMarker as exc:
         return RequirementsProblem(where, f"not a marker: {marker!r} ({str(exc).splitlines()[0]})")
-    if _marker_holds(parsed, target):
+    if marker_holds(parsed, target):
         return ""
     return f"marker {parsed} is false on {target.describe()}"
 
@@ -205,7 +205,7 @@ def _poetry_project(pyproject: Path | None) -> dict[str, Any] | None:
     if pyproject is None or not pyproject.is_file():
         return None
     try:
-        data = tomllib.loads(_read_bounded(pyproject))
+        data = tomllib.loads(read_bounded(pyproject))
     except (OSError, ValueError):
         return None
     tool = data.get("tool", {})
@@ -254,7 +254,7 @@ def read_poetry_lock(
     no groups recorded per package) which packages each group needs, come from ``pyproject`` (default:
     ``pyproject.toml`` beside the lock).
     """
-    label = _display(path, root)
+    label = display_path(path, root)
     c = _Collect(label)
     data, text, problem = _load_toml(path, root)
     if data is None:
@@ -396,10 +396,10 @@ def read_pipfile_lock(
 ) -> Requirements:
     """The packages ``pipenv install --deploy``/``sync`` installs from ``Pipfile.lock``: ``default``, and
     ``develop`` with ``--dev`` (``selection.groups``); ``--categories`` names the sections (``only``)."""
-    label = _display(path, root)
+    label = display_path(path, root)
     c = _Collect(label)
     try:
-        text = _read_bounded(path)
+        text = read_bounded(path)
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         return Requirements(problems=(RequirementsProblem(label, f"not valid JSON: {exc}"),))
@@ -482,7 +482,7 @@ def read_uv_lock(
     ``editable``/``virtual`` ``.``) through ``dependencies``, the ``optional-dependencies`` of the extras
     asked for, and the ``dev-dependencies`` groups (``dev`` by default, as uv does; ``--no-dev``,
     ``--group``, ``--only-group``, ``--no-group``, ``--all-groups``); edge markers on the target."""
-    label = _display(path, root)
+    label = display_path(path, root)
     c = _Collect(label)
     data, text, problem = _load_toml(path, root)
     if data is None:
@@ -598,7 +598,7 @@ def _pdm_optional_groups(pyproject: Path | None) -> set[str] | None:
     if pyproject is None or not pyproject.is_file():
         return None
     try:
-        data = tomllib.loads(_read_bounded(pyproject))
+        data = tomllib.loads(read_bounded(pyproject))
     except (OSError, ValueError):
         return None
     project = data.get("project", {})
@@ -618,7 +618,7 @@ def read_pdm_lock(
     dev groups (not with ``--prod``), plus ``-G`` groups, minus ``--without``; a package's ``groups`` says
     which it belongs to and its ``marker`` is evaluated on the target. Optional-dependencies groups (from
     ``pyproject``, default: beside the lock) are installed only when named."""
-    label = _display(path, root)
+    label = display_path(path, root)
     c = _Collect(label)
     data, text, problem = _load_toml(path, root)
     if data is None:
@@ -700,7 +700,7 @@ def read_project(
     range says nothing of the version installed). ``lock=False``: the installer does not read
     ``poetry.lock`` (``pip install .`` resolves the ranges itself).
     """
-    label = _display(path, root)
+    label = display_path(path, root)
     data, _text, problem = _load_toml(path, root)
     if data is None:
         return Requirements(problems=(problem,) if problem else ())
@@ -725,7 +725,7 @@ def read_project(
                 c.problem(label, f"{key} is not a list of strings")
                 continue
             for dep in items:
-                found = _pin_from_requirement(dep, f"{label} {key}", target)
+                found = pin_from_requirement(dep, f"{label} {key}", target)
                 (c.pins if isinstance(found, Pin) else c.problems).append(found)  # type: ignore[arg-type]
         return c.done()
     if isinstance(poetry, dict):

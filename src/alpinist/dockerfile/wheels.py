@@ -231,7 +231,7 @@ def _pinned_version(req: Requirement) -> str | None:
     return specs[0].version
 
 
-def _marker_holds(marker: Marker, target: Target) -> bool:
+def marker_holds(marker: Marker, target: Target) -> bool:
     """Evaluate a marker on the target; one that needs the kernel's release/version (unknown here) or
     that cannot be evaluated counts as true, so the requirement is checked rather than dropped."""
     text = str(marker)
@@ -243,7 +243,7 @@ def _marker_holds(marker: Marker, target: Target) -> bool:
         return True
 
 
-def _pin_from_requirement(text: str, where: str, target: Target | None) -> Pin | RequirementsProblem:
+def pin_from_requirement(text: str, where: str, target: Target | None) -> Pin | RequirementsProblem:
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
@@ -251,7 +251,7 @@ def _pin_from_requirement(text: str, where: str, target: Target | None) -> Pin |
     name = canonicalize_name(req.name)
     if req.url:
         return Pin(name, text, where, skip="installed from a URL, not from the index")
-    if req.marker is not None and target is not None and not _marker_holds(req.marker, target):
+    if req.marker is not None and target is not None and not marker_holds(req.marker, target):
         return Pin(name, text, where, skip=f"marker {req.marker} is false on {target.describe()}")
     version = _pinned_version(req)
     if version is None:
@@ -287,7 +287,7 @@ _OPTION_WITH_VALUE = re.compile(
 _PER_REQUIREMENT_OPTION = re.compile(r"\s+--(hash|config-settings|global-option|install-option)(?:=|\s+)\S+")
 
 
-def _read_bounded(path: Path) -> str:
+def read_bounded(path: Path) -> str:
     with path.open("rb") as fh:
         data = fh.read(MAX_REQUIREMENTS_BYTES + 1)
     if len(data) > MAX_REQUIREMENTS_BYTES:
@@ -295,7 +295,7 @@ def _read_bounded(path: Path) -> str:
     return data.decode("utf-8")
 
 
-def _inside(path: Path, root: Path) -> bool:
+def is_inside(path: Path, root: Path) -> bool:
     try:
         path.resolve().relative_to(root.resolve())
     except ValueError:
@@ -303,7 +303,7 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
-def _display(path: Path, root: Path) -> str:
+def display_path(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
@@ -333,14 +333,14 @@ def read_requirements(
     def visit(
         current: Path, depth: int, included_from: str | None, stack: tuple[Path, ...], constraint: bool
     ) -> None:
-        where_file = _display(current, root)
+        where_file = display_path(current, root)
         label = included_from or where_file
         if depth > MAX_INCLUDE_DEPTH:
             problems.append(
                 RequirementsProblem(label, f"includes nested deeper than {MAX_INCLUDE_DEPTH} levels")
             )
             return
-        if not _inside(current, root):
+        if not is_inside(current, root):
             problems.append(
                 RequirementsProblem(label, f"{current} is outside the build context {root}, not read")
             )
@@ -357,7 +357,7 @@ def read_requirements(
             return
         seen.add(resolved)
         try:
-            text = _read_bounded(current)
+            text = read_bounded(current)
         except (OSError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             problems.append(RequirementsProblem(label, f"cannot read {where_file}: {reason}"))
@@ -399,7 +399,7 @@ def read_requirements(
             if line.startswith((".", "/")) or "://" in line.split("@")[0]:
                 pins.append(Pin(line, line, where, skip="a local path or URL, not from the index"))
                 continue
-            found = _pin_from_requirement(line, where, target)
+            found = pin_from_requirement(line, where, target)
             (pins if isinstance(found, Pin) else problems).append(found)  # type: ignore[arg-type]
 
     visit(path, 0, None, (), False)
@@ -416,7 +416,7 @@ def _add_constraint(
     """A constraint file's line: only an ``==`` pin whose marker holds on the target constrains anything."""
     if "$" in line or line.startswith((".", "/")) or "://" in line.split("@")[0]:
         return
-    found = _pin_from_requirement(line, where, target)
+    found = pin_from_requirement(line, where, target)
     if isinstance(found, RequirementsProblem):
         problems.append(found)
     elif found.version is not None and not found.skip:
@@ -436,9 +436,9 @@ def read_pyproject(
     path: Path, *, root: Path, target: Target | None = None
 ) -> tuple[tuple[Pin, ...], tuple[RequirementsProblem, ...]]:
     """Pins of ``[project].dependencies`` in a ``pyproject.toml`` (PEP 621)."""
-    where_file = _display(path, root)
+    where_file = display_path(path, root)
     try:
-        data = tomllib.loads(_read_bounded(path))
+        data = tomllib.loads(read_bounded(path))
     except (OSError, ValueError) as exc:  # tomllib.TOMLDecodeError is a ValueError
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return (), (RequirementsProblem(where_file, f"cannot read: {reason}"),)
@@ -453,7 +453,7 @@ def read_pyproject(
         return (), (RequirementsProblem(where_file, "[project].dependencies is not a list of strings"),)
     pins: list[Pin] = []
     for dep in deps:
-        found = _pin_from_requirement(dep, f"{where_file} [project].dependencies", target)
+        found = pin_from_requirement(dep, f"{where_file} [project].dependencies", target)
         (pins if isinstance(found, Pin) else problems).append(found)  # type: ignore[arg-type]
     return tuple(pins), tuple(problems)
 
@@ -470,7 +470,7 @@ def find_requirement_files(context: Path, referenced: Iterable[str] = ()) -> tup
     for ref in referenced:
         rel = ref.lstrip("/")
         for candidate in (context / rel, context / Path(rel).name):
-            if candidate.is_file() and _inside(candidate, context):
+            if candidate.is_file() and is_inside(candidate, context):
                 found[candidate] = None
                 break
     if not found:
@@ -923,14 +923,14 @@ def check_wheels(
     problems: list[RequirementsProblem] = []
     read: list[str] = []
     for text, where in requirements:
-        found_pin = _pin_from_requirement(text, where, target)
+        found_pin = pin_from_requirement(text, where, target)
         (pins if isinstance(found_pin, Pin) else problems).append(found_pin)  # type: ignore[arg-type]
     for path in files:
         if path.name == "pyproject.toml":
             found, probs = read_pyproject(path, root=root, target=target)
             pins.extend(found)
             problems.extend(probs)
-            read.append(_display(path, root))
+            read.append(display_path(path, root))
         else:
             found, probs, names = read_requirements(path, root=root, target=target)
             pins.extend(found)

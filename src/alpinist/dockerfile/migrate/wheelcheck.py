@@ -30,9 +30,9 @@ from alpinist.dockerfile.wheels import (
     WheelFinding,
     WheelReport,
     WheelStatus,
-    _inside,
     check_wheels,
     find_requirement_files,
+    is_inside,
 )
 
 
@@ -272,7 +272,7 @@ class _Place:
             if (
                 rel is not None
                 and (self.context / rel).is_file()
-                and _inside(self.context / rel, self.context)
+                and is_inside(self.context / rel, self.context)
             ):
                 return self.context / rel
         return None
