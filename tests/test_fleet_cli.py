@@ -89,9 +89,32 @@ def test_an_unreachable_scheduler_is_one_line(
     assert f"cannot reach the Dask scheduler at {address}" in err
 
 
-def test_the_report_of_an_empty_store_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_report_of_a_store_that_does_not_exist_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped --store path is one line (exit 1), and no empty store file is left behind."""
+    missing = tmp_path / "typo.db"
     code, out, err = invoke(
-        capsys, "fleet", "report", "--store", f"sqlite://{tmp_path / 'f.db'}", "--format", "markdown"
+        capsys, "fleet", "report", "--store", f"sqlite://{missing}", "--format", "markdown"
     )
+    assert code == 1 and out == ""
+    assert err.strip() == (
+        f"alpinist: error: sqlite://{missing}: no fleet store there "
+        f"(`alpinist fleet scan --store sqlite://{missing}` makes one)"
+    )
+    assert not missing.exists()
+
+
+def test_the_report_of_a_store_without_a_run_says_so(
+    tmp_path: Path,
+    scan_db: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A store that exists but holds no run yet (a fleet scan of an empty list never starts): the page says so."""
+    from alpinist.fleet.store import open_store
+
+    url = f"sqlite://{tmp_path / 'f.db'}"
+    open_store(url).close()  # made by a writer, as fleet scan does
+    code, out, err = invoke(capsys, "fleet", "report", "--store", url, "--format", "markdown")
     assert code == 0, err
     assert "no run" in out.lower()

@@ -545,3 +545,13 @@ def test_batch_reads_answer_as_the_single_ones(fleet_store_url: str) -> None:
             d: t for d in ("sha256:aa", "sha256:bb") if (t := store.sbom(d)) is not None
         }
         assert store.latest_sbom_digests() == [(r, d) for r, d, _ in store.latest_sboms()]
+
+
+def test_a_reader_refuses_a_store_that_is_not_there(fleet_store_url: str) -> None:
+    """create=False (fleet report): an empty database or a missing SQLite file is an error, not a new store;
+    once a writer made it, the reader opens it."""
+    with pytest.raises(FleetStoreError, match="no fleet store there"):
+        open_store(fleet_store_url, create=False)
+    open_store(fleet_store_url).close()
+    with open_store(fleet_store_url, create=False) as store:
+        assert store.runs() == []

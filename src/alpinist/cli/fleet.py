@@ -270,7 +270,7 @@ def fleet_report(
     from alpinist.fleet.dashboard import build_view
     from alpinist.fleet.store import open_store
 
-    with open_store(store_url) as store:
+    with open_store(store_url, create=False) as store:
         advice = None
         if recommend:
             from alpinist.fleet.advice import fleet_advice

@@ -486,13 +486,24 @@ _LATEST = """
 """
 
 
-def open_store(url: str, *, migrations: Sequence[Migration] = MIGRATIONS) -> FleetStore:
+def open_store(url: str, *, migrations: Sequence[Migration] = MIGRATIONS, create: bool = True) -> FleetStore:
     """Open the store at ``url`` (see :func:`_parse` for the forms), creating its schema when the database
-    is empty and applying pending ``migrations`` (one transaction). Raises :class:`FleetStoreError`."""
+    is empty and applying pending ``migrations`` (one transaction). ``create=False`` (a reader such as
+    ``fleet report``): a missing SQLite file or an empty database is an error instead of a new empty store.
+    Raises :class:`FleetStoreError`."""
     kind, target = _parse(url)
     shown = redact(url)
+    if not create and kind == "sqlite" and not Path(target).exists():
+        raise FleetStoreError(
+            f"{shown}: no fleet store there (`alpinist fleet scan --store {shown}` makes one)"
+        )
     backend: _Backend = _Sqlite(shown, Path(target)) if kind == "sqlite" else _Postgres(shown, target)
     store = FleetStore(backend)
+    if not create and not backend.tables():
+        backend.close()
+        raise FleetStoreError(
+            f"{shown}: no fleet store there (`alpinist fleet scan --store {shown}` makes one)"
+        )
     try:
         store._migrate(migrations)
         if isinstance(backend, _Sqlite):
