@@ -227,6 +227,17 @@ def test_an_unreachable_scheduler_is_an_engine_error_within_the_timeout() -> Non
     assert error.exit_code == 1
 
 
+def test_a_scheduler_without_workers_is_an_engine_error(tmp_path: Path) -> None:
+    """A real scheduler with no worker: EngineError naming it and how to start one, after worker_timeout, instead
+    of a run that waits for ever."""
+    with start_dask_cluster(tmp_path, workers=0) as cluster, pytest.raises(EngineError) as refused:
+        open_engine("dask", scheduler=cluster.address, worker_timeout=1)
+    assert str(refused.value) == (
+        f"the Dask scheduler at {cluster.address} has no worker (waited 1 s): start "
+        f"`dask worker {cluster.address}` where alpinist and the advisory database are"
+    )
+
+
 def test_losing_the_scheduler_mid_run_is_an_engine_error(tmp_path: Path) -> None:
     """A scheduler killed while items are in flight (its own cluster, one worker): the run ends with
     EngineError "lost the Dask scheduler at ADDRESS" instead of waiting for ever."""

@@ -85,11 +85,13 @@ def open_engine(
     workers: int | None = None,
     scheduler: str | None = None,
     connect_timeout: float = 10.0,
+    worker_timeout: float = 60.0,
 ) -> Engine:
     """``local``: a process pool of ``workers`` processes (default: the CPU count). ``dask``: a client of the
     scheduler at ``scheduler`` (``tcp://HOST:PORT``), or of a local cluster of ``workers`` single-threaded
     worker processes on 127.0.0.1 when no scheduler is given. Raises :class:`EngineError` when the engine
-    cannot start or the scheduler cannot be reached within ``connect_timeout`` seconds."""
+    cannot start, the scheduler cannot be reached within ``connect_timeout`` seconds, or it has no worker
+    after ``worker_timeout`` seconds (a run would wait for ever)."""
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     if kind == "local":
@@ -97,7 +99,12 @@ def open_engine(
             raise ValueError("a scheduler address is for the dask engine, not the local one")
         return LocalEngine(workers or os.cpu_count() or 1)
     if kind == "dask":
-        return DaskEngine(workers=workers, scheduler=scheduler, connect_timeout=connect_timeout)
+        return DaskEngine(
+            workers=workers,
+            scheduler=scheduler,
+            connect_timeout=connect_timeout,
+            worker_timeout=worker_timeout,
+        )
     raise ValueError(f"unknown engine {kind!r}: local or dask")
 
 
@@ -439,7 +446,14 @@ def _plural(n: int, word: str) -> str:
 class DaskEngine(_Closing):
     """A ``distributed.Client`` of a scheduler, or of a local cluster it starts and owns."""
 
-    def __init__(self, *, workers: int | None, scheduler: str | None, connect_timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int | None,
+        scheduler: str | None,
+        connect_timeout: float,
+        worker_timeout: float = 60.0,
+    ) -> None:
         try:
             distributed: Any = importlib.import_module("distributed")  # typed as Any: it is partly untyped
         except ImportError as e:
@@ -453,6 +467,15 @@ class DaskEngine(_Closing):
             except Exception as e:  # OSError (refused, timed out), ValueError (a malformed address), ...
                 raise EngineError(
                     f"cannot reach the Dask scheduler at {scheduler}: {' '.join(str(e).split()) or one_line(e)}"
+                ) from None
+            try:
+                self._client.wait_for_workers(1, timeout=worker_timeout)
+            except Exception:  # TimeoutError, or the scheduler went away meanwhile
+                with contextlib.suppress(Exception):
+                    self._client.close()
+                raise EngineError(
+                    f"the Dask scheduler at {scheduler} has no worker (waited {worker_timeout:g} s): start "
+                    f"`dask worker {scheduler}` where alpinist and the advisory database are"
                 ) from None
             where = scheduler
         else:
