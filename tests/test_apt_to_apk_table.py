@@ -16,7 +16,7 @@ from alpinist.dockerfile.migrate import MigrationOptions, migrate_text
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: The 118 entries that predate the aports evidence (they carry none).
+#: The entries that predate the aports evidence column come first; those still without evidence may only be there.
 PREDATING = 118
 
 _APK_NAME = re.compile(r"^[a-z0-9][a-z0-9+._-]*$")
@@ -49,22 +49,49 @@ def test_every_entry_is_well_formed() -> None:
         assert lookup(m.apt) is m
 
 
-def test_every_new_entry_names_the_aports_apkbuild_that_has_its_packages() -> None:
-    new = APT_TO_APK[PREDATING:]
-    assert len(new) > 80
-    assert all(not m.evidence for m in APT_TO_APK[:PREDATING])
-    for m in new:
-        if m.unavailable:
-            assert m.evidence.startswith("not in aports: "), m.apt
-            assert re.fullmatch(r"not in aports: ((main|community)/[^/,]+/APKBUILD(, )?)+", m.evidence), m.apt
+def _check_evidence(m: apt_to_apk.AptMapping) -> None:
+    """One entry's evidence: a ``none`` entry names the aports paths looked up and not found, or the aport
+    that was read and has no such package; any other entry the aport whose name or subpackages hold every
+    package it installs."""
+    if m.unavailable and m.evidence.startswith("not in aports: "):
+        assert re.fullmatch(r"not in aports: ((main|community)/[^/,]+/APKBUILD(, )?)+", m.evidence), m.apt
+        return
+    found = _EVIDENCE.match(m.evidence)
+    assert found, f"{m.apt}: evidence {m.evidence!r}"
+    known = {found["aport"], *(found["subs"] or "").replace(";", " ").split()}
+    for pkg in (*m.build, *m.runtime):
+        assert pkg in known, f"{m.apt}: {pkg} is neither the aport nor one of its subpackages {known}"
+
+
+def test_every_entry_with_evidence_names_the_aports_apkbuild_that_has_its_packages() -> None:
+    """Every entry that carries evidence is checked against it, old or new; only the entries that predate
+    the evidence column (the first PREDATING) and dropped ones may lack it, and no unavailable one."""
+    assert len(APT_TO_APK) > PREDATING + 80
+    for i, m in enumerate(APT_TO_APK):
+        if not m.evidence:
+            # a dropped entry installs nothing, so there is nothing to check (cron: BusyBox)
+            assert i < PREDATING or m.dropped, (
+                f"{m.apt}: an entry added after the evidence column needs evidence"
+            )
+            assert not m.unavailable, m.apt
             continue
         if m.dropped:
-            continue  # nothing to install (cron: BusyBox), nothing to check
-        found = _EVIDENCE.match(m.evidence)
-        assert found, f"{m.apt}: evidence {m.evidence!r}"
-        known = {found["aport"], *(found["subs"] or "").replace(";", " ").split()}
-        for pkg in (*m.build, *m.runtime):
-            assert pkg in known, f"{m.apt}: {pkg} is neither the aport nor one of its subpackages {known}"
+            assert m.evidence.startswith("not in aports: ") or _EVIDENCE.match(m.evidence), m.apt
+            continue
+        _check_evidence(m)
+
+
+def test_an_unavailable_entry_cites_the_aport_that_lacks_its_package() -> None:
+    """``python-dev`` is ``none`` because community/python2 (the last Python 2 aport) is gone from Alpine: its
+    evidence names that aport; an entry whose aport the evidence names must not claim a package it lacks."""
+    python_dev = lookup("python-dev")
+    assert python_dev is not None and python_dev.unavailable
+    assert python_dev.evidence.startswith("community/python2/APKBUILD@")
+    gdal = lookup("python3-gdal")
+    assert gdal is not None
+    bad = apt_to_apk.AptMapping("x", runtime=("py2-gdal",), evidence=gdal.evidence)
+    with pytest.raises(AssertionError, match="py2-gdal is neither the aport nor one of its subpackages"):
+        _check_evidence(bad)
 
 
 def test_a_malformed_data_row_is_refused_with_its_line() -> None:
@@ -110,6 +137,9 @@ def test_coverage_figure_in_the_docs_is_the_one_the_frequency_list_gives() -> No
         "libatlas-base-dev",
         "libgconf-2-4",
         "msodbcsql17",
+        "python-dev",
+        "python-gdal",
+        "python3.10",
         "wait-for-it",
     }
 

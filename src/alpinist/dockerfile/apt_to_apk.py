@@ -59,7 +59,7 @@ class AptMapping:
     """Where one apt package goes on Alpine: ``build`` packages for the builder, ``runtime`` for the final
     stage. Both empty: nothing to install on Alpine (``note`` says why) or, when ``unavailable``, no Alpine
     package exists (reported, not installed). ``evidence``: the aports APKBUILD the entry was checked
-    against (empty for the entries that predate the check)."""
+    against (empty for some entries that predate the check)."""
 
     apt: str
     build: tuple[str, ...] = ()
