@@ -11,8 +11,10 @@ falls on both:
   ``ALPINIST_CACHE_DIR`` each run (cold: every blob comes from the registry), run from this tree's
   ``src`` with the interpreter running the benchmark.
 
-Two more rows put the figure in context: ``alpinist sbom oci:`` of the same image's local layout (the
-cost of reading the layers with no network: what streaming can at best hide the download behind), and,
+More rows put the figure in context: ``alpinist sbom oci:`` of the same image's local layout (the
+cost of reading the layers with no network: what streaming can at best hide the download behind),
+``gzip -dc`` of the layer blobs (what decompressing them costs one core: skopeo copies compressed bytes and
+never pays it), and,
 with ``--baseline-src DIR``, the registry run of another tree's ``src`` (an A/B of a change).
 
 Medians of wall time, CPU time (the command and every process it waited for) and peak memory (the
@@ -37,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 import manyfiles  # noqa: E402 - a sibling script
-from sbom_bench import Run, measured, med, row  # noqa: E402 - a sibling script
+from sbom_bench import Run, layer_blobs, measured, med, row  # noqa: E402 - a sibling script
 
 from tests.registry_server import CORPUS_OCI, RunningRegistry, start_registry  # noqa: E402
 
@@ -90,16 +92,19 @@ def main() -> int:
     results: list[dict[str, object]] = []
     try:
         images: dict[str, tuple[str, str]] = {}  # name -> (registry reference, oci: reference)
+        layouts: dict[str, tuple[Path, str]] = {}  # name -> (its OCI layout, its tag there)
         wanted = set(args.image or ["python-app:debian", "manyfiles"])
         if "python-app:debian" in wanted:
             tag = "python-app:debian"
             images[tag] = (push(registry, CORPUS_OCI, tag, "library/python-app"), f"oci:{CORPUS_OCI}:{tag}")
+            layouts[tag] = (CORPUS_OCI, tag)
         if "manyfiles" in wanted:
             layout = manyfiles.ensure(args.images) / "oci"
             images["manyfiles"] = (
                 push(registry, layout, manyfiles.TAG, "bench/manyfiles"),
                 f"oci:{layout}:{manyfiles.TAG}",
             )
+            layouts["manyfiles"] = (layout, manyfiles.TAG)
         print(f"{os.cpu_count()} CPUs; {args.repeat} runs each; load {os.getloadavg()[0]:.2f}", flush=True)
         srcs = {"this": ROOT / "src"}
         if args.baseline_src is not None:
@@ -118,6 +123,8 @@ def main() -> int:
         for name, (ref, local) in images.items():
             print(f"{name}: {ref}", flush=True)
             copies: list[Run] = []
+            gunzips: list[Run] = []
+            blobs = " ".join(str(b) for b in layer_blobs(*layouts[name]))
             runs: dict[str, list[Run]] = {label: [] for label in (*srcs, "oci")}
             for i in range(args.repeat):
                 out = tmp / f"copy-{name.replace(':', '_')}-{i}"
@@ -132,6 +139,8 @@ def main() -> int:
                 for label, src in srcs.items():
                     runs[label].append(sbom(src, ref, i))
                 runs["oci"].append(sbom(ROOT / "src", local, i))
+                # what any reader that decompresses the layers must spend on one core, network aside
+                gunzips.append(measured(f"gzip -dc {blobs} > /dev/null", shell=True))
             row(results, name, "skopeo copy docker:// -> oci:", copies)
             row(results, name, "alpinist sbom registry (cold cache)", runs["this"], copies, "skopeo copy")
             ratio = med(runs["this"], "wall") / med(copies, "wall")
@@ -139,6 +148,7 @@ def main() -> int:
             if "baseline" in runs:
                 row(results, name, "  the same, --baseline-src", runs["baseline"], copies, "skopeo copy")
             row(results, name, "alpinist sbom oci: (local layout, cold)", runs["oci"], copies, "skopeo copy")
+            row(results, name, "gzip -dc of the layer blobs (one core)", gunzips, copies, "skopeo copy")
         print(f"load after: {os.getloadavg()[0]:.2f}", flush=True)
     finally:
         registry.stop()
