@@ -5,6 +5,7 @@ input as ``-``) and ``--catalog REGISTRY[/PREFIX]`` against the real docker-regi
 from __future__ import annotations
 
 import io
+import json
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tests.catalog_registry import (  # noqa: F401 - the fixtures register by im
 )
 from tests.conftest import OCI_LAYOUT
 from tests.registry_server import REGISTRY_USER, RunningRegistry
+from tests.scan_fixtures import scan_db  # noqa: F401 - fixture
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "images.txt") -> Path:
@@ -244,3 +246,29 @@ def test_docker_hub_has_no_catalog(tmp_path: Path) -> None:
         RegistryError, match=r"Docker Hub does not offer the catalog API .* use --images FILE"
     ):
         catalog_references("docker.io/library", PullOptions(cache_dir=tmp_path))
+
+
+def test_fleet_scan_exits_1_when_a_repository_could_not_be_listed(
+    catalog_token_registry: RunningRegistry,
+    scan_db: Path,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The images that were listed are scanned; the repository whose tags could not be listed is a warning and
+    the exit code is 1 (the run did not see every image), not 0."""
+    from tests.cli_run import run_cli
+
+    tokens = catalog_token_registry.token_server
+    assert isinstance(tokens, CatalogTokens)
+    host = catalog_token_registry.host
+    tokens.denied = {"team/secret"}
+    try:
+        code, out, err = run_cli(
+            capsys, "fleet", "scan", "--catalog", f"{host}/team", "--creds", ":".join(REGISTRY_USER),
+            "--store", f"sqlite://{tmp_path / 'fleet.db'}", "--db", str(scan_db), "--format", "json",
+        )  # fmt: skip
+    finally:
+        tokens.denied = set()
+    assert code == 1, err
+    assert f"{host}/team/secret: tags not listed: registry {host}: tags of {host}/team/secret: authentication" in err
+    assert json.loads(out)["by_status"]["scanned"] == 1  # team/app:3.20.3

@@ -5,8 +5,9 @@
 - ``fleet rescan``: every image's stored SBOM matched again against the current database; nothing pulled.
 - ``fleet report``: the store as a dashboard (HTML, Markdown, JSON).
 
-Exit codes: 0 success; 1 an image could not be listed, pulled or read (it is recorded, the others are
-done: 1 says the run did not see every image), or the store/engine failed; 2 ``--fail-on``: an image
+Exit codes: 0 success; 1 an image could not be pulled or read (it is recorded, the others are done: 1 says
+the run did not see every image), a repository's tags could not be listed (warned), or the store/engine
+failed; 2 ``--fail-on``: an image
 gained a finding at or above it since its previous result (1 wins over 2); 64 usage.
 """
 
@@ -111,11 +112,13 @@ def _settings(
     return Settings(str(database_path(db_path).resolve()), version, pull, use_cache=not no_cache)
 
 
-def _finish(run: FleetRun, fmt: str, output: Path | None, fail_on: Severity | None) -> int:
+def _finish(run: FleetRun, fmt: str, output: Path | None, fail_on: Severity | None, unlisted: int = 0) -> int:
+    """Write the run's summary; the exit code (``unlisted``: repositories whose tags could not be listed,
+    already warned about: the run did not see every image either)."""
     from alpinist.advisories.model import rank
 
     FLEET_RUN_FORMATS.write(fmt, run, output)
-    if run.errors:
+    if run.errors or unlisted:
         return EXIT_ERROR
     if fail_on is not None and any(
         rank(f.severity) >= rank(fail_on) for item in run.new for f in item.findings
@@ -180,6 +183,7 @@ def fleet_scan(
         raise click.UsageError("give one of --images FILE and --catalog REGISTRY[/PREFIX]")
     _check_engine(engine, scheduler)
     pull = pull_options(platform, insecure, creds, registry_mirrors)
+    unlisted = 0
     if images_file is not None:
         listed = read_image_list(images_file)
         for warning in listed.warnings:
@@ -194,12 +198,13 @@ def fleet_scan(
         found = catalog_references(catalog, pull)
         for repository, message in found.errors:
             warn(f"{repository}: tags not listed: {message}")
+        unlisted = len(found.errors)
         references = list(found.references)
     refuse_registry_offline(offline, references, "list oci:, oci-archive:, docker-archive: or dir: copies")
     settings = _settings(db_path, offline, mirror, max_db_age, pull, no_cache)
     with open_store(store_url) as store, open_engine(engine, workers=workers, scheduler=scheduler) as eng:
         run = run_scan(references, store, eng, settings)
-    return _finish(run, fmt, output, fail_on)
+    return _finish(run, fmt, output, fail_on, unlisted)
 
 
 @fleet.command("rescan")
