@@ -5,6 +5,7 @@ two workers. What a run stores is checked against ``scan`` of each image (the OC
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -253,6 +254,58 @@ def test_a_killed_run_resumes_without_scanning_finished_images(
         assert runs[0].finished_at is not None
         assert sorted(store.recorded(runs[0].id)) == sorted(refs(fleet_registry, TEAM))
     assert_stored_as_scanned(fleet_store_url, fleet_registry, scan_db)
+
+
+def test_a_stopped_run_stops_its_workers_and_resumes(
+    fleet_registry: RunningRegistry,
+    scan_db: Path,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A run can be stopped (Harbor's "Scan All" cannot): SIGTERM to the alpinist process alone once it has
+    recorded an image ends it with 143 and one line, its worker processes gone with it (nothing left in its
+    process group), the run unfinished in the store; the next invocation resumes it."""
+    url = f"sqlite://{tmp_path / 'fleet.db'}"
+    args = catalog_args(fleet_registry, url, scan_db, "--workers", "1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alpinist", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    try:
+        while _recorded_rows(url) == 0:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the run recorded nothing in 240 s"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)  # the driver only, as a terminal's kill or a CronJob's end does
+        code = proc.wait(timeout=60)
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        gone = time.monotonic() + 30
+        while True:  # the workers (and the forkserver) follow their parent out
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                break
+            assert time.monotonic() < gone, "worker processes outlived the stopped run"
+            time.sleep(0.1)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.stderr is not None:
+            proc.stderr.close()
+    assert code == 143, err
+    assert err.strip().splitlines()[-1] == "alpinist: terminated"
+    with open_store(url) as store:
+        [run] = store.runs()
+        assert run.finished_at is None  # stopped, not finished: resumable
+    done_before = _recorded_rows(url)
+    code, out, err = invoke(capsys, *args, "--format", "json")
+    assert code == 0, err
+    resumed = json.loads(out)
+    assert resumed["resumed"] is True and resumed["already"] == done_before
+    assert_stored_as_scanned(url, fleet_registry, scan_db)
 
 
 def test_dask_engine_stores_what_scan_finds(
