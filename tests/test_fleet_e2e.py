@@ -212,6 +212,31 @@ def _recorded_rows(url: str) -> int:
         return sum(len(store.recorded(r.id)) for r in runs)
 
 
+def started_until_recorded(args: list[str], url: str) -> subprocess.Popen[bytes]:
+    """``alpinist ARGS`` in a session (a process group) of its own, returned once it has recorded an image in
+    the store at ``url``; killed with its group if it ends or records nothing in 240 s."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "alpinist", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    try:
+        while _recorded_rows(url) == 0:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the run recorded nothing in 240 s"
+            time.sleep(0.05)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        if proc.stderr is not None:
+            proc.stderr.close()
+        raise
+    return proc
+
+
 def test_a_killed_run_resumes_without_scanning_finished_images(
     fleet_registry: RunningRegistry,
     scan_db: Path,  # noqa: F811
@@ -222,23 +247,11 @@ def test_a_killed_run_resumes_without_scanning_finished_images(
     same run: the images already recorded are not done again, the others are, and the stored findings are
     scan's."""
     args = [*catalog_args(fleet_registry, fleet_store_url, scan_db, "--workers", "1")]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "alpinist", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 240
-    try:
-        while _recorded_rows(fleet_store_url) == 0:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            assert time.monotonic() < deadline, "the run recorded nothing in 240 s"
-            time.sleep(0.05)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        if proc.stderr is not None:
-            proc.stderr.close()
+    proc = started_until_recorded(args, fleet_store_url)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    if proc.stderr is not None:
+        proc.stderr.close()
     done_before = _recorded_rows(fleet_store_url)
     assert 1 <= done_before < len(TEAM), "killed too late to show a resume"
 
@@ -267,18 +280,8 @@ def test_a_stopped_run_stops_its_workers_and_resumes(
     process group), the run unfinished in the store; the next invocation resumes it."""
     url = f"sqlite://{tmp_path / 'fleet.db'}"
     args = catalog_args(fleet_registry, url, scan_db, "--workers", "1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "alpinist", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 240
+    proc = started_until_recorded(args, url)
     try:
-        while _recorded_rows(url) == 0:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            assert time.monotonic() < deadline, "the run recorded nothing in 240 s"
-            time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)  # the driver only, as a terminal's kill or a CronJob's end does
         code = proc.wait(timeout=60)
         err = proc.stderr.read().decode() if proc.stderr else ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from alpinist.advisories.model import SEVERITIES, rank
+from alpinist.advisories.model import SEVERITIES
 from alpinist.fleet.model import FleetView, ImageReport, StoredScan
 from alpinist.scan.model import FindingRef
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alpinist.fleet.store import FleetStore
 
 
-def worst_first(scan: StoredScan) -> tuple[int, tuple[int, ...], int, str]:
+def _worst_scan_first(scan: StoredScan) -> tuple[int, tuple[int, ...], int, str]:
     counts = dict(scan.by_severity)
     return (
         scan.status == "error",
@@ -37,20 +37,15 @@ def build_view(store: FleetStore, advice: Mapping[str, str] | None = None) -> Fl
     previous = runs[1] if len(runs) > 1 else None
     latest = store.latest()
     before = {s.reference: s for s in store.latest(previous.id)} if previous is not None else {}
-    trends = store.trend([s.reference for s in latest])
+    trends = store.trend()  # every reference with a result has its latest in `latest`
     images = []
-    for scan in sorted(latest, key=worst_first):
+    for scan in sorted(latest, key=_worst_scan_first):
         new: tuple[FindingRef, ...] = ()
         if previous is not None and run is not None and scan.run_id == run.id and scan.status != "error":
             old = before.get(scan.reference)  # none: the image is new to the fleet, all its findings are new
-            known = {f.key for f in old.findings} if old is not None and old.status != "error" else set()
             if old is None or old.status != "error":
-                new = tuple(
-                    sorted(
-                        (f for f in scan.findings if f.key not in known),
-                        key=lambda f: (-rank(f.severity), f.package, f.id),
-                    )
-                )
+                known = {f.key for f in old.findings} if old is not None else set()
+                new = tuple(f for f in scan.findings if f.key not in known)  # the formatters order them
         images.append(
             ImageReport(
                 scan.reference,

@@ -117,10 +117,7 @@ class _Recorder:
 
     def record_many(self, outcomes: Sequence[ImageOutcome]) -> None:
         """Record a batch in one transaction (a rescan task's), then note what the invocation reports."""
-        if len(outcomes) == 1:
-            self.store.record(self.run_id, outcomes[0], _now())
-        else:
-            self.store.record_many(self.run_id, outcomes, _now())
+        self.store.record_many(self.run_id, outcomes, _now())
         compared = [o for o in outcomes if o.status not in ("error", "unchanged")]
         before = self.store.previous_many((o.reference for o in compared), self.run_id) if compared else {}
         for outcome in outcomes:
