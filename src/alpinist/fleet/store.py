@@ -486,6 +486,14 @@ _LATEST = """
 """
 
 
+def _with_sbom(columns: str) -> str:
+    """``columns`` of every reference whose latest non-error outcome has a stored SBOM (``b``), by reference."""
+    return (
+        _LATEST.format(columns=columns, bound="WHERE status <> 'error'")
+        + " JOIN sboms b ON b.digest = s.digest ORDER BY s.reference"
+    )
+
+
 def open_store(url: str, *, migrations: Sequence[Migration] = MIGRATIONS, create: bool = True) -> FleetStore:
     """Open the store at ``url`` (see :func:`_parse` for the forms), creating its schema when the database
     is empty and applying pending ``migrations`` (one transaction). ``create=False`` (a reader such as
@@ -802,13 +810,7 @@ class FleetStore:
 
     def previous(self, reference: str, before_run: int) -> StoredScan | None:
         """The latest outcome of ``reference`` in a run before ``before_run``."""
-        rows = self._db.rows(
-            f"SELECT {', '.join(_SCAN_COLUMNS)} FROM scans WHERE reference = ? AND run_id < ? "
-            "ORDER BY run_id DESC LIMIT 1",
-            (reference, before_run),
-        )
-        found = self._with_findings(rows)
-        return found[0] if found else None
+        return self.previous_many([reference], before_run).get(reference)
 
     def previous_many(self, references: Iterable[str], before_run: int) -> dict[str, StoredScan]:
         """:meth:`previous` of many references in two queries (a rescan batch's): reference → its latest
@@ -898,21 +900,18 @@ class FleetStore:
 
     def latest_sbom_digests(self) -> list[tuple[str, str]]:
         """(reference, digest) of what :meth:`latest_sboms` would stream, without the SBOM texts."""
-        sql = (
-            _LATEST.format(columns="s.reference, s.digest", bound="WHERE status <> 'error'")
-            + " JOIN sboms b ON b.digest = s.digest ORDER BY s.reference"
-        )
-        return [(str(reference), str(digest)) for reference, digest in self._db.rows(sql)]
+        return [
+            (str(reference), str(digest))
+            for reference, digest in self._db.rows(_with_sbom("s.reference, s.digest"))
+        ]
 
     def latest_sboms(self) -> Iterator[tuple[str, str, str]]:
         """(reference, digest, SBOM text) of every reference whose latest non-error outcome has a stored
         SBOM, by reference: what ``fleet rescan`` re-matches. Streamed on a second connection (a snapshot
         taken at the first row), so the caller may record outcomes while it reads."""
-        sql = (
-            _LATEST.format(columns="s.reference, s.digest, b.sbom", bound="WHERE status <> 'error'")
-            + " JOIN sboms b ON b.digest = s.digest ORDER BY s.reference"
-        )
-        for reference, digest, sbom in self._db.stream(sql, (), STREAM_ROWS):
+        for reference, digest, sbom in self._db.stream(
+            _with_sbom("s.reference, s.digest, b.sbom"), (), STREAM_ROWS
+        ):
             yield str(reference), str(digest), str(sbom)
 
 
