@@ -209,7 +209,7 @@ def test_body_starts_after_the_blank_line_in_metadata_2_1() -> None:
     data = metadata("x", "1", "License: MIT", "", "Classifier: License :: not a header in the body")
     msg = parse_metadata(data)
     assert msg.get_all("Classifier") is None
-    assert "not a header" in str(msg.get_payload())
+    assert msg.get_payload() == ""  # the body is dropped before parsing: nothing reads it
 
 
 def test_blank_lines_in_an_old_description_do_not_end_the_headers() -> None:

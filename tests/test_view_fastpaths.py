@@ -1,7 +1,9 @@
 """The fast paths of the layer reader and the view (issue 15) against their plain definitions.
 
 ``normalize_member_path`` answers the common member name with a few string checks, ``FileView.glob`` and
-``children`` use an index of base names and parents, and ``merge_layers`` merges a layer with one
+``children`` use an index of base names and parents, ``FileView.realpath`` remembers resolved directories,
+``CompiledSelector.wants`` turns paths away by the patterns' literal tails and heads before any regular
+expression, and ``merge_layers`` merges a layer with one
 ``dict.update`` when it deletes nothing: each must give exactly what the plain definition gives, which
 these properties restate in a few lines each, on names and trees built to hit every corner ("."
 and ".." parts, NUL, empty parts, whiteouts, opaque directories, a file over a directory).
@@ -12,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from alpinist.images.layers import LayerResult, merge_layers
@@ -154,3 +156,107 @@ def test_merge_equals_the_plain_changeset_rules(
         )
     merged = merge_layers(results, PathSelector().compile())
     assert merged.entries == plain_merge(results)
+
+
+# realpath: the memo of resolved directories against the walk of one component at a time
+
+LINK_NAMES = ("a", "b", "c", "lib", "usr")
+_link_component = st.sampled_from(LINK_NAMES)
+_link_paths = st.lists(_link_component, min_size=1, max_size=4).map(lambda parts: "/" + "/".join(parts))
+_targets = st.one_of(
+    _link_paths,
+    st.lists(st.sampled_from((*LINK_NAMES, "..", ".")), min_size=1, max_size=4).map("/".join),
+)
+_trees = st.dictionaries(
+    _link_paths,
+    st.one_of(st.just(None), _targets),  # None: a directory or a file, a string: a symlink to it
+    max_size=25,
+)
+
+
+def _view(tree: dict[str, str | None]) -> FileView:
+    entries: dict[str, FileEntry] = {}
+    for path, target in tree.items():
+        if target is None:
+            entries[path] = FileEntry(path, "dir", 0, 0o755, 0)
+        else:
+            entries[path] = FileEntry(path, "symlink", 0, 0o777, 0, linkname=target)
+    return FileView(entries=entries)
+
+
+@settings(max_examples=400, derandomize=True)
+@given(_trees, st.lists(_link_paths, min_size=1, max_size=20))
+def test_realpath_agrees_with_walking_each_component(tree: dict[str, str | None], queries: list[str]) -> None:
+    view = _view(tree)
+    fresh = _view(tree)
+    for query in [*queries, *queries]:  # asked twice: the second answers come from the memo
+        assert view.realpath(query) == fresh._walk(query), query
+
+
+def test_realpath_of_merged_usr_paths() -> None:
+    view = _view({"/lib": "usr/lib", "/usr": None, "/usr/lib": None, "/usr/lib/x.so": "libx.so.1"})
+    assert (
+        view.realpath("/lib/python3/dist-packages/foo.egg-info")
+        == "/usr/lib/python3/dist-packages/foo.egg-info"
+    )
+    assert view.realpath("/lib/x.so") == "/usr/lib/libx.so.1"
+    assert view.realpath("/lib") == "/usr/lib"
+    assert view.realpath("/") == "/"
+    assert view.realpath("/lib/../etc/./passwd") == "/usr/etc/passwd"
+
+
+def test_realpath_of_a_loop_is_none_through_the_memo_too() -> None:
+    view = _view({"/a": "/b", "/b": "/a"})
+    assert view.realpath("/a/x") is None
+    assert view.realpath("/a/y") is None
+    assert view.realpath("/a") is None
+
+
+# wants: the prefilter against matching every pattern
+
+# a small alphabet, so that random paths often match random patterns
+_pattern_chars = st.sampled_from([*"ab/*?[]!", "[ab]", "[!a]", "METADATA"])
+_patterns = st.tuples(st.sampled_from(("/", "*", "?", "[/]")), st.lists(_pattern_chars, max_size=6)).map(
+    lambda parts: parts[0] + "".join(parts[1])
+)
+_selector_paths = st.lists(st.sampled_from([*"ab/]![", "METADATA"]), max_size=8).map(
+    lambda parts: "/" + "".join(parts)
+)
+
+
+@settings(max_examples=1500, derandomize=True)
+@example(["/a[b]c"], [], ["/abc"]).via("a class closes before the literal tail")
+@given(
+    st.lists(_patterns, max_size=3),
+    st.lists(st.tuples(_patterns, st.integers(0, 9)), max_size=3),
+    st.lists(_selector_paths, min_size=1, max_size=15),
+)
+def test_wants_is_any_pattern_matching(
+    patterns: list[str], truncate: list[tuple[str, int]], paths: list[str]
+) -> None:
+    selector = PathSelector(exact=frozenset({"/exact"}), patterns=tuple(patterns), truncate=tuple(truncate))
+    compiled = selector.compile()
+    every = [*patterns, *(p for p, _ in truncate)]
+    for path in [*paths, "/exact"]:
+        expected = path == "/exact" or any(fnmatch.fnmatchcase(path, p) for p in every)
+        assert compiled.wants(path) is expected, (path, every)
+
+
+def test_the_catalogers_patterns_are_prefiltered() -> None:
+    selector = PathSelector(
+        patterns=("/var/lib/dpkg/status.d/*", "/usr/local/include/python3.*/patchlevel.h"),
+        truncate=(("*dist-info/METADATA", 1), ("*.egg-info", 1)),
+    ).compile()
+    assert selector.prefilter == (
+        ("/patchlevel.h", "dist-info/METADATA", ".egg-info"),
+        ("/var/lib/dpkg/status.d/",),
+    )
+    assert selector.wants("/venv/lib/python3.11/site-packages/x-1.dist-info/METADATA")
+    assert selector.wants("/var/lib/dpkg/status.d/libc6")
+    assert not selector.wants("/venv/lib/python3.11/site-packages/x/__init__.py")
+
+
+def test_a_pattern_without_literal_ends_turns_the_prefilter_off() -> None:
+    selector = PathSelector(patterns=("*",), truncate=(("*.egg-info", 1),)).compile()
+    assert selector.prefilter is None
+    assert selector.wants("/anything/at/all")

@@ -70,7 +70,10 @@ def _repair_headers(text: str) -> str:
     for i, line in enumerate(lines):
         if not line:
             if has_body:
-                break  # the header/body separator
+                # the header/body separator: the body (a README, often most of the file) is never
+                # read, and the email parser would split it into lines for nothing
+                del lines[i:]
+                break
             lines[i] = " "  # a blank line inside a folded value: a whitespace-only continuation
             continue
         if i > 0 and not line[0].isspace() and not _HEADER.match(line):
