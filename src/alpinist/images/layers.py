@@ -42,6 +42,7 @@ import io
 import itertools
 import os
 import posixpath
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -66,6 +67,7 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 
+_new_tuple = tuple.__new__
 _CHUNK = 1 << 20  # uncompressed bytes produced per step: large enough that hashlib/isal release the GIL
 _RAW_BUFFER = 1 << 18  # compressed bytes read from the source per call
 # isal's stub declares IsalError as an instance; at run time it is the exception class.
@@ -349,6 +351,50 @@ class _Producer:
         return chunk
 
 
+class _Prefetch:
+    """The producer's chunks made ahead in a thread of their own, so that decompressing and hashing (C,
+    without the GIL) run beside the tar parsing of the chunks before (Python, with it) instead of
+    between them. A layer's reader otherwise alternates the two on one core: the many-file bench
+    image's largest layer spends 0.22 s of its 0.49 s in isal and sha256. At most ``DEPTH`` chunks
+    wait (1 MiB each). The producer's errors come out in stream order, where its chunk would have.
+    ``close()`` stops the thread and waits for it: nothing reads the blob after it returns."""
+
+    DEPTH = 2
+
+    def __init__(self, next_chunk: Callable[[], bytes]) -> None:
+        self._next = next_chunk
+        self._queue: queue.SimpleQueue[bytes | BaseException] = queue.SimpleQueue()
+        self._room = threading.Semaphore(self.DEPTH)
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="alpinist-inflate", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                self._room.acquire()
+                if self._stop:
+                    return
+                chunk = self._next()
+                self._queue.put(chunk)
+                if not chunk:
+                    return
+        except BaseException as exc:  # handed to the reading thread, which raises it
+            self._queue.put(exc)
+
+    def next_chunk(self) -> bytes:
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        self._room.release()
+        return item
+
+    def close(self) -> None:
+        self._stop = True
+        self._room.release()  # wake a producer waiting for room: it sees the stop and ends
+        self._thread.join()
+
+
 # --------------------------------------------------------------------------------------------------
 # one layer
 
@@ -389,8 +435,9 @@ def _read_layer(
     producer = _Producer(
         verifying, descriptor, index, limits, algorithm, cancel, blob_is_diff=expected_diff_id == digest
     )
+    prefetch = _Prefetch(producer.next_chunk)
     reader = _LayerTarReader(
-        producer.next_chunk,
+        prefetch.next_chunk,
         digest,
         f"layer {index}",
         max_members=limits.max_members,
@@ -405,11 +452,14 @@ def _read_layer(
     opaque: set[str] = set()
     count = 0
     try:
-        for member in reader:
-            count += 1
-            if image_members is not None and next(image_members) > limits.max_image_members:
-                raise unsafe(_too_many_members(limits))
-            _member(member, reader, index, selector, limits, entries, whiteouts, opaque, unsafe)
+        try:
+            for member in reader:
+                count += 1
+                if image_members is not None and next(image_members) > limits.max_image_members:
+                    raise unsafe(_too_many_members(limits))
+                _member(member, reader, index, selector, limits, entries, whiteouts, opaque, unsafe)
+        finally:
+            prefetch.close()
         verifying.verify_rest()
     except CorruptLayer:
         # A blob damaged in transit is a digest mismatch, not a hostile layer: say so when the rest of
@@ -519,17 +569,10 @@ def _member(
                 truncated = size > keep
     else:
         size = 0  # directories and device nodes: never read
-    entries[path] = FileEntry(
-        path=path,
-        kind=kind,
-        size=size,
-        mode=member.mode,
-        layer=index,
-        linkname=linkname,
-        content=content,
-        uid=member.uid,
-        gid=member.gid,
-        truncated=truncated,
+    # FileEntry's fields in order, built by tuple.__new__ (what FileEntry._make does): the named tuple's
+    # own __new__ is a Python function, 1.0 us a call with keywords against 0.17 us (one per member)
+    entries[path] = _new_tuple(
+        FileEntry, (path, kind, size, member.mode, index, linkname, content, member.uid, member.gid, truncated)
     )
 
 

@@ -90,6 +90,7 @@ _SIGNED = struct.Struct("148b8x356b")
 # (CVE-2024-6232 made them quadratic there) and this one keeps refusing them.
 _LONG_DIGITS = re.compile(rb"[0-9]{65}")
 _ID_CACHE_MAX = 4096
+_new_tuple = tuple.__new__
 
 
 class TarMember(NamedTuple):
@@ -275,8 +276,16 @@ class TarReader:
             self._data_read = False
             yield member
             self._current = None
-            end = member.end_offset
-            if not self._skip_to(end):
+            # member.end_offset and _skip_to, inlined for the usual case: the next header is in the buffer
+            if member.typeflag in _HEADER_ONLY or member.kind == "dir":
+                end = member.data_offset
+            else:
+                end = member.data_offset + ((member.size + BLOCK - 1) & ~(BLOCK - 1))
+            want = end - self._base
+            if want <= len(self._buf):
+                if want > self._off:
+                    self._off = want
+            elif not self._skip_to(end):
                 raise self._corrupt(
                     f"truncated: member {member.name!r} claims {member.size} bytes "
                     f"but the stream ends at offset {self.tell()}"
@@ -309,8 +318,13 @@ class TarReader:
         long_link: bytes | None = None
         adler = zlib.adler32
         while True:
-            start = self._base + self._off
-            blk = self._take(BLOCK)
+            off = self._off
+            start = self._base + off
+            if off + BLOCK <= len(self._buf):  # _take, inlined for a header inside the buffer
+                self._off = off + BLOCK
+                blk = self._buf[off : off + BLOCK]
+            else:
+                blk = self._take(BLOCK)
             if len(blk) != BLOCK or blk == _ZERO_BLOCK:
                 self._end(blk, start, pending=start != first)
                 return None
@@ -446,17 +460,11 @@ class TarReader:
         text = name.decode("utf-8", "surrogateescape")
         if size < 0:
             raise self._corrupt(f"member {text!r} has a negative size {size}")
-        return TarMember(
-            text,
-            kind,
-            typeflag,
-            size,
-            mode,
-            uid,
-            gid,
-            link.decode("utf-8", "surrogateescape"),
-            first,
-            data_offset,
+        # TarMember's fields in order through tuple.__new__ (TarMember._make): the named tuple's __new__
+        # is a Python function (0.41 us a call against 0.17 us)
+        return _new_tuple(
+            TarMember,
+            (text, kind, typeflag, size, mode, uid, gid, link.decode("utf-8", "surrogateescape"), first, data_offset),
         )
 
     def _extended_data(self, start: int, size: int) -> bytes:
