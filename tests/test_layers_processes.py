@@ -3,7 +3,8 @@ layer descriptions, the same errors (pickled back from the worker), the same ima
 
 Processes are used for local transports (``oci:``, ``oci-archive:``, ``docker-archive:``) when several
 workers and enough compressed bytes are there; ``ALPINIST_LAYER_WORKERS`` forces one mode. Whether a
-run forked is counted with ``os.register_at_fork`` in this (the parent) process.
+run forked is counted with ``os.register_at_fork`` in this (the parent) process: with two workers, one
+worker process reads the other layers while the parent reads the largest itself.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def layout_of(tmp_path: Path, tars: list[bytes]) -> str:
 def test_processes_read_the_same_view_as_threads(tag: str, monkeypatch: pytest.MonkeyPatch) -> None:
     threads, thread_infos, thread_forks = read(f"oci:{OCI_LAYOUT}:{tag}", "threads", monkeypatch)
     processes, process_infos, process_forks = read(f"oci:{OCI_LAYOUT}:{tag}", "processes", monkeypatch)
-    assert thread_forks == 0 and process_forks == 2  # two workers
+    assert thread_forks == 0 and process_forks == 1  # two workers: one forked, and this process
     assert processes.entries == threads.entries and len(processes.entries) > 1000
     assert processes.history == threads.history
     assert process_infos == thread_infos
@@ -69,12 +70,34 @@ def test_auto_mode_forks_only_for_a_fork_safe_source_with_enough_bytes(
     assert forks == 0 and len(view.entries) == 60  # a few KiB: threads
     monkeypatch.setattr(layers_module, "PROCESS_MIN_BYTES", 1)
     view_forked, _, forks = read(reference, "auto", monkeypatch)
-    assert forks == 2 and view_forked.entries == view.entries
+    assert forks == 1 and view_forked.entries == view.entries
 
     class RegistryLike:  # no fork_safe: its HTTP client must not cross a fork
         pass
 
     assert not layers_module._use_processes(RegistryLike(), (), 2)  # type: ignore[arg-type]
+
+
+def test_the_parent_reads_the_largest_layer_and_a_worker_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes = (30, 400, 60)  # layer 1 holds the most (incompressible) bytes
+    tars = [tar_bytes([Member(f"l{n}/f{i}", os.urandom(512)) for i in range(count)]) for n, count in enumerate(sizes)]
+    reference = layout_of(tmp_path, tars)
+    read_here: list[int] = []
+    real = layers_module._read_blob
+
+    def recording(*args: Any) -> Any:
+        read_here.append(args[2])  # only this process's calls land in this list
+        return real(*args)
+
+    monkeypatch.setattr(layers_module, "_read_blob", recording)
+    view, _, forks = read(reference, "processes", monkeypatch)
+    assert forks == 1 and read_here == [1]
+    assert len(view.entries) == sum(sizes)
+    read_here.clear()
+    threads, _, forks = read(reference, "threads", monkeypatch)
+    assert forks == 0 and sorted(read_here) == [0, 1, 2] and threads.entries == view.entries
 
 
 def test_a_hostile_layer_in_a_worker_is_the_same_error_as_in_a_thread(
@@ -121,7 +144,7 @@ def test_the_image_wide_member_bound_holds_across_processes(
         read(reference, "processes", monkeypatch, Limits(max_members=10, max_image_members=14))
     assert "more than 14 tar members in the image's layers" in str(info.value)
     view, _, forks = read(reference, "processes", monkeypatch, Limits(max_members=10, max_image_members=15))
-    assert forks == 2 and sorted(view.paths()) == sorted(f"/l{n}/f{i}" for n in range(3) for i in range(5))
+    assert forks == 1 and sorted(view.paths()) == sorted(f"/l{n}/f{i}" for n in range(3) for i in range(5))
 
 
 def _inventory_in_daemon(reference: str, results: Any) -> None:

@@ -10,7 +10,9 @@ the per-member Python work (headers, path checks, one ``FileEntry`` each: 20-25 
 the time, and threads run it one at a time. So the layers of a local image (``oci:``, ``oci-archive:``,
 ``docker-archive:``: a worker opens its blob itself, nothing is copied through a pipe) are read in
 forked worker processes when there is enough to parse (``PROCESS_MIN_BYTES``), the entries sent back
-as plain tuples; registry blobs stay in threads (an HTTP client must not cross a fork). Figures in
+as plain tuples, while the parent reads the largest layer itself; registry blobs stay in threads (an
+HTTP client must not cross a fork). Within a layer, decompression and hashing run one chunk ahead of
+the parsing in a thread of their own (``_Prefetch``). Figures in
 ``bench/README.md``. ``merge_layers`` then applies the layers bottom to top with overlayfs/OCI
 semantics (whiteouts, opaque directories, a non-directory replacing a directory).
 
@@ -46,7 +48,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, cast
 
@@ -810,40 +813,53 @@ def build_view(
     if workers is None:
         workers = min(total, os.cpu_count() or 1) if _parallel_blobs(source) else 1
     workers = max(1, workers)
-    pool: Executor
-    cancel: Any
     processes = _use_processes(source, layers, workers)
-    if processes:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        context = multiprocessing.get_context("fork")
-        cancel = context.Event()
-        _FORK_JOB = (source, layers, compiled, limits, diff_ids, cancel)
-        # The children's collector would visit every object inherited from the parent and copy each
-        # page it touches: frozen objects are left alone (peak memory of the many-file bench image in
-        # processes, sum of PSS: 69 -> 59 MiB).
-        gc.freeze()
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_forked_worker_init)
-        job: Callable[[int], LayerResult | _Packed] = _forked_job
-    else:
-        cancel = threading.Event()
-        image_members = itertools.count(1)  # next() on it is one C call: safe to share between threads
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="alpinist-layer")
-
-        def job(i: int) -> LayerResult:
-            return _read_blob(source, layers[i], i, compiled, limits, diff_ids[i], cancel, image_members)
-
+    # biggest blobs first, so the longest layer is never the one left to run alone at the end
+    order = sorted(range(total), key=lambda i: layers[i].size, reverse=True)
     results: list[LayerResult | None] = [None] * total
     errors: dict[int, Exception] = {}
     done = 0
     if progress is not None:
         progress(0, total)
-    # biggest blobs first, so the longest layer is never the one left to run alone at the end
-    order = sorted(range(total), key=lambda i: layers[i].size, reverse=True)
-    with pool:
+    with ExitStack() as pools:
+        futures: dict[Future[LayerResult | _Packed], int] = {}
+        cancel: Any
+        image_members: Iterator[int] | None
+        if processes:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            context = multiprocessing.get_context("fork")
+            cancel = context.Event()
+            image_members = None  # worker processes share no counter: checked on the results below
+            _FORK_JOB = (source, layers, compiled, limits, diff_ids, cancel)
+            # The children's collector would visit every object inherited from the parent and copy each
+            # page it touches: frozen objects are left alone (peak memory of the many-file bench image in
+            # processes, sum of PSS: 69 -> 59 MiB).
+            gc.freeze()
+            pools.callback(gc.unfreeze)
+            # This process reads the largest layer itself, in a thread, while workers - 1 forked
+            # processes read the others: the largest layer's entries (the most, usually) cross no pipe,
+            # and one worker process fewer holds its own copy of the pages it touches. The first submit
+            # forks every worker, before this process starts a thread of its own.
+            forked = pools.enter_context(
+                ProcessPoolExecutor(workers - 1, mp_context=context, initializer=_forked_worker_init)
+            )
+            futures.update((forked.submit(_forked_job, i), i) for i in order[1:])
+            own = order[:1]
+        else:
+            cancel = threading.Event()
+            image_members = itertools.count(1)  # next() on it is one C call: safe to share between threads
+            own = order
+        threads = pools.enter_context(
+            ThreadPoolExecutor(max_workers=len(own) if processes else workers, thread_name_prefix="alpinist-layer")
+        )
+
+        def job(i: int) -> LayerResult:
+            return _read_blob(source, layers[i], i, compiled, limits, diff_ids[i], cancel, image_members)
+
+        futures.update((threads.submit(job, i), i) for i in own)
         try:
-            futures: dict[Future[LayerResult | _Packed], int] = {pool.submit(job, i): i for i in order}
             for future in as_completed(futures):
                 i = futures[future]
                 try:
@@ -851,7 +867,7 @@ def build_view(
                     results[i] = done_result.unpack() if isinstance(done_result, _Packed) else done_result
                 except _Cancelled:
                     continue
-                except Exception as exc:  # re-raised below, once the other threads have stopped
+                except Exception as exc:  # re-raised below, once the other readers have stopped
                     errors[i] = exc
                     cancel.set()
                     continue
@@ -863,8 +879,6 @@ def build_view(
             raise
         finally:
             _FORK_JOB = None
-            if processes:
-                gc.unfreeze()
     if errors:
         raise errors[min(errors)]
     complete = [r for r in results if r is not None]
