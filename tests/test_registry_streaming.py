@@ -33,7 +33,7 @@ import pytest
 
 from alpinist import net
 from alpinist.cli.app import main
-from alpinist.errors import DigestMismatch
+from alpinist.errors import BlobError, DigestMismatch
 from alpinist.images.cache import BlobCache
 from alpinist.images.layers import build_view
 from alpinist.images.registry import RegistrySource
@@ -442,6 +442,36 @@ def test_a_flipped_byte_is_a_digest_error_and_nothing_is_cached(
     ]
     assert not BlobCache(cache_dir()).has(ALPINE_LAYER.digest)
     assert parts(cache_dir()) == []
+
+
+@pytest.mark.registry
+def test_a_download_checks_its_digest_once_and_never_ends_quietly_after_a_failure(
+    proxy: StreamingProxy, tmp_path: Path
+) -> None:
+    """A registry download is hashed by the cache's writer only: the ``VerifyingReader`` over it counts and
+    bounds its bytes but does not hash them again, which is safe because the stream reports its end only
+    after the writer's check, and a read after a failed check raises instead of ending the blob."""
+    proxy.faults = [Fault("flip", f"/blobs/{ALPINE_LAYER.digest}", after=ALPINE_LAYER.size // 2)]
+    cache = BlobCache(tmp_path / "cache")
+    with app_source(proxy, cache) as source:
+        source.resolve()
+        reader = VerifyingReader(source.open_blob(ALPINE_LAYER), ALPINE_LAYER.digest, ALPINE_LAYER.size)
+        with reader:
+            assert reader._hash is None  # the stream checks this digest itself
+            with pytest.raises(DigestMismatch, match="content hashes to"):
+                reader.read()
+            with pytest.raises(BlobError, match="read again after the download failed"):
+                reader.read(1)
+            with pytest.raises(BlobError, match="read again after the download failed"):
+                reader.verify_rest()
+        assert not cache.has(ALPINE_LAYER.digest)
+        proxy.faults = []
+        with VerifyingReader(source.open_blob(ALPINE_LAYER), ALPINE_LAYER.digest, ALPINE_LAYER.size) as fresh:
+            assert fresh.read() == blob_bytes(ALPINE_LAYER.digest)
+            assert fresh.read() == b""  # the end, once checked, stays the end
+        with VerifyingReader(source.open_blob(ALPINE_LAYER), ALPINE_LAYER.digest, ALPINE_LAYER.size) as cached:
+            assert cached._hash is not None  # a cached file is hashed as it is read
+            assert cached.read() == blob_bytes(ALPINE_LAYER.digest)
 
 
 def flipped(data: bytes) -> bytes:

@@ -215,10 +215,16 @@ class _BlobStream(io.RawIOBase):
     commits it (digest and size checked, renamed into the cache). Any error, a cancel, or a close before
     the end removes the ``.part``. A connection that breaks mid-body is resumed with a range request
     from the first byte not yet read, within the source's retry policy; the deadlines end it at once.
-    One thread reads a stream (one stream per blob, as ``build_view`` uses them)."""
+    One thread reads a stream (one stream per blob, as ``build_view`` uses them).
+
+    ``checked_digest``: the stream reports its end (a read of 0 bytes) only once the cache's writer has
+    checked every byte against this digest and the size, and after a failure every read raises, so a
+    ``VerifyingReader`` over it need not hash the same bytes a second time."""
 
     def __init__(self, source: RegistrySource, desc: Descriptor, writer: BlobWriter) -> None:
         super().__init__()
+        self.checked_digest = desc.digest
+        self._committed = False
         self._source = source
         self._desc = desc
         self._writer = writer
@@ -243,8 +249,10 @@ class _BlobStream(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         if self.closed:
             raise ValueError("I/O operation on closed file")
-        if not self._writer.open:  # the end was reached and committed
+        if self._committed:  # the end was reached, checked and committed
             return 0
+        if not self._writer.open:
+            raise BlobError(self._desc.digest, f"{self._what}: read again after the download failed")
         try:
             return self._read(memoryview(buffer).cast("B"))
         except BaseException:
@@ -272,6 +280,7 @@ class _BlobStream(io.RawIOBase):
                 continue
             if n == 0:  # the end (a body shorter than what was read before: the commit says truncated)
                 self._writer.commit()
+                self._committed = True
                 self._drop_response()
                 return 0
             self._writer.write(bytes(view[:n]))
