@@ -271,6 +271,24 @@ def test_registry_sbom_equals_the_oci_sbom_and_a_second_run_sends_no_blob_reques
     ]
 
 
+@pytest.mark.registry
+def test_a_cached_layer_that_went_bad_on_disk_is_fetched_again_in_the_same_run(
+    proxy: StreamingProxy, oci_sbom: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The cache does not fsync: a power cut may leave a renamed blob torn at its full size. The read
+    finds the digest wrong, drops the copy and downloads that blob again, once, in the same run."""
+    code, doc, err = sbom(capsys, f"{proxy.host}/{APP}")
+    assert code == 0, err
+    path = BlobCache(cache_dir()).path_for(BIG.digest)
+    path.write_bytes(bytes(BIG.size))  # the right size, nothing but zeros
+    proxy.requests.clear()
+    code, again, err = sbom(capsys, f"{proxy.host}/{APP}")
+    assert code == 0, err
+    assert again == doc and transport_free(again) == oci_sbom
+    assert path.read_bytes() == blob_bytes(BIG.digest)
+    assert [path for path, _ in proxy.requests if "/blobs/" in path] == [f"/v2/{APP.split(':')[0]}/blobs/{BIG.digest}"]
+
+
 # -- (b) read while it downloads ------------------------------------------------------------------------
 
 

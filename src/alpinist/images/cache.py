@@ -2,8 +2,11 @@
 
 A blob enters the cache only through a ``BlobWriter`` (``writer``; ``put_stream`` and ``put_bytes``
 use one too): the bytes go to a uniquely named
-temporary file in the destination directory while they are hashed, the file is fsynced, and it is
-renamed into place (``os.replace`` is atomic on one filesystem) only if the digest and size match.
+temporary file in the destination directory while they are hashed, and it is renamed into place
+(``os.replace`` is atomic on one filesystem) only if the digest and size match. Nothing is fsynced: a
+cache needs no durability, only never to be trusted blindly, and every read checks the digest (a file
+that a power cut left empty or torn is a mismatch, discarded and fetched again). An fsync cost 0.14 s
+per 100 MB blob on the bench machine, at the end of each layer of a registry pull.
 Several processes may download the same blob at once: each writes its own temporary file and the
 last rename wins with identical content. The path name is the only thing trusted on read; consumers
 still wrap what ``open`` returns in ``VerifyingReader``, which catches on-disk corruption cheaply.
@@ -216,7 +219,7 @@ class BlobCache:
 class BlobWriter:
     """One blob entering the cache piece by piece: a locked ``.part`` beside its final path, hashed and
     counted as it is written. A piece beyond the declared size is refused at once (``DigestMismatch``).
-    ``commit()`` checks digest and size, fsyncs and renames the file into place; ``abort()`` removes
+    ``commit()`` checks digest and size and renames the file into place; ``abort()`` removes
     it. Any failure of ``write`` or ``commit`` aborts; once ended, ``abort`` does nothing.
     """
 
@@ -273,7 +276,6 @@ class BlobWriter:
             if actual != self.digest:
                 raise DigestMismatch(self.digest, f"content hashes to {actual}")
             self._out.flush()
-            os.fsync(self._out.fileno())
             os.replace(self.part, self.final)
         except BaseException as exc:
             self.abort()
@@ -283,7 +285,6 @@ class BlobWriter:
         self._open = False
         with contextlib.suppress(OSError):
             self._out.close()  # after the rename: the lock is held until the file has its name
-        _fsync_dir(self.final.parent)
         return self.final
 
     def abort(self) -> None:
@@ -336,17 +337,3 @@ def _remove_if_unlocked(path: Path) -> bool:
         return False
     finally:
         os.close(fd)  # the lock goes with it
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make the rename durable (best effort: not every platform can open a directory)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

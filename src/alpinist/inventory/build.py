@@ -123,15 +123,23 @@ def build_inventory(
             from alpinist.images.layers import build_view
 
             lim, catalogers, selector = _reading(limits)
+            blobs = None
+            if ref.transport == "registry":
+                from alpinist.images.cache import BlobCache
+
+                blobs = BlobCache(cache_root(options))
+            in_cache = {d.digest for d in resolved.layers if blobs is not None and blobs.has(d.digest)}
             try:
                 view, layers = build_view(source, resolved, selector, lim, progress=layer_progress)
             except DigestMismatch as exc:
-                if ref.transport == "registry":
-                    # a cached copy that went bad on disk must not poison the next run: drop it
-                    from alpinist.images.cache import BlobCache
-
-                    BlobCache(cache_root(options)).discard(exc.digest)
-                raise
+                if blobs is None:
+                    raise
+                blobs.discard(exc.digest)  # a bad copy never stays in the cache
+                if exc.digest not in in_cache:
+                    raise  # it came from the registry: a damaged download is an error
+                # a cached copy that went bad on disk (the cache does not fsync: a power cut can leave a
+                # renamed file empty or torn) is fetched again, once
+                view, layers = build_view(source, resolved, selector, lim, progress=layer_progress)
         finally:
             source.close()
     from alpinist.inventory.catalog import run_catalogers
