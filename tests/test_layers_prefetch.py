@@ -1,10 +1,12 @@
-"""The layer reader decompresses one step ahead in a thread of its own (``layers._Prefetch``): chunks and
-the producer's errors come out in stream order, the read-ahead is bounded, and no thread outlives the
-layer, whether it was read to the end or refused half-way."""
+"""The layer reader decompresses one step ahead in a thread of its own (``layers._Prefetch``) and hashes
+the uncompressed chunks in another (``layers._Hasher``): chunks and the producer's errors come out in
+stream order, the read-ahead is bounded, the diff_id is the hash of every chunk, and no thread outlives
+the layer, whether it was read to the end or refused half-way."""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import threading
 from collections.abc import Callable
@@ -12,14 +14,14 @@ from collections.abc import Callable
 import pytest
 
 from alpinist.errors import CorruptLayer, UnsafeLayer
-from alpinist.images.layers import Limits, _Prefetch, read_layer
+from alpinist.images.layers import Limits, _Hasher, _Prefetch, read_layer
 from alpinist.images.view import PathSelector
 
 from .test_layers_hostile import desc, member, raw_tar
 
 
 def _inflate_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "alpinist-inflate"]
+    return [t for t in threading.enumerate() if t.name in ("alpinist-inflate", "alpinist-hash")]
 
 
 def _counting(chunks: list[bytes | Exception]) -> tuple[Callable[[], bytes], list[int]]:
@@ -80,7 +82,18 @@ def test_a_layer_read_to_the_end_leaves_no_thread() -> None:
     result = read_layer(io.BytesIO(blob), desc(blob), 0, PathSelector().compile(), Limits())
     assert len(result.entries) == 500
     assert result.uncompressed_size == len(gzip.decompress(blob))
+    assert result.diff_id == "sha256:" + hashlib.sha256(gzip.decompress(blob)).hexdigest()
     assert not _inflate_threads()
+
+
+def test_the_hasher_hashes_every_chunk_in_order_with_bounded_room() -> None:
+    chunks = [bytes([i]) * (i * 1000 + 1) for i in range(40)]
+    hasher = _Hasher(hashlib.sha256())
+    for chunk in chunks:
+        hasher.update(chunk)
+    assert hasher.hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
+    assert not _inflate_threads()
+    hasher.close()  # a second close does nothing
 
 
 def test_a_truncated_gzip_stream_is_the_same_error_through_the_thread() -> None:

@@ -398,6 +398,42 @@ class _Prefetch:
         self._thread.join()
 
 
+class _Hasher:
+    """The diff_id's hash of the uncompressed chunks, in a thread of its own: a chunk is immutable, so
+    it is hashed while the producer decompresses the next one and the parser reads it. In the producer
+    the hash came between two decompressions (python-app:debian's largest layer, 250 MB uncompressed:
+    0.19 s of sha256 in a 0.63 s chain). ``update`` waits when ``DEPTH`` chunks are queued;
+    ``hexdigest`` waits for the last one. ``close()`` ends the thread (once no more ``update`` comes)."""
+
+    DEPTH = 4
+
+    def __init__(self, hash: Any) -> None:
+        self._hash = hash
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._room = threading.Semaphore(self.DEPTH)
+        self._thread = threading.Thread(target=self._run, name="alpinist-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        update = self._hash.update
+        while (chunk := self._queue.get()) is not None:
+            update(chunk)
+            self._room.release()
+
+    def update(self, chunk: bytes) -> None:
+        self._room.acquire()
+        self._queue.put(chunk)
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def hexdigest(self) -> str:
+        self.close()
+        return str(self._hash.hexdigest())
+
+
 # --------------------------------------------------------------------------------------------------
 # one layer
 
@@ -438,6 +474,9 @@ def _read_layer(
     producer = _Producer(
         verifying, descriptor, index, limits, algorithm, cancel, blob_is_diff=expected_diff_id == digest
     )
+    hasher = None
+    if producer.hash is not None:
+        producer.hash = hasher = _Hasher(producer.hash)  # what the producer updates, in a thread
     prefetch = _Prefetch(producer.next_chunk)
     reader = _LayerTarReader(
         prefetch.next_chunk,
@@ -462,7 +501,9 @@ def _read_layer(
                     raise unsafe(_too_many_members(limits))
                 _member(member, reader, index, selector, limits, entries, whiteouts, opaque, unsafe)
         finally:
-            prefetch.close()
+            prefetch.close()  # the producer has stopped: nothing updates the hasher any more
+            if hasher is not None:
+                hasher.close()
         verifying.verify_rest()
     except CorruptLayer:
         # A blob damaged in transit is a digest mismatch, not a hostile layer: say so when the rest of
