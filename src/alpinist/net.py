@@ -22,7 +22,6 @@ wakes at once instead of after the stall timeout.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import os
 import re
 import socket
@@ -45,6 +44,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # here: 20 ms of imports every command would pay, for a rare HTTP-date answer
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
