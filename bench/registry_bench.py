@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 import manyfiles  # noqa: E402 - a sibling script
-from sbom_bench import Run, layer_blobs, measured, med, row  # noqa: E402 - a sibling script
+from sbom_bench import Run, compile_sources, layer_blobs, measured, med, row  # noqa: E402 - a sibling script
 
 from tests.registry_server import CORPUS_OCI, RunningRegistry, start_registry  # noqa: E402
 
@@ -109,6 +109,7 @@ def main() -> int:
         srcs = {"this": ROOT / "src"}
         if args.baseline_src is not None:
             srcs["baseline"] = args.baseline_src.resolve()
+        compile_sources(*srcs.values())
 
         def sbom(src: Path, ref: str, i: int) -> Run:
             cache = tmp / f"cache-{i}"

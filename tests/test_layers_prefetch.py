@@ -102,3 +102,12 @@ def test_a_truncated_gzip_stream_is_the_same_error_through_the_thread() -> None:
     with pytest.raises(CorruptLayer, match="gzip stream is truncated"):
         read_layer(io.BytesIO(cut), desc(cut), 0, PathSelector().compile(), Limits())
     assert not _inflate_threads()
+
+
+def test_the_end_stays_the_end() -> None:
+    """A reader may ask again after the end: it gets the end again, not a wait for ever."""
+    next_chunk, calls = _counting([b"a", b""])
+    prefetch = _Prefetch(next_chunk)
+    assert [prefetch.next_chunk() for _ in range(4)] == [b"a", b"", b"", b""]
+    assert calls[0] == 2
+    prefetch.close()

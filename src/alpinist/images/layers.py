@@ -369,6 +369,7 @@ class _Prefetch:
         self._queue: queue.SimpleQueue[bytes | BaseException] = queue.SimpleQueue()
         self._room = threading.Semaphore(self.DEPTH)
         self._stop = False
+        self._ended = False
         self._thread = threading.Thread(target=self._run, name="alpinist-inflate", daemon=True)
         self._thread.start()
 
@@ -386,10 +387,13 @@ class _Prefetch:
             self._queue.put(exc)
 
     def next_chunk(self) -> bytes:
+        if self._ended:  # the end stays the end (a reader may ask again)
+            return b""
         item = self._queue.get()
         if isinstance(item, BaseException):
             raise item
         self._room.release()
+        self._ended = not item
         return item
 
     def close(self) -> None:
