@@ -218,15 +218,16 @@ class FileView:
 
         A normalized absolute path is its resolved parent directory (remembered: catalogers ask for the
         real paths of every file of every OS package, 10,000 on a Debian image, in a few hundred
-        directories) plus its base name, unless that is a symlink too. Resolving a prefix never depends
-        on what follows it, so this is what the walk below would find, one component at a time."""
+        directories) plus its base name, unless that is a symlink too (then the whole path is walked again,
+        counting every hop). Resolving a prefix never depends on what follows it, so this is what the walk
+        below would find, one component at a time."""
         if path[:1] == "/" and path[-1:] != "/" and "/." not in path and "//" not in path:
             parent, _, base = path.rpartition("/")
             if parent:
                 try:
                     real_parent = self._real_dirs[parent]
-                except KeyError:
-                    real_parent = self._real_dirs[parent] = self._walk(parent)
+                except KeyError:  # resolved the same way, from its own parent's memo: one step per level
+                    real_parent = self._real_dirs[parent] = self.realpath(parent)
                 if real_parent is None:
                     return None
                 candidate = f"{real_parent}/{base}" if real_parent != "/" else f"/{base}"
