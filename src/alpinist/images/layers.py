@@ -11,8 +11,8 @@ the time, and threads run it one at a time. So the layers of a local image (``oc
 ``docker-archive:``: a worker opens its blob itself, nothing is copied through a pipe) are read in
 forked worker processes when there is enough to parse (``PROCESS_MIN_BYTES``), the entries sent back
 as plain tuples, while the parent reads the largest layer itself; registry blobs stay in threads (an
-HTTP client must not cross a fork). Within a layer, decompression and hashing run one chunk ahead of
-the parsing in a thread of their own (``_Prefetch``). Figures in
+HTTP client must not cross a fork). Within a layer, decompression runs one chunk ahead of the parsing
+in a thread of its own (``_Prefetch``) and the diff_id's hash in another (``_Hasher``). Figures in
 ``bench/README.md``. ``merge_layers`` then applies the layers bottom to top with overlayfs/OCI
 semantics (whiteouts, opaque directories, a non-directory replacing a directory).
 
@@ -355,9 +355,8 @@ class _Producer:
 
 
 class _Prefetch:
-    """The producer's chunks made ahead in a thread of their own, so that decompressing and hashing (C,
-    without the GIL) run beside the tar parsing of the chunks before (Python, with it) instead of
-    between them. A layer's reader otherwise alternates the two on one core: the many-file bench
+    """The producer's chunks made ahead in a thread of their own, so that decompressing (C, without the
+    GIL) runs beside the tar parsing of the chunks before (Python, with it) instead of between them. A layer's reader otherwise alternates the two on one core: the many-file bench
     image's largest layer spends 0.22 s of its 0.49 s in isal and sha256. At most ``DEPTH`` chunks
     wait (1 MiB each). The producer's errors come out in stream order, where its chunk would have.
     ``close()`` stops the thread and waits for it: nothing reads the blob after it returns."""
@@ -475,20 +474,6 @@ def _read_layer(
                 digest, f"layer {index}: the config's diff_id {expected_diff_id!r} is malformed"
             ) from None
     verifying = VerifyingReader(raw, digest, descriptor.size)
-    producer = _Producer(
-        verifying, descriptor, index, limits, algorithm, cancel, blob_is_diff=expected_diff_id == digest
-    )
-    hasher = None
-    if producer.hash is not None:
-        producer.hash = hasher = _Hasher(producer.hash)  # what the producer updates, in a thread
-    prefetch = _Prefetch(producer.next_chunk)
-    reader = _LayerTarReader(
-        prefetch.next_chunk,
-        digest,
-        f"layer {index}",
-        max_members=limits.max_members,
-        max_path_bytes=limits.max_path_bytes,
-    )
 
     def unsafe(reason: str) -> UnsafeLayer:
         return UnsafeLayer(digest, f"layer {index}: {reason}")
@@ -498,16 +483,30 @@ def _read_layer(
     opaque: set[str] = set()
     count = 0
     try:
-        try:
+        # Two threads besides this one, decompressing and hashing the tar: each stops (and is waited for)
+        # at the end of this block, before anything reads the blob again; the last registered stops
+        # first: the decompressing one, which feeds the hashing one.
+        with ExitStack() as threads:
+            producer = _Producer(
+                verifying, descriptor, index, limits, algorithm, cancel, blob_is_diff=expected_diff_id == digest
+            )
+            if producer.hash is not None:
+                producer.hash = hasher = _Hasher(producer.hash)  # what the producer updates, in a thread
+                threads.callback(hasher.close)
+            prefetch = _Prefetch(producer.next_chunk)
+            threads.callback(prefetch.close)
+            reader = _LayerTarReader(
+                prefetch.next_chunk,
+                digest,
+                f"layer {index}",
+                max_members=limits.max_members,
+                max_path_bytes=limits.max_path_bytes,
+            )
             for member in reader:
                 count += 1
                 if image_members is not None and next(image_members) > limits.max_image_members:
                     raise unsafe(_too_many_members(limits))
                 _member(member, reader, index, selector, limits, entries, whiteouts, opaque, unsafe)
-        finally:
-            prefetch.close()  # the producer has stopped: nothing updates the hasher any more
-            if hasher is not None:
-                hasher.close()
         verifying.verify_rest()
     except CorruptLayer:
         # A blob damaged in transit is a digest mismatch, not a hostile layer: say so when the rest of

@@ -276,12 +276,8 @@ class TarReader:
             self._data_read = False
             yield member
             self._current = None
-            # member.end_offset and _skip_to, inlined for the usual case: the next header is in the buffer
-            if member.typeflag in _HEADER_ONLY or member.kind == "dir":
-                end = member.data_offset
-            else:
-                end = member.data_offset + ((member.size + BLOCK - 1) & ~(BLOCK - 1))
-            want = end - self._base
+            end = member.end_offset
+            want = end - self._base  # _skip_to, inlined for the usual case: the next header is in the buffer
             if want <= len(self._buf):
                 if want > self._off:
                     self._off = want

@@ -88,6 +88,11 @@ class PathSelector:
         )
 
 
+def _first_wildcard(pattern: str) -> int:
+    """Where an fnmatch pattern's first wildcard (``*``, ``?``, ``[``) is; its length when it has none."""
+    return min((i for i in (pattern.find(c) for c in "*?[") if i >= 0), default=len(pattern))
+
+
 def _prefilter(patterns: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """(tails, heads) such that a path no pattern's regex can match fails ``path.endswith(tails) or
     path.startswith(heads)``: two C calls that turn away almost every member of a layer before a
@@ -102,7 +107,7 @@ def _prefilter(patterns: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...
     for pattern in patterns:
         last = max(pattern.rfind(c) for c in "*?[]")
         tail = pattern[last + 1 :]
-        head = pattern[: min((i for i in (pattern.find(c) for c in "*?[") if i >= 0), default=len(pattern))]
+        head = pattern[: _first_wildcard(pattern)]
         if tail:
             tails.append(tail)
         elif head:
@@ -289,7 +294,7 @@ class FileView:
         rx = re.compile(fnmatch.translate(pattern))
         cut = max(pattern.rfind(c) for c in "*?[/")
         tail = pattern[cut + 1 :]
-        first = min((i for i in (pattern.find(c) for c in "*?[") if i >= 0), default=len(pattern))
+        first = _first_wildcard(pattern)
         top = pattern[: pattern.rfind("/", 0, first) + 1]  # a literal directory above any match, with "/"
         candidates: Iterable[str]
         if cut >= 0 and pattern[cut] == "/":  # a literal last component: one base name
