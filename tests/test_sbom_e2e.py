@@ -276,20 +276,20 @@ def test_same_inventory_behind_htpasswd(
 def test_corrupted_cached_blob_is_dropped_and_refetched(
     fresh_registry: RunningRegistry, tmp_path: Path
 ) -> None:
-    from alpinist.errors import DigestMismatch
-
+    """A cached layer whose bytes went bad on disk (same size, other bytes: only the digest can tell) is
+    dropped and fetched again in the same run, which gives the same inventory; the cache holds the right
+    bytes afterwards."""
     ref = f"{fresh_registry.host}/library/alpine:3.20.3"
     options = PullOptions(cache_dir=tmp_path / "cache")
     first = build_inventory(ref, options, use_cache=False)
     layer = first.image.layers[0].digest
     cached = tmp_path / "cache" / "blobs" / "sha256" / layer[7:]
-    data = bytearray(cached.read_bytes())
-    data[len(data) // 2] ^= 0xFF  # same size, other bytes: only the digest can tell
+    good = cached.read_bytes()
+    data = bytearray(good)
+    data[len(data) // 2] ^= 0xFF
     cached.write_bytes(bytes(data))
-    with pytest.raises(DigestMismatch, match=layer):
-        build_inventory(ref, options, use_cache=False)
-    assert not cached.exists()
     assert build_inventory(ref, options, use_cache=False) == first
+    assert cached.read_bytes() == good
 
 
 def test_progress_bar_on_a_terminal_only(registry: RunningRegistry, tmp_path: Path) -> None:
