@@ -124,11 +124,12 @@ def build_inventory(
 
             lim, catalogers, selector = _reading(limits)
             blobs = None
+            in_cache: set[str] = set()  # the layers this run reads from the cache rather than the registry
             if ref.transport == "registry":
                 from alpinist.images.cache import BlobCache
 
                 blobs = BlobCache(cache_root(options))
-            in_cache = {d.digest for d in resolved.layers if blobs is not None and blobs.has(d.digest)}
+                in_cache = {d.digest for d in resolved.layers if blobs.has(d.digest)}
             try:
                 view, layers = build_view(source, resolved, selector, lim, progress=layer_progress)
             except DigestMismatch as exc:
