@@ -63,8 +63,11 @@ crash, never a silent miss. Errors of the index itself (a broken database) propa
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -81,7 +84,7 @@ from alpinist.advisories.model import (
 )
 from alpinist.advisories.profile import PackageRule, Profile
 from alpinist.models import Inventory, Package
-from alpinist.scan.model import Finding, MatchResult
+from alpinist.scan.model import Finding, MatchResult, new_finding
 from alpinist.scan.severity import SeverityChoice, assess
 from alpinist.versions import Scheme, VersionError, release_branch, sort_key
 
@@ -493,7 +496,9 @@ class _Matcher:
         # keyed by the severity row's identity: the rows live as long as the match, and hashing an Affected
         # hashes every listed version of it
         self._shared: dict[tuple[str, frozenset[str], int], _Description] = {}
-        self.evaluator = _Evaluator(self.warn, registry.os_feeds())
+        # the warnings dict's own setter, not a bound method of this matcher: no reference cycle keeps a
+        # finished matcher (its rows, records and candidates) alive until the next full collection
+        self.evaluator = _Evaluator(self._add_warning, registry.os_feeds())
         self._vendor_feeds = registry.vendor_feeds()
         self._rules = registry.rules_by_type()
         self._rule_of: dict[
@@ -515,6 +520,15 @@ class _Matcher:
 
     def warn(self, message: str) -> None:
         self._warnings[message] = None
+
+    @property
+    def _add_warning(self) -> Callable[[str], None]:
+        warnings = self._warnings
+
+        def add(message: str) -> None:
+            warnings[message] = None
+
+        return add
 
     # --- what to ask
 
@@ -782,7 +796,7 @@ class _Matcher:
         best_id, aliases, choice, description, links = shared
         verdict, cvss = chosen.verdict, choice.cvss
         feed_title, feed_url = registry.feed_reference(verdict.row.source, best_id)
-        return Finding(
+        return new_finding(
             id=best_id,
             aliases=aliases,
             package=q.package,
@@ -839,4 +853,36 @@ def match(inventory: Inventory, index: AdvisoryIndex) -> MatchResult:
     """Every finding of ``inventory`` in ``index`` (sorted: severity, worst first; package; id), and the
     warnings met on the way (branch missing from the database, records that could not be evaluated).
     """
-    return _Matcher(inventory, index).run()
+    with _collector_paused():
+        return _Matcher(inventory, index).run()
+
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0  # matches running with the cyclic collector paused (threads of one process share it)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a match runs, as it was before once the last one ends.
+
+    A match allocates tens of thousands of short-lived tuples, rows and findings and frees them without
+    cycles (the matcher holds no reference to itself); with the collector on, these allocations trigger
+    collections that walk the whole heap (the inventory, every imported module) several times per match:
+    25-40 ms of the 100 ms of ``bench/scan_bench.py``'s alpine-500-old case. Reference counting still frees
+    everything on time; a cycle made meanwhile by another thread waits for the next collection.
+    """
+    global _gc_pausers
+    with _gc_lock:
+        joined = _gc_pausers > 0 or gc.isenabled()  # collector off by the caller's choice: left alone
+        if joined:
+            if _gc_pausers == 0:
+                gc.disable()
+            _gc_pausers += 1
+    try:
+        yield
+    finally:
+        if joined:
+            with _gc_lock:
+                _gc_pausers -= 1
+                if _gc_pausers == 0:
+                    gc.enable()

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from alpinist.advisories.model import SEVERITIES, Severity, SourceStatus, Status
 from alpinist.models import Inventory, Package
@@ -61,6 +61,26 @@ class Finding:
     @property
     def vendored(self) -> bool:
         return self.package.vendored
+
+
+_FINDING_FIELDS = frozenset(f.name for f in fields(Finding))
+
+
+def new_finding(**values: Any) -> Finding:
+    """``Finding(**values)`` with every field given, for matching's loop (thousands per scan).
+
+    A frozen dataclass's ``__init__`` sets each of the 21 fields through ``object.__setattr__`` (4 µs a
+    finding here); this hands the keyword dict to the instance as its ``__dict__`` (1.5 µs). The result is
+    the same frozen object (equality, hash, ``replace``, ``asdict``); a missing or unknown field is a
+    TypeError, as it is for the constructor.
+    """
+    if values.keys() != _FINDING_FIELDS:
+        missing = sorted(_FINDING_FIELDS - values.keys())
+        unknown = sorted(values.keys() - _FINDING_FIELDS)
+        raise TypeError(f"new_finding: missing fields {missing}, unknown fields {unknown}")
+    finding: Finding = object.__new__(Finding)
+    object.__setattr__(finding, "__dict__", values)
+    return finding
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,162 @@
+"""What matching does for speed must not change what it finds: the fast ``Finding`` constructor builds the
+same frozen object as the dataclass's own, the collector paused during a match is as it was afterwards
+(also with matches in several threads, also when the caller had switched it off), and a finished match
+leaves no reference cycle behind (its rows and records are freed when the result is all that is kept).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from alpinist.advisories.model import Affected, CvssScore, Vulnerability
+from alpinist.scan.matching import match
+from alpinist.scan.model import Finding, new_finding
+from tests.test_matching import ALPINE_320, MemoryIndex, apk, inventory, secfix
+
+
+def _values() -> dict[str, object]:
+    return {
+        "id": "CVE-2024-1",
+        "aliases": ("GHSA-aaaa-bbbb-cccc",),
+        "package": apk("libssl3", "3.3.1-r0", "openssl"),
+        "installed_version": "3.3.1-r0",
+        "fixed_version": "3.3.2-r0",
+        "status": "fixed",
+        "severity": "HIGH",
+        "severity_source": "nvd:cvss3.1",
+        "namespace": "alpine:3.20",
+        "source": "alpine",
+        "advisory_package": "openssl",
+        "matched_version": "3.3.1-r0",
+        "description": "a flaw",
+        "cvss_score": 7.5,
+        "cvss_vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H",
+        "cvss_version": "3.1",
+        "notes": ("a note",),
+        "rule": None,
+        "links": (("CVE-2024-1", "https://nvd.nist.gov/vuln/detail/CVE-2024-1"),),
+        "feed_title": "Alpine secdb",
+        "feed_url": None,
+    }
+
+
+def test_new_finding_is_the_dataclass_built_by_its_constructor() -> None:
+    built = Finding(**_values())  # type: ignore[arg-type]
+    fast = new_finding(**_values())
+    assert type(fast) is Finding
+    assert fast == built and hash(fast) == hash(built)
+    assert dataclasses.asdict(fast) == dataclasses.asdict(built)
+    assert dataclasses.replace(fast, severity="LOW") == dataclasses.replace(built, severity="LOW")
+    assert fast.purl == built.purl and fast.url_of("CVE-2024-1") == built.url_of("CVE-2024-1")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.severity = "LOW"  # type: ignore[misc]
+
+
+def test_new_finding_refuses_a_missing_or_unknown_field() -> None:
+    values = _values()
+    del values["feed_url"]
+    with pytest.raises(TypeError, match="missing fields \\['feed_url'\\]"):
+        new_finding(**values)
+    with pytest.raises(TypeError, match="unknown fields \\['colour'\\]"):
+        new_finding(**_values(), colour="red")
+
+
+class _Watching(MemoryIndex):
+    """An index that records whether the collector ran while matching read it."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.collector_seen: list[bool] = []
+        self.reached = threading.Barrier(1)
+
+    def affected(self, namespace: str, package: str) -> list[Affected]:
+        self.collector_seen.append(gc.isenabled())
+        self.reached.wait()
+        return super().affected(namespace, package)
+
+
+def _case(index_type: type[MemoryIndex] = MemoryIndex) -> tuple[object, MemoryIndex]:
+    inv = inventory(ALPINE_320, apk("libssl3", "3.3.1-r0", "openssl"), apk("busybox", "1.36.1-r28"))
+    index = index_type(
+        [secfix("3.20", "openssl", "CVE-2024-1", "3.3.2-r0"), secfix("3.20", "busybox", "CVE-2023-2", "1.36.1-r29")],
+        [Vulnerability("CVE-2024-1", cvss=(CvssScore("3.1", "CVSS:3.1/AV:N", 7.5, "HIGH", "nvd@nist.gov"),))],
+    )
+    return inv, index
+
+
+@pytest.fixture
+def collector_on() -> Iterator[None]:
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        yield
+    finally:
+        if not was:
+            gc.disable()
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_the_collector_is_paused_during_a_match_and_on_again_after() -> None:
+    inv, index = _case(_Watching)
+    result = match(inv, index)  # type: ignore[arg-type]
+    assert {f.id for f in result.findings} == {"CVE-2024-1", "CVE-2023-2"}
+    assert isinstance(index, _Watching) and index.collector_seen and not any(index.collector_seen)
+    assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_a_collector_the_caller_switched_off_stays_off() -> None:
+    inv, index = _case()
+    gc.disable()
+    match(inv, index)  # type: ignore[arg-type]
+    assert not gc.isenabled()
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_matches_in_several_threads_leave_the_collector_on() -> None:
+    # three matches inside their index reads at the same moment, then finishing in turn
+    indexes = []
+    barrier = threading.Barrier(3)
+    for _ in range(3):
+        inv, index = _case(_Watching)
+        assert isinstance(index, _Watching)
+        index.reached = barrier
+        indexes.append((inv, index))
+    errors: list[BaseException] = []
+
+    def run(inv: object, index: MemoryIndex) -> None:
+        try:
+            match(inv, index)  # type: ignore[arg-type]
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in indexes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and not any(t.is_alive() for t in threads)
+    assert all(not any(index.collector_seen) for _, index in indexes)  # type: ignore[attr-defined]
+    assert gc.isenabled()
+
+
+def test_a_finished_match_leaves_no_reference_cycle() -> None:
+    inv, index = _case()
+    match(inv, index)  # type: ignore[arg-type]  (warm: imports and caches made once)
+    gc.collect()
+    flags = gc.get_debug()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        result = match(inv, index)  # type: ignore[arg-type]
+        gc.collect()
+        left = list(gc.garbage)
+    finally:
+        gc.set_debug(flags)
+        gc.garbage.clear()
+    assert result.findings
+    assert left == []
