@@ -1,5 +1,5 @@
-"""What matching does for speed must not change what it finds: the fast ``Finding`` constructor builds the
-same frozen object as the dataclass's own, the collector paused during a match is as it was afterwards
+"""What matching does for speed must not change what it finds: a finding stamped from a template is the
+same frozen object as the dataclass's constructor builds, the collector paused during a match is as it was afterwards
 (also with matches in several threads, also when the caller had switched it off), and a finished match
 leaves no reference cycle behind (its rows and records are freed when the result is all that is kept).
 """
@@ -14,8 +14,9 @@ from collections.abc import Iterator
 import pytest
 
 from alpinist.advisories.model import Affected, CvssScore, Vulnerability
+from alpinist.models import Package
 from alpinist.scan.matching import match
-from alpinist.scan.model import Finding, new_finding
+from alpinist.scan.model import Finding, finding_template, stamp
 from tests.test_matching import ALPINE_320, MemoryIndex, apk, inventory, secfix
 
 
@@ -45,9 +46,16 @@ def _values() -> dict[str, object]:
     }
 
 
-def test_new_finding_is_the_dataclass_built_by_its_constructor() -> None:
-    built = Finding(**_values())  # type: ignore[arg-type]
-    fast = new_finding(**_values())
+_STAMPED = ("package", "installed_version", "matched_version")
+
+
+def test_a_stamped_finding_is_the_dataclass_built_by_its_constructor() -> None:
+    values = _values()
+    built = Finding(**values)  # type: ignore[arg-type]
+    template = finding_template(**{k: v for k, v in values.items() if k not in _STAMPED})
+    package = values["package"]
+    assert isinstance(package, Package)
+    fast = stamp(template, package, "3.3.1-r0")
     assert type(fast) is Finding
     assert fast == built and hash(fast) == hash(built)
     assert dataclasses.asdict(fast) == dataclasses.asdict(built)
@@ -55,15 +63,22 @@ def test_new_finding_is_the_dataclass_built_by_its_constructor() -> None:
     assert fast.purl == built.purl and fast.url_of("CVE-2024-1") == built.url_of("CVE-2024-1")
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.severity = "LOW"  # type: ignore[misc]
+    # each stamp is an object of its own: the template is not shared with (nor changed by) any finding
+    other = stamp(template, apk("libcrypto3", "3.3.1-r0", "openssl"), "3.3.1-r0")
+    assert other.package.name == "libcrypto3" and fast.package.name == "libssl3"
+    assert "package" not in template
 
 
-def test_new_finding_refuses_a_missing_or_unknown_field() -> None:
-    values = _values()
+def test_a_template_refuses_a_missing_unknown_or_per_package_field() -> None:
+    values = {k: v for k, v in _values().items() if k not in _STAMPED}
     del values["feed_url"]
     with pytest.raises(TypeError, match="missing fields \\['feed_url'\\]"):
-        new_finding(**values)
+        finding_template(**values)
+    values = {k: v for k, v in _values().items() if k not in _STAMPED}
     with pytest.raises(TypeError, match="unknown fields \\['colour'\\]"):
-        new_finding(**_values(), colour="red")
+        finding_template(**values, colour="red")
+    with pytest.raises(TypeError, match="unknown fields \\['installed_version'\\]"):
+        finding_template(**values, installed_version="1")
 
 
 class _Watching(MemoryIndex):

@@ -84,7 +84,7 @@ from alpinist.advisories.model import (
 )
 from alpinist.advisories.profile import PackageRule, Profile
 from alpinist.models import Inventory, Package
-from alpinist.scan.model import Finding, MatchResult, new_finding
+from alpinist.scan.model import Finding, FindingTemplate, MatchResult, finding_template, stamp
 from alpinist.scan.severity import SeverityChoice, assess
 from alpinist.versions import Scheme, VersionError, release_branch, sort_key
 
@@ -195,6 +195,16 @@ class _Query(NamedTuple):
     public_key: Any = None
 
 
+class _Plan:
+    """The findings of every package with one signature: candidate groups, then finding templates."""
+
+    __slots__ = ("groups", "templates")
+
+    def __init__(self, groups: list[list[_Candidate]]) -> None:
+        self.groups = groups
+        self.templates: list[tuple[FindingTemplate, str]] = []  # (template, version compared)
+
+
 class _Candidate:
     __slots__ = ("ids", "query", "verdict", "vuln_id")
 
@@ -232,6 +242,16 @@ class _Evaluator:
         self.warn = warn
         self._keys: dict[str, _Keys] = {}
         self.os_feeds = os_feeds
+        self._verdicts: dict[tuple[int, Status, str | None], _Verdict] = {}
+
+    def verdict(self, status: Status, fixed: str | None, row: Affected) -> _Verdict:
+        """``_Verdict(status, fixed, row)``, one object per distinct value: every version a row affects gets
+        the same verdict, so the findings it makes share one template (``_Matcher.template``)."""
+        key = (id(row), status, fixed)
+        found = self._verdicts.get(key)
+        if found is None or found.row is not row:
+            found = self._verdicts[key] = _Verdict(status, fixed, row)
+        return found
 
     def not_affected(self, row: Affected) -> bool:
         if row.status == "not-affected":
@@ -312,7 +332,7 @@ class _Evaluator:
             if fixed is None and listed:
                 fixed = self._lowest_fix_above(q, row.ranges)
             status: Status = "fixed" if fixed else ("open" if row.status == "fixed" else row.status)
-            return _Verdict(status, fixed, row)
+            return self.verdict(status, fixed, row)
         if row.fixed_version:
             try:
                 if not q.key < self.keys(q.scheme).of(row.fixed_version):
@@ -320,11 +340,11 @@ class _Evaluator:
             except VersionError as exc:
                 self.warn(f"{self._where(row)}: skipped: {exc}")
                 return None
-            return _Verdict(row.status, row.fixed_version, row)
+            return self.verdict(row.status, row.fixed_version, row)
         if row.status == "fixed":
             self.warn(f"{self._where(row)}: status 'fixed' without a fixed version; skipped")
             return None
-        return _Verdict(row.status, None, row)
+        return self.verdict(row.status, None, row)
 
     def group(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
         """The verdict of one advisory id for one package, from all its rows."""
@@ -496,6 +516,8 @@ class _Matcher:
         # keyed by the severity row's identity: the rows live as long as the match, and hashing an Affected
         # hashes every listed version of it
         self._shared: dict[tuple[str, frozenset[str], int], _Description] = {}
+        # (id(verdict), vuln id, namespace, advisory package, query notes) -> template (``template``)
+        self._templates: dict[tuple[int, str, str, str, tuple[str, ...]], FindingTemplate] = {}
         # the warnings dict's own setter, not a bound method of this matcher: no reference cycle keeps a
         # finished matcher (its rows, records and candidates) alive until the next full collection
         self.evaluator = _Evaluator(self._add_warning, registry.os_feeds())
@@ -714,21 +736,52 @@ class _Matcher:
         rows = self.rows(queries)
         verdicts = self.verdicts(queries, rows)
         self.prefetch((vuln_id for found in verdicts.values() for vuln_id, _ in found), links=True)
-        candidates: list[_Candidate] = []
+        # Packages whose queries are the same (same namespace, advisory package, compared version and notes:
+        # the binary packages of one source, one origin's subpackages, one wheel installed twice) get the
+        # same findings but for the package itself: their candidates are merged and their findings worked
+        # out once (``_Plan``), then stamped with each package.
+        packages: dict[int, list[_Query]] = {}
+        for q in queries:
+            packages.setdefault(q.package_index, []).append(q)
+        plans: dict[tuple[Any, ...], _Plan] = {}
+        plan_of: list[tuple[Package, _Plan]] = []
+        for members in packages.values():
+            signature = tuple((q.namespace, q.scheme, q.name, q.version, q.notes) for q in members)
+            plan = plans.get(signature)
+            if plan is None:
+                plan = plans[signature] = _Plan(self.merge(self.candidates(members, verdicts)))
+            plan_of.append((members[0].package, plan))
+        # the aliases' own records give their CVSS scores and descriptions: read them in one batch too
+        self.prefetch(
+            vuln_id for plan in plans.values() for group in plan.groups for c in group for vuln_id in c.ids
+        )
+        for plan in plans.values():
+            plan.templates = [self.template(group) for group in plan.groups]
+        order = _SEVERITY_ORDER
+        decorated: list[tuple[int, str, str, str, int, Finding]] = []
+        for package, plan in plan_of:
+            name, version = package.name, package.version
+            for template, compared in plan.templates:
+                finding = stamp(template, package, compared)
+                decorated.append(
+                    (order[finding.severity], name, version, finding.id, len(decorated), finding)
+                )
+        decorated.sort()  # (the position breaks ties: stable, and findings are never compared)
+        namespaces = tuple(dict.fromkeys(q.namespace for q in queries))
+        return MatchResult(tuple(d[-1] for d in decorated), tuple(self._warnings), namespaces)
+
+    def candidates(
+        self, queries: Iterable[_Query], verdicts: dict[_VerdictKey, list[tuple[str, _Verdict]]]
+    ) -> list[_Candidate]:
+        """Every affecting (query, id) of one package, withdrawn records left out."""
+        found: list[_Candidate] = []
         for q in queries:
             for vuln_id, verdict in verdicts[(q.namespace, q.scheme, q.name, q.version)]:
                 vuln = self.vulnerability(vuln_id)
                 if vuln is not None and vuln.withdrawn:
                     continue
-                candidates.append(_Candidate(q, vuln_id, verdict))
-        groups = self.merge(candidates)
-        # the aliases' own records give their CVSS scores and descriptions: read them in one batch too
-        self.prefetch(vuln_id for group in groups for c in group for vuln_id in c.ids)
-        findings = [self.finding(group) for group in groups]
-        order = _SEVERITY_ORDER
-        findings.sort(key=lambda f: (order[f.severity], f.package.name, f.package.version, f.id))
-        namespaces = tuple(dict.fromkeys(q.namespace for q in queries))
-        return MatchResult(tuple(findings), tuple(self._warnings), namespaces)
+                found.append(_Candidate(q, vuln_id, verdict))
+        return found
 
     def merge(self, candidates: list[_Candidate]) -> list[list[_Candidate]]:
         """Candidates of one package whose ids/aliases meet, as groups (union-find)."""
@@ -759,7 +812,25 @@ class _Matcher:
             groups.extend(clusters.values())
         return groups
 
-    def finding(self, group: list[_Candidate]) -> Finding:
+    def template(self, group: list[_Candidate]) -> tuple[FindingTemplate, str]:
+        """The finding of one group of candidates but the package's own fields, and the version compared.
+
+        A group of one (no alias met another finding of the package: the common case) depends only on its
+        verdict, id, advisory package and notes: its template is made once and shared by every query that
+        has it (a verdict of a row that only gives a fixed version is one object for all the versions it
+        affects, ``_Evaluator.verdict``), whatever version each compared.
+        """
+        first = group[0]
+        q = first.query
+        if len(group) == 1:
+            key = (id(first.verdict), first.vuln_id, q.namespace, q.name, q.notes)
+            template = self._templates.get(key)
+            if template is None:
+                template = self._templates[key] = self._template(group)
+            return template, q.version
+        return self._template(group), q.version
+
+    def _template(self, group: list[_Candidate]) -> FindingTemplate:
         first = group[0]
         q = first.query
         chosen = first
@@ -796,11 +867,9 @@ class _Matcher:
         best_id, aliases, choice, description, links = shared
         verdict, cvss = chosen.verdict, choice.cvss
         feed_title, feed_url = registry.feed_reference(verdict.row.source, best_id)
-        return new_finding(
+        return finding_template(
             id=best_id,
             aliases=aliases,
-            package=q.package,
-            installed_version=q.package.version,
             fixed_version=verdict.fixed_version,
             status=verdict.status,
             severity=choice.severity,
@@ -808,7 +877,6 @@ class _Matcher:
             namespace=q.namespace,
             source=verdict.row.source,
             advisory_package=q.name,
-            matched_version=q.version,
             description=description,
             cvss_score=cvss.base_score if cvss else None,
             cvss_vector=cvss.vector if cvss else None,
