@@ -207,10 +207,13 @@ class BatchMemoryIndex(MemoryIndex):
     def aliases_of(self, vuln_id: str) -> list[str]:
         raise AssertionError(f"aliases_of({vuln_id!r}) called although aliases_many exists")
 
-    def vulnerabilities_many(self, vuln_ids: Iterable[str]) -> dict[str, Vulnerability]:
+    def vulnerabilities_many(
+        self, vuln_ids: Iterable[str], *, references: bool = True
+    ) -> dict[str, Vulnerability]:
         ids = list(vuln_ids)
         self.batches.append(("vulnerabilities", ids))
-        return {i: self.vulns[i] for i in ids if i in self.vulns}
+        found = {i: self.vulns[i] for i in ids if i in self.vulns}
+        return found if references else {i: dataclasses.replace(v, references=()) for i, v in found.items()}
 
     def aliases_many(self, vuln_ids: Iterable[str]) -> dict[str, list[str]]:
         ids = list(vuln_ids)

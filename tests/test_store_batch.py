@@ -7,6 +7,7 @@ The database is built by the real update code from the hand-copied corpus record
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from alpinist.advisories.model import Vulnerability
 from alpinist.advisories.store import Store
 from alpinist.advisories.update import update
+from alpinist.scan.index_cache import CachingIndex
 from tests import store_records as rec
 
 
@@ -91,6 +93,23 @@ def test_vulnerabilities_many_agrees_with_vulnerability(store: Store) -> None:
         assert found[vuln_id] == store.vulnerability(vuln_id)
     assert set(found["CVE-2020-28493"].cvss) == set(rec.CVE_2020_28493.cvss)
     assert found["CVE-2024-3094"].cvss == rec.CVE_2024_3094.cvss
+
+
+def test_vulnerabilities_many_without_references_is_the_same_record_without_them(store: Store) -> None:
+    ids = ["CVE-2020-28493", "CVE-2022-37434", "CVE-2024-3094", "PYSEC-2021-66", "PYSEC-2014-8", "CVE-1999-0001"]
+    full = store.vulnerabilities_many(ids)
+    brief = store.vulnerabilities_many(ids, references=False)
+    assert set(brief) == set(full)
+    assert full["PYSEC-2021-66"].references == rec.PYSEC_2021_66.references != ()  # the record has some
+    for vuln_id, record in full.items():
+        assert brief[vuln_id] == dataclasses.replace(record, references=())
+
+
+def test_a_caching_index_answers_in_full_after_a_read_without_references(store: Store) -> None:
+    index = CachingIndex(store)
+    assert index.vulnerabilities_many(["PYSEC-2021-66"], references=False)["PYSEC-2021-66"].references == ()
+    assert index.vulnerability("PYSEC-2021-66") == rec.PYSEC_2021_66
+    assert index.vulnerabilities_many(["PYSEC-2021-66"])["PYSEC-2021-66"] == rec.PYSEC_2021_66
 
 
 def test_vulnerabilities_many_with_more_ids_than_one_statement_takes(store: Store) -> None:

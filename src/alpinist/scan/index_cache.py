@@ -21,6 +21,7 @@ class CachingIndex:
         self.store = store
         self._rows: dict[str, dict[str, list[Affected]]] = {}
         self._vulns: dict[str, Vulnerability | None] = {}
+        self._brief: dict[str, Vulnerability | None] = {}  # read with references=False
         self._aliases: dict[str, list[str]] = {}
         self._namespaces: list[str] | None = None
         # matching's verdicts per (namespace, scheme, advisory package, version), shared by every match()
@@ -33,6 +34,7 @@ class CachingIndex:
         verdicts: a verdict's warning is given by the first match through each of them."""
         other = CachingIndex(self.store)
         other._rows, other._vulns, other._aliases = self._rows, self._vulns, self._aliases
+        other._brief = self._brief
         other._namespaces = list(self.namespaces())
         return other
 
@@ -57,14 +59,18 @@ class CachingIndex:
             self._vulns[vuln_id] = self.store.vulnerability(vuln_id)
         return self._vulns[vuln_id]
 
-    def vulnerabilities_many(self, vuln_ids: Iterable[str]) -> Mapping[str, Vulnerability]:
+    def vulnerabilities_many(
+        self, vuln_ids: Iterable[str], *, references: bool = True
+    ) -> Mapping[str, Vulnerability]:
+        # a record read without its references is kept apart: vulnerability() always answers in full
+        known = self._vulns if references else self._brief
         wanted = list(dict.fromkeys(vuln_ids))
-        missing = [i for i in wanted if i not in self._vulns]
+        missing = [i for i in wanted if i not in known]
         if missing:
-            found = self.store.vulnerabilities_many(missing)
+            found = self.store.vulnerabilities_many(missing, references=references)
             for vuln_id in missing:
-                self._vulns[vuln_id] = found.get(vuln_id)
-        return {i: v for i in wanted if (v := self._vulns[i]) is not None}
+                known[vuln_id] = found.get(vuln_id)
+        return {i: v for i in wanted if (v := known[i]) is not None}
 
     def aliases_of(self, vuln_id: str) -> list[str]:
         return list(self.aliases_many((vuln_id,)).get(vuln_id, ()))

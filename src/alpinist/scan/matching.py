@@ -115,9 +115,12 @@ class VulnerabilityBatchIndex(Protocol):
     """An index that describes many ids at once (the SQLite store does: a few statements, not a few per id).
 
     ``vulnerabilities_many(ids)[id]`` must equal ``vulnerability(id)``; an id it does not describe is absent.
+    With ``references=False`` the records' references may be left out (matching reads none).
     """
 
-    def vulnerabilities_many(self, vuln_ids: Iterable[str]) -> Mapping[str, Vulnerability]: ...
+    def vulnerabilities_many(
+        self, vuln_ids: Iterable[str], *, references: bool = True
+    ) -> Mapping[str, Vulnerability]: ...
 
 
 @runtime_checkable
@@ -664,7 +667,7 @@ class _Matcher:
         if self._vuln_batch is not None:
             missing = [i for i in wanted if i not in self._vulns]
             if missing:
-                found = self._vuln_batch.vulnerabilities_many(missing)
+                found = self._vuln_batch.vulnerabilities_many(missing, references=False)
                 for vuln_id in missing:
                     self._vulns[vuln_id] = found.get(vuln_id)
         if links and self._alias_batch is not None:
