@@ -7,17 +7,20 @@ leaves no reference cycle behind (its rows and records are freed when the result
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import threading
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alpinist.advisories.model import Affected, CvssScore, Vulnerability
 from alpinist.models import Package
 from alpinist.scan.matching import match
 from alpinist.scan.model import Finding, finding_template, stamp
-from tests.test_matching import ALPINE_320, MemoryIndex, apk, inventory, secfix
+from tests.test_matching import ALPINE_320, MemoryIndex, apk, inventory, py, secfix
 
 
 def _values() -> dict[str, object]:
@@ -98,7 +101,10 @@ class _Watching(MemoryIndex):
 def _case(index_type: type[MemoryIndex] = MemoryIndex) -> tuple[object, MemoryIndex]:
     inv = inventory(ALPINE_320, apk("libssl3", "3.3.1-r0", "openssl"), apk("busybox", "1.36.1-r28"))
     index = index_type(
-        [secfix("3.20", "openssl", "CVE-2024-1", "3.3.2-r0"), secfix("3.20", "busybox", "CVE-2023-2", "1.36.1-r29")],
+        [
+            secfix("3.20", "openssl", "CVE-2024-1", "3.3.2-r0"),
+            secfix("3.20", "busybox", "CVE-2023-2", "1.36.1-r29"),
+        ],
         [Vulnerability("CVE-2024-1", cvss=(CvssScore("3.1", "CVSS:3.1/AV:N", 7.5, "HIGH", "nvd@nist.gov"),))],
     )
     return inv, index
@@ -175,3 +181,98 @@ def test_a_finished_match_leaves_no_reference_cycle() -> None:
         gc.garbage.clear()
     assert result.findings
     assert left == []
+
+
+# ---------------------------------------------------------------------------------------------- verdicts
+
+# version strings of one small neighbourhood, spelt the ways PEP 440 and apk allow: equal versions written
+# differently (1.0 / 1.0.0 / v1.0), local labels, pre-releases, epochs, and strings no scheme reads
+_PEP440 = st.sampled_from(
+    [
+        "1.0",
+        "1.0.0",
+        "v1.0",
+        "1.0+cu118",
+        "1.0.0+local.1",
+        "1.0rc1",
+        "1.0.post1",
+        "1!1.0",
+        "1.1",
+        "0.9",
+        "2.0",
+        "2.0.0+x",
+        "01.0",
+        "not a version",
+        "1.0-1",
+        "1.0.dev0",
+    ]
+)
+_APK = st.sampled_from(
+    [
+        "1.0-r0",
+        "1.0-r1",
+        "1.0.1-r0",
+        "1.0_rc1-r0",
+        "1.0_p1-r0",
+        "1.1-r0",
+        "1.0a-r0",
+        "2.0-r0",
+        "1.0_git20240101-r0",
+        "0.9-r5",
+    ]
+)
+
+
+def _listed_by_definition(installed: str, listed: list[str]) -> bool:
+    """PEP 440: the installed version equals a listed one, or is it but for a local label the listed one
+    does not have (``satisfies`` with ``=``)."""
+    from alpinist.versions import VersionError, satisfies
+
+    for version in listed:
+        if version == installed:
+            return True
+        try:
+            if satisfies("pep440", installed, "=", version):
+                return True
+        except VersionError:
+            continue
+    return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(installed=_PEP440, listed=st.lists(_PEP440, min_size=1, max_size=8))
+def test_a_listed_version_matches_as_pep440_equality_says(installed: str, listed: list[str]) -> None:
+    from alpinist.versions import is_valid
+
+    row = Affected("PYSEC-1", "osv", "pypi", "pkg", "open", versions=tuple(listed))
+    # a second row of another id shares the same tuple object, as the store's rows do
+    twin = Affected("PYSEC-2", "osv", "pypi", "pkg", "open", versions=row.versions)
+    result = match(inventory(None, py("pkg", installed)), MemoryIndex([row, twin]))
+    expected = is_valid("pep440", installed) and _listed_by_definition(installed, listed)
+    assert {f.id for f in result.findings} == ({"PYSEC-1", "PYSEC-2"} if expected else set())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    installed=st.lists(_APK, min_size=1, max_size=4),
+    fixes=st.lists(st.tuples(st.sampled_from(["CVE-1", "CVE-2", "CVE-3", "CVE-4"]), _APK), max_size=6),
+)
+def test_ids_decided_by_a_fixed_version_alone_match_below_it(
+    installed: list[str], fixes: list[tuple[str, str]]
+) -> None:
+    from alpinist.versions import compare
+
+    rows = [secfix("3.20", "openssl", vuln_id, fixed) for vuln_id, fixed in fixes]
+    packages = [apk(f"libssl{i}", version, "openssl") for i, version in enumerate(installed)]
+    result = match(inventory(ALPINE_320, *packages), MemoryIndex(rows))
+    expected = set()
+    for package in packages:
+        for vuln_id in {v for v, _ in fixes}:
+            # secdb's rule: the first (lowest) fixed version of the id decides
+            first = min(
+                (f for v, f in fixes if v == vuln_id),
+                key=functools.cmp_to_key(lambda a, b: compare("apk", a, b)),
+            )
+            if compare("apk", package.version, first) < 0:
+                expected.add((package.name, vuln_id, first))
+    assert {(f.package.name, f.id, f.fixed_version) for f in result.findings} == expected

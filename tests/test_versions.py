@@ -578,3 +578,16 @@ def test_apk_agrees_with_univers_on_the_gentoo_subset(a: str, b: str) -> None:
 def test_generated_apk_versions_are_valid(version: str) -> None:
     # the strategy only builds grammatical versions: a rejection would be a parser bug
     assert is_valid("apk", version), version
+
+
+def test_key_set_holds_the_keys_the_scheme_reads_and_answers_version_equality() -> None:
+    from alpinist.versions import key_set, sort_key
+
+    listed = ("1.0", "not a version", "2.0rc1", "1!3.0")
+    found = key_set("pep440", listed)
+    assert found is not None and len(found) == 3
+    assert sort_key("pep440", "1.0.0") in found  # equal as versions, spelt otherwise
+    assert sort_key("pep440", "v2.0rc1") in found and sort_key("pep440", "2.0") not in found
+    assert sort_key("pep440", "3.0") not in found  # another epoch
+    assert key_set("apk", ("1.0-r0", "1.0-r1")) == {sort_key("apk", "1.0-r0"), sort_key("apk", "1.0-r1")}
+    assert key_set("pep440", ()) == frozenset()

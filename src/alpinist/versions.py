@@ -325,6 +325,24 @@ def sort_key(scheme: Scheme, version: str, *, strict: bool = True) -> Any:
     raise ValueError(f"unknown version scheme {scheme!r}")
 
 
+@lru_cache(maxsize=4096)
+def key_set(scheme: Scheme, versions: tuple[str, ...]) -> frozenset[Any] | None:
+    """The sort keys of ``versions`` that ``scheme`` reads, as a set (cached, as the keys are): "is this
+    version one of a record's hundreds of listed versions" is then one lookup, and each list is parsed
+    once per process, not once per scan of it. None when the scheme's keys cannot be hashed. Keys compare
+    as versions do and equal keys have equal hashes, so membership is version equality."""
+    keys = []
+    for version in versions:
+        try:
+            keys.append(sort_key(scheme, version))
+        except VersionError:
+            continue
+    try:
+        return frozenset(keys)
+    except TypeError:
+        return None
+
+
 def is_valid(scheme: Scheme, version: str) -> bool:
     try:
         sort_key(scheme, version)

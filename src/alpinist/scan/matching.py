@@ -86,7 +86,7 @@ from alpinist.advisories.profile import PackageRule, Profile
 from alpinist.models import Inventory, Package
 from alpinist.scan.model import Finding, FindingTemplate, MatchResult, finding_template, stamp
 from alpinist.scan.severity import SeverityChoice, assess
-from alpinist.versions import Scheme, VersionError, release_branch, sort_key
+from alpinist.versions import Scheme, VersionError, key_set, release_branch, sort_key
 
 
 @runtime_checkable
@@ -205,7 +205,8 @@ class _Plan:
 
     def __init__(self, groups: list[list[_Candidate]]) -> None:
         self.groups = groups
-        self.templates: list[tuple[FindingTemplate, str]] = []  # (template, version compared)
+        # (template, version compared, severity order, id): what a finding of each package is made and sorted by
+        self.templates: list[tuple[FindingTemplate, str, int, str]] = []
 
 
 class _Candidate:
@@ -296,6 +297,10 @@ class _Evaluator:
             return False
         if q.version in versions:
             return True
+        every = key_set(q.scheme, versions)
+        if every is not None:
+            # (a listed key equal to the public version has no local label, as the loop below asks)
+            return q.key in every or (q.public_key is not None and q.public_key in every)
         keys = self.keys(q.scheme)
         known, key, public = keys.known, q.key, q.public_key
         for listed in versions:
@@ -348,6 +353,28 @@ class _Evaluator:
             self.warn(f"{self._where(row)}: status 'fixed' without a fixed version; skipped")
             return None
         return self.verdict(row.status, None, row)
+
+    def plain_fixes(
+        self, scheme: Scheme, decide: str, by_id: Mapping[str, Sequence[Affected]]
+    ) -> dict[str, tuple[Any, _Verdict]]:
+        """``vuln_id -> (key of the fixed version, verdict)`` of the ids that ``group`` decides by one row's
+        fixed version alone (no range, no listed version, not "not affected", a version the scheme reads):
+        any installed version whose key is below it is affected, with that verdict. Most OS rows are so;
+        ``_Matcher.verdicts`` compares them without a call per (version, id)."""
+        if decide == "cpe":
+            return {}
+        keys = self.keys(scheme)
+        plain: dict[str, tuple[Any, _Verdict]] = {}
+        for vuln_id, rows in by_id.items():
+            if len(rows) != 1:
+                continue
+            row = rows[0]
+            if row.ranges or row.versions or not row.fixed_version or self.not_affected(row):
+                continue
+            fixed = keys.maybe(row.fixed_version)
+            if fixed is not None:  # else ``row`` warns, once per query, as before
+                plain[vuln_id] = (fixed, self.verdict(row.status, row.fixed_version, row))
+        return plain
 
     def group(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
         """The verdict of one advisory id for one package, from all its rows."""
@@ -704,6 +731,8 @@ class _Matcher:
         """``(vuln_id, verdict)`` of every advisory affecting each distinct query, rows grouped by id once
         per advisory package."""
         grouped: dict[tuple[str, str], dict[str, list[Affected]]] = {}
+        # (namespace, advisory package, scheme, rule) -> its ids decided by a fixed version alone
+        plains: dict[tuple[str, str, Scheme, str], dict[str, tuple[Any, _Verdict]]] = {}
         out: dict[_VerdictKey, list[tuple[str, _Verdict]]] = {}
         evaluate = self.evaluator.group
         shared = self._shared_verdicts
@@ -724,8 +753,18 @@ class _Matcher:
                     else:
                         group.append(row)
                 grouped[(q.namespace, q.name)] = by_id
+            plain_key = (q.namespace, q.name, q.scheme, q.rule.decide)
+            plain = plains.get(plain_key)
+            if plain is None:
+                plain = plains[plain_key] = self.evaluator.plain_fixes(q.scheme, q.rule.decide, by_id)
             found: list[tuple[str, _Verdict]] = []
+            installed = q.key
             for vuln_id, group in by_id.items():
+                fix = plain.get(vuln_id)
+                if fix is not None:
+                    if installed < fix[0]:
+                        found.append((vuln_id, fix[1]))
+                    continue
                 verdict = evaluate(q, group)
                 if verdict is not None:
                     found.append((vuln_id, verdict))
@@ -758,16 +797,17 @@ class _Matcher:
         self.prefetch(
             vuln_id for plan in plans.values() for group in plan.groups for c in group for vuln_id in c.ids
         )
-        for plan in plans.values():
-            plan.templates = [self.template(group) for group in plan.groups]
         order = _SEVERITY_ORDER
+        for plan in plans.values():
+            for group in plan.groups:
+                template, compared = self.template(group)
+                plan.templates.append((template, compared, order[template["severity"]], template["id"]))
         decorated: list[tuple[int, str, str, str, int, Finding]] = []
         for package, plan in plan_of:
             name, version = package.name, package.version
-            for template, compared in plan.templates:
-                finding = stamp(template, package, compared)
+            for template, compared, severity, vuln_id in plan.templates:
                 decorated.append(
-                    (order[finding.severity], name, version, finding.id, len(decorated), finding)
+                    (severity, name, version, vuln_id, len(decorated), stamp(template, package, compared))
                 )
         decorated.sort()  # (the position breaks ties: stable, and findings are never compared)
         namespaces = tuple(dict.fromkeys(q.namespace for q in queries))

@@ -22,7 +22,7 @@ Which feed a score came from is read from ``CvssScore.source``: the OSV feed wri
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from alpinist.advisories.cvss import cvss_band
@@ -83,12 +83,20 @@ def _version_rank(score: CvssScore) -> int:
     return len(_CVSS_VERSION_ORDER)
 
 
-def _best(scores: Iterable[CvssScore]) -> CvssScore | None:
-    ordered = sorted(
-        scores,
-        key=lambda s: (_version_rank(s), not (s.primary or s.source == "nvd@nist.gov"), s.source, s.vector),
+def _preference(score: CvssScore) -> tuple[int, bool, str, str]:
+    return (
+        _version_rank(score),
+        not (score.primary or score.source == "nvd@nist.gov"),
+        score.source,
+        score.vector,
     )
-    return ordered[0] if ordered else None
+
+
+def _best(scores: Sequence[CvssScore]) -> CvssScore | None:
+    """The preferred score (the first of equals); most records have one or none."""
+    if len(scores) < 2:
+        return scores[0] if scores else None
+    return min(scores, key=_preference)
 
 
 # NVD names some scorers by UUID only
@@ -115,9 +123,12 @@ def assess(
     affected: Affected, vuln: Vulnerability | None, aliases_cvss: Sequence[CvssScore]
 ) -> SeverityChoice:
     """The severity of one finding, with its source and the CVSS score behind it (see module docstring)."""
-    scores = [*(vuln.cvss if vuln else ()), *aliases_cvss]
-    nvd = _best(s for s in scores if not _is_osv(s))
-    other = _best(s for s in scores if _is_osv(s))
+    nvd_scores: list[CvssScore] = []
+    osv_scores: list[CvssScore] = []
+    for score in (*(vuln.cvss if vuln else ()), *aliases_cvss):
+        (osv_scores if _is_osv(score) else nvd_scores).append(score)
+    nvd = _best(nvd_scores)
+    other = _best(osv_scores)
     vendors = vendor_feeds()  # the feeds whose profile says their severity is the vendor's
     vendor = affected.severity if affected.source in vendors else None
     if vendor is not None and not (_guessed(affected) and nvd is not None):
