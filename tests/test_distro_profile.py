@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alpinist.advisories import registry
 from alpinist.advisories.download import Fetcher
@@ -269,3 +271,22 @@ def test_without_the_toy_registered_its_packages_are_not_matched(
     doc = json.loads(out)
     assert doc["findings"] == []
     assert any("1 apk package(s) not matched" in w and "toylinux 1.4" in w for w in doc["warnings"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    prefixes=st.lists(
+        st.sampled_from(["CVE-", "GHSA-", "GHSA-X", "G", "CV", "TEMP-", "A-B-", "-", ""]), max_size=6
+    ),
+    vuln_id=st.sampled_from(
+        ["CVE-2024-1", "GHSA-xxxx", "GHSA-X1", "GO-2024-1", "TEMP-0001", "A-B-C", "-1", "X", ""]
+    ),
+)
+def test_an_id_is_claimed_by_the_first_prefix_that_starts_it(prefixes: list[str], vuln_id: str) -> None:
+    # the lookup by the id's head answers as the plain loop over every (prefix, url) in order would
+    urls = tuple((prefix, f"url{i}") for i, prefix in enumerate(prefixes))
+    upper = vuln_id.upper()
+    expected = next((url for prefix, url in urls if upper.startswith(prefix)), None)
+    by_head = registry._urls_by_head(urls)
+    without = tuple((p, u) for p, u in urls if "-" not in p)
+    assert registry._first_claim(by_head, without, upper) == expected

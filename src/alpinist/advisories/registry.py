@@ -39,6 +39,22 @@ class _Derived:
     os_feeds: frozenset[str]
     rules: dict[str, tuple[tuple[Profile, PackageRule], ...]]
     advisory_urls: tuple[tuple[str, str], ...]
+    # the (prefix, url) pairs that can claim an id, by the id's head (up to its first "-"), in claim order:
+    # a prefix with a "-" only claims ids of its own head; one without goes into every list
+    urls_by_head: dict[str, tuple[tuple[str, str], ...]]
+    urls_without_head: tuple[tuple[str, str], ...]
+
+
+def _head(text: str) -> str | None:
+    dash = text.find("-")
+    return text[: dash + 1] if dash >= 0 else None
+
+
+def _urls_by_head(urls: tuple[tuple[str, str], ...]) -> dict[str, tuple[tuple[str, str], ...]]:
+    heads = {head for prefix, _ in urls if (head := _head(prefix)) is not None}
+    return {
+        head: tuple((prefix, url) for prefix, url in urls if _head(prefix) in (head, None)) for head in heads
+    }
 
 
 def _derive(profiles: tuple[Profile, ...]) -> _Derived:
@@ -47,6 +63,7 @@ def _derive(profiles: tuple[Profile, ...]) -> _Derived:
         for rule in feed.rules:
             rules.setdefault(rule.package_type, []).append((feed, rule))
     ranked = sorted(enumerate(profiles), key=lambda item: (item[1].preference, item[0]))
+    urls = tuple((prefix.upper(), url) for p in profiles for prefix, url in p.advisory_urls)
     return _Derived(
         profiles=profiles,
         by_name={p.name: p for p in profiles},
@@ -54,7 +71,9 @@ def _derive(profiles: tuple[Profile, ...]) -> _Derived:
         vendor_feeds=frozenset(p.name for p in profiles if p.vendor_severity),
         os_feeds=frozenset(p.name for p in profiles if p.os_feed),
         rules={kind: tuple(found) for kind, found in rules.items()},
-        advisory_urls=tuple((prefix.upper(), url) for p in profiles for prefix, url in p.advisory_urls),
+        advisory_urls=urls,
+        urls_by_head=_urls_by_head(urls),
+        urls_without_head=tuple((prefix, url) for prefix, url in urls if _head(prefix) is None),
     )
 
 
@@ -119,10 +138,19 @@ def rules_by_type() -> dict[str, tuple[tuple[Profile, PackageRule], ...]]:
 
 def advisory_url(vuln_id: str) -> str | None:
     """Where a person reads about an id (the first feed that claims its prefix), or None."""
-    upper = vuln_id.upper()
-    for prefix, url in _current.advisory_urls:
+    url = _first_claim(_current.urls_by_head, _current.urls_without_head, vuln_id.upper())
+    return None if url is None else url.replace("{id}", vuln_id)
+
+
+def _first_claim(
+    by_head: dict[str, tuple[tuple[str, str], ...]], without_head: tuple[tuple[str, str], ...], upper: str
+) -> str | None:
+    """The URL of the first (prefix, url) whose prefix starts ``upper``, looking only where one can."""
+    head = _head(upper)
+    candidates = without_head if head is None else by_head.get(head, without_head)
+    for prefix, url in candidates:
         if upper.startswith(prefix):
-            return url.replace("{id}", vuln_id)
+            return url
     return None
 
 

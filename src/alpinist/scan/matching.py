@@ -945,18 +945,21 @@ class _Matcher:
     ) -> _Description:
         """Id, aliases, severity, description and links of one advisory (shared by the binary packages of a
         source)."""
-        best_id = preferred_id(all_ids)
         alias_cvss: list[CvssScore] = []
-        for other in sorted(all_ids - {vuln_id}):
-            alias = self.vulnerability(other)
-            if alias is not None:
-                alias_cvss.extend(alias.cvss)
+        if len(all_ids) == 1:  # no alias: most OS advisories
+            best_id = vuln_id
+        else:
+            best_id = preferred_id(all_ids)
+            for other in sorted(all_ids - {vuln_id}):
+                alias = self.vulnerability(other)
+                if alias is not None:
+                    alias_cvss.extend(alias.cvss)
         choice = assess(severity_row, self.vulnerability(vuln_id), alias_cvss)
         described = self.vulnerability(best_id)
         description = (described.summary if described else None) or next(
             (v.summary for v in map(self.vulnerability, member_ids) if v is not None and v.summary), None
         )
-        aliases = tuple(sorted(all_ids - {best_id}, key=_id_key))
+        aliases = tuple(sorted(all_ids - {best_id}, key=_id_key)) if len(all_ids) > 1 else ()
         return best_id, aliases, choice, description, self._links_of(best_id, aliases)
 
 
