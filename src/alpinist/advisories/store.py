@@ -17,6 +17,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
@@ -157,6 +158,19 @@ def _decode_ranges(text: str | None) -> tuple[VersionRange, ...]:
     )
 
 
+# The records of one issue (a PYSEC and a GHSA id) often carry the same ranges and the same list of hundreds
+# of versions, and every scan of a process reads them again: each distinct text is decoded once per process
+# (bounded), and the rows share one tuple (matching's ``versions.key_set`` then finds its keys by identity).
+@lru_cache(maxsize=4096)
+def _decoded_ranges(text: str) -> tuple[VersionRange, ...]:
+    return _decode_ranges(text)
+
+
+@lru_cache(maxsize=4096)
+def _decoded_versions(text: str) -> tuple[str, ...]:
+    return _decode_list(text)
+
+
 def _encode_list(values: Sequence[str]) -> str | None:
     return json.dumps(list(values), separators=(",", ":")) if values else None
 
@@ -293,10 +307,6 @@ class Store:
         """
         wanted = list(dict.fromkeys(packages))
         result: dict[str, list[Affected]] = {name: [] for name in wanted}
-        # The records of one issue (a PYSEC and a GHSA id) often carry the same ranges and the same list of
-        # hundreds of versions: each distinct text is decoded once, and the rows share the tuple.
-        ranges_of: dict[str, tuple[VersionRange, ...]] = {}
-        versions_of: dict[str, tuple[str, ...]] = {}
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
@@ -308,16 +318,6 @@ class Store:
             # The hot loop of a scan (one row per advisory touching an installed package): no helper calls
             # for the common case of rows without ranges or explicit versions.
             for vuln_id, source, package, status, fixed, ranges, versions, severity, note in rows:
-                decoded_ranges: tuple[VersionRange, ...] = ()
-                if ranges:
-                    decoded_ranges = ranges_of.get(ranges) or ranges_of.setdefault(
-                        ranges, _decode_ranges(ranges)
-                    )
-                decoded_versions: tuple[str, ...] = ()
-                if versions:
-                    decoded_versions = versions_of.get(versions) or versions_of.setdefault(
-                        versions, _decode_list(versions)
-                    )
                 result[package].append(
                     Affected(
                         vuln_id,
@@ -326,8 +326,8 @@ class Store:
                         package,
                         status,
                         fixed,
-                        decoded_ranges,
-                        decoded_versions,
+                        _decoded_ranges(ranges) if ranges else (),
+                        _decoded_versions(versions) if versions else (),
                         severity,
                         note,
                     )

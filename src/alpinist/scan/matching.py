@@ -209,14 +209,11 @@ class _Plan:
         self.templates: list[tuple[FindingTemplate, str, int, str]] = []
 
 
-class _Candidate:
-    __slots__ = ("ids", "query", "verdict", "vuln_id")
-
-    def __init__(self, query: _Query, vuln_id: str, verdict: _Verdict) -> None:
-        self.query = query
-        self.vuln_id = vuln_id
-        self.verdict = verdict
-        self.ids: frozenset[str] = frozenset()
+class _Candidate(NamedTuple):  # one per affecting (query, id): a tuple, cheap to make
+    query: _Query
+    vuln_id: str
+    verdict: _Verdict
+    ids: frozenset[str]  # the id and every id linked to it (``ids_of``)
 
 
 def _fmt_range(rng: VersionRange) -> str:
@@ -818,42 +815,34 @@ class _Matcher:
     ) -> list[_Candidate]:
         """Every affecting (query, id) of one package, withdrawn records left out."""
         found: list[_Candidate] = []
+        vulnerability, ids_of, make = self.vulnerability, self.ids_of, _Candidate._make
         for q in queries:
             for vuln_id, verdict in verdicts[(q.namespace, q.scheme, q.name, q.version)]:
-                vuln = self.vulnerability(vuln_id)
+                vuln = vulnerability(vuln_id)
                 if vuln is not None and vuln.withdrawn:
                     continue
-                found.append(_Candidate(q, vuln_id, verdict))
+                found.append(make((q, vuln_id, verdict, ids_of(vuln_id))))
         return found
 
-    def merge(self, candidates: list[_Candidate]) -> list[list[_Candidate]]:
-        """Candidates of one package whose ids/aliases meet, as groups (union-find)."""
-        by_package: dict[int, list[_Candidate]] = {}
-        for c in candidates:
-            c.ids = self.ids_of(c.vuln_id)
-            by_package.setdefault(c.query.package_index, []).append(c)
-        groups: list[list[_Candidate]] = []
-        for members in by_package.values():
-            if len(members) == 1:
-                groups.append(members)
-                continue
-            # no id shared by two members (the common case): each is its own group, in the same order
-            if len(frozenset().union(*[c.ids for c in members])) == sum(len(c.ids) for c in members):
-                groups.extend([c] for c in members)
-                continue
-            parent = list(range(len(members)))
-            owner: dict[str, int] = {}
-            for i, c in enumerate(members):
-                for vid in c.ids:
-                    if vid in owner:
-                        parent[_find(parent, i)] = _find(parent, owner[vid])
-                    else:
-                        owner[vid] = i
-            clusters: dict[int, list[_Candidate]] = {}
-            for i, c in enumerate(members):
-                clusters.setdefault(_find(parent, i), []).append(c)
-            groups.extend(clusters.values())
-        return groups
+    def merge(self, members: list[_Candidate]) -> list[list[_Candidate]]:
+        """The candidates of one package whose ids/aliases meet, as groups (union-find), in their order."""
+        if len(members) < 2:
+            return [members] if members else []
+        # no id shared by two members (the common case): each is its own group, in the same order
+        if len(frozenset().union(*[c.ids for c in members])) == sum(len(c.ids) for c in members):
+            return [[c] for c in members]
+        parent = list(range(len(members)))
+        owner: dict[str, int] = {}
+        for i, c in enumerate(members):
+            for vid in c.ids:
+                if vid in owner:
+                    parent[_find(parent, i)] = _find(parent, owner[vid])
+                else:
+                    owner[vid] = i
+        clusters: dict[int, list[_Candidate]] = {}
+        for i, c in enumerate(members):
+            clusters.setdefault(_find(parent, i), []).append(c)
+        return list(clusters.values())
 
     def template(self, group: list[_Candidate]) -> tuple[FindingTemplate, str]:
         """The finding of one group of candidates but the package's own fields, and the version compared.
