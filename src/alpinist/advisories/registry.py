@@ -43,6 +43,11 @@ class _Derived:
     # a prefix with a "-" only claims ids of its own head; one without goes into every list
     urls_by_head: dict[str, tuple[tuple[str, str], ...]]
     urls_without_head: tuple[tuple[str, str], ...]
+    # advisory_url's answers with this registry (a scan asks for thousands; bounded by _URL_MEMO)
+    url_memo: dict[str, str | None]
+
+
+_URL_MEMO = 65536
 
 
 def _head(text: str) -> str | None:
@@ -74,6 +79,7 @@ def _derive(profiles: tuple[Profile, ...]) -> _Derived:
         advisory_urls=urls,
         urls_by_head=_urls_by_head(urls),
         urls_without_head=tuple((prefix, url) for prefix, url in urls if _head(prefix) is None),
+        url_memo={},
     )
 
 
@@ -138,8 +144,15 @@ def rules_by_type() -> dict[str, tuple[tuple[Profile, PackageRule], ...]]:
 
 def advisory_url(vuln_id: str) -> str | None:
     """Where a person reads about an id (the first feed that claims its prefix), or None."""
-    url = _first_claim(_current.urls_by_head, _current.urls_without_head, vuln_id.upper())
-    return None if url is None else url.replace("{id}", vuln_id)
+    derived = _current
+    memo = derived.url_memo
+    if vuln_id in memo:
+        return memo[vuln_id]
+    url = _first_claim(derived.urls_by_head, derived.urls_without_head, vuln_id.upper())
+    if len(memo) >= _URL_MEMO:
+        memo.clear()
+    memo[vuln_id] = found = None if url is None else url.replace("{id}", vuln_id)
+    return found
 
 
 def _first_claim(

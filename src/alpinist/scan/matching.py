@@ -198,6 +198,10 @@ class _Query(NamedTuple):
     public_key: Any = None
 
 
+# a finding template, its severity's sort order and its id
+_Entry = tuple[FindingTemplate, int, str]
+
+
 class _Plan:
     """The findings of every package with one signature: candidate groups, then finding templates."""
 
@@ -205,8 +209,8 @@ class _Plan:
 
     def __init__(self, groups: list[list[_Candidate]]) -> None:
         self.groups = groups
-        # (template, version compared, severity order, id): what a finding of each package is made and sorted by
-        self.templates: list[tuple[FindingTemplate, str, int, str]] = []
+        # ((template, severity order, id), version compared): what each package's findings are made and sorted by
+        self.templates: list[tuple[_Entry, str]] = []
 
 
 class _Candidate(NamedTuple):  # one per affecting (query, id): a tuple, cheap to make
@@ -544,7 +548,7 @@ class _Matcher:
         # hashes every listed version of it
         self._shared: dict[tuple[str, frozenset[str], int], _Description] = {}
         # (id(verdict), vuln id, namespace, advisory package, query notes) -> template (``template``)
-        self._templates: dict[tuple[int, str, str, str, tuple[str, ...]], FindingTemplate] = {}
+        self._templates: dict[tuple[int, str, str, str, tuple[str, ...]], _Entry] = {}
         # the warnings dict's own setter, not a bound method of this matcher: no reference cycle keeps a
         # finished matcher (its rows, records and candidates) alive until the next full collection
         self.evaluator = _Evaluator(self._add_warning, registry.os_feeds())
@@ -785,7 +789,11 @@ class _Matcher:
         plans: dict[tuple[Any, ...], _Plan] = {}
         plan_of: list[tuple[Package, _Plan]] = []
         for members in packages.values():
-            signature = tuple((q.namespace, q.scheme, q.name, q.version, q.notes) for q in members)
+            if len(members) == 1:
+                q = members[0]
+                signature: tuple[Any, ...] = (q.namespace, q.scheme, q.name, q.version, q.notes)
+            else:
+                signature = tuple((q.namespace, q.scheme, q.name, q.version, q.notes) for q in members)
             plan = plans.get(signature)
             if plan is None:
                 plan = plans[signature] = _Plan(self.merge(self.candidates(members, verdicts)))
@@ -794,17 +802,15 @@ class _Matcher:
         self.prefetch(
             vuln_id for plan in plans.values() for group in plan.groups for c in group for vuln_id in c.ids
         )
-        order = _SEVERITY_ORDER
+        template = self.template
         for plan in plans.values():
-            for group in plan.groups:
-                template, compared = self.template(group)
-                plan.templates.append((template, compared, order[template["severity"]], template["id"]))
+            plan.templates = [template(group) for group in plan.groups]
         decorated: list[tuple[int, str, str, str, int, Finding]] = []
         for package, plan in plan_of:
             name, version = package.name, package.version
-            for template, compared, severity, vuln_id in plan.templates:
+            for (made, severity, vuln_id), compared in plan.templates:
                 decorated.append(
-                    (severity, name, version, vuln_id, len(decorated), stamp(template, package, compared))
+                    (severity, name, version, vuln_id, len(decorated), stamp(made, package, compared))
                 )
         decorated.sort()  # (the position breaks ties: stable, and findings are never compared)
         namespaces = tuple(dict.fromkeys(q.namespace for q in queries))
@@ -844,8 +850,9 @@ class _Matcher:
             clusters.setdefault(_find(parent, i), []).append(c)
         return list(clusters.values())
 
-    def template(self, group: list[_Candidate]) -> tuple[FindingTemplate, str]:
-        """The finding of one group of candidates but the package's own fields, and the version compared.
+    def template(self, group: list[_Candidate]) -> tuple[_Entry, str]:
+        """The finding of one group of candidates but the package's own fields (with its severity order and
+        id, what findings are sorted by), and the version compared.
 
         A group of one (no alias met another finding of the package: the common case) depends only on its
         verdict, id, advisory package and notes: its template is made once and shared by every query that
@@ -856,11 +863,15 @@ class _Matcher:
         q = first.query
         if len(group) == 1:
             key = (id(first.verdict), first.vuln_id, q.namespace, q.name, q.notes)
-            template = self._templates.get(key)
-            if template is None:
-                template = self._templates[key] = self._template(group)
-            return template, q.version
-        return self._template(group), q.version
+            entry = self._templates.get(key)
+            if entry is None:
+                entry = self._templates[key] = self._entry(self._template(group))
+            return entry, q.version
+        return self._entry(self._template(group)), q.version
+
+    @staticmethod
+    def _entry(template: FindingTemplate) -> _Entry:
+        return template, _SEVERITY_ORDER[template["severity"]], template["id"]
 
     def _template(self, group: list[_Candidate]) -> FindingTemplate:
         first = group[0]
