@@ -11,13 +11,15 @@ import functools
 import gc
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from alpinist.advisories.model import Affected, CvssScore, Vulnerability
 from alpinist.models import Package
+from alpinist.scan import matching
 from alpinist.scan.matching import match
 from alpinist.scan.model import Finding, finding_template, stamp
 from tests.test_matching import ALPINE_320, MemoryIndex, apk, inventory, py, secfix
@@ -162,7 +164,7 @@ def test_matches_in_several_threads_leave_the_collector_on() -> None:
     for thread in threads:
         thread.join(timeout=60)
     assert not errors and not any(t.is_alive() for t in threads)
-    assert all(not any(index.collector_seen) for _, index in indexes)  # type: ignore[attr-defined]
+    assert all(not any(index.collector_seen) for _, index in indexes)
     assert gc.isenabled()
 
 
@@ -207,20 +209,19 @@ _PEP440 = st.sampled_from(
         "1.0.dev0",
     ]
 )
-_APK = st.sampled_from(
-    [
-        "1.0-r0",
-        "1.0-r1",
-        "1.0.1-r0",
-        "1.0_rc1-r0",
-        "1.0_p1-r0",
-        "1.1-r0",
-        "1.0a-r0",
-        "2.0-r0",
-        "1.0_git20240101-r0",
-        "0.9-r5",
-    ]
-)
+_APK_VERSIONS = [
+    "1.0-r0",
+    "1.0-r1",
+    "1.0.1-r0",
+    "1.0_rc1-r0",
+    "1.0_p1-r0",
+    "1.1-r0",
+    "1.0a-r0",
+    "2.0-r0",
+    "1.0_git20240101-r0",
+    "0.9-r5",
+]
+_APK = st.sampled_from(_APK_VERSIONS)
 
 
 def _listed_by_definition(installed: str, listed: list[str]) -> bool:
@@ -276,3 +277,56 @@ def test_ids_decided_by_a_fixed_version_alone_match_below_it(
             if compare("apk", package.version, first) < 0:
                 expected.add((package.name, vuln_id, first))
     assert {(f.package.name, f.id, f.fixed_version) for f in result.findings} == expected
+
+
+class _NoSlices(matching._Slice):
+    """The general path for every package: candidates merged one by one (what slices must agree with)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.disjoint = False
+
+
+_IDS = ["CVE-2024-1", "CVE-2024-2", "CVE-2024-3", "CVE-2024-4", "GHSA-aaaa-bbbb-cccc"]
+
+
+_FEW = ["0.9-r5", "1.0-r0", "1.0-r1", "1.1-r0", "2.0-r0", "0"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    installed=st.lists(st.sampled_from(_FEW[:-1]), min_size=1, max_size=4),
+    rows=st.lists(st.tuples(st.sampled_from(_IDS), st.sampled_from(_FEW)), max_size=8),
+    withdrawn=st.sets(st.sampled_from(_IDS), max_size=2),
+    links=st.lists(st.tuples(st.sampled_from(_IDS), st.sampled_from([*_IDS, "CVE-2020-9"])), max_size=3),
+)
+# two ids decided by a fixed version each, one an alias of the other: one finding, not two
+@example(["1.0-r0"], [(_IDS[0], "1.1-r0"), (_IDS[1], "1.1-r0")], set(), [(_IDS[0], _IDS[1])])
+# a withdrawn id below the versions a second package still meets: its slice starts after it, not one later
+@example(["0.9-r5", "1.0-r1"], [(_IDS[0], "1.0-r1"), (_IDS[1], "1.1-r0"), (_IDS[2], "2.0-r0")], {_IDS[0]}, [])
+def test_slices_of_fixed_versions_find_what_merging_candidates_finds(
+    installed: list[str], rows: list[tuple[str, str]], withdrawn: set[str], links: list[tuple[str, str]]
+) -> None:
+    # secdb rows of one origin (an id under two keys is decided by the first fix, not by a slice), records
+    # some of which are withdrawn, aliases that make two ids one finding
+    affected = [secfix("3.20", "openssl", vuln_id, fixed) for vuln_id, fixed in rows]
+    aliases: dict[str, list[str]] = {}
+    for vuln_id, alias in links:
+        if alias != vuln_id:
+            aliases.setdefault(vuln_id, []).append(alias)
+    records = [
+        Vulnerability(
+            vuln_id,
+            aliases=tuple(aliases.get(vuln_id, ())),
+            withdrawn="2024-01-01" if vuln_id in withdrawn else None,
+            cvss=(CvssScore("3.1", f"CVSS:3.1/{vuln_id}", 5.0 + i, "MEDIUM", "nvd@nist.gov"),),
+        )
+        for i, vuln_id in enumerate(_IDS)
+    ]
+    packages = [apk(f"libssl{i}", version, "openssl") for i, version in enumerate(installed)]
+    inv = inventory(ALPINE_320, *packages)
+    sliced = match(inv, MemoryIndex(affected, records))  # type: ignore[arg-type]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(matching, "_Slice", _NoSlices)
+        merged = match(inv, MemoryIndex(affected, records))  # type: ignore[arg-type]
+    assert sliced == merged

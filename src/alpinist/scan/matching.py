@@ -66,9 +66,11 @@ from __future__ import annotations
 import gc
 import re
 import threading
+from bisect import bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from itertools import chain
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from alpinist.advisories import registry
@@ -203,14 +205,96 @@ _Entry = tuple[FindingTemplate, int, str]
 
 
 class _Plan:
-    """The findings of every package with one signature: candidate groups, then finding templates."""
+    """The findings of every package with one signature: candidate groups, then finding templates; and a
+    slice of the shared templates of ids decided by a fixed version (``_Slice``), when it has one."""
 
-    __slots__ = ("groups", "templates")
+    __slots__ = ("compared", "entries", "groups", "part", "templates")
 
     def __init__(self, groups: list[list[_Candidate]]) -> None:
         self.groups = groups
+        self.part: tuple[_Slice, _Query, int] | None = None  # (slice, query, start index)
+        self.compared = ""  # the version the slice's query compared
+        self.entries: list[_Entry] = []
         # ((template, severity order, id), version compared): what each package's findings are made and sorted by
         self.templates: list[tuple[_Entry, str]] = []
+
+
+class _Fixes:
+    """The ids of one advisory package (and scheme, and rule) decided by a fixed version alone, sorted by that
+    version (``_Evaluator.fixes``): those affecting an installed version are the suffix above it."""
+
+    __slots__ = ("ids", "items", "keys")
+
+    def __init__(self, keys: list[Any], items: list[tuple[str, _Verdict]]) -> None:
+        self.keys = keys  # the fixed versions' sort keys, ascending
+        self.items = items  # (vuln_id, verdict), in the same order
+        self.ids = frozenset(vuln_id for vuln_id, _ in items)
+
+    def start(self, installed: Any) -> int:
+        """The index of the first id whose fixed version is above ``installed``."""
+        return bisect_right(self.keys, installed)
+
+
+# What affects one (namespace, scheme, advisory package, version): the (vuln_id, verdict) of the ids decided
+# otherwise, and the ids of a ``_Fixes`` from an index on
+_Found = tuple[list[tuple[str, "_Verdict"]], _Fixes, int]
+
+
+def _first(item: tuple[Any, ...]) -> Any:
+    return item[0]
+
+
+def _affecting(found: _Found) -> list[tuple[str, _Verdict]]:
+    others, fixes, start = found
+    return others + fixes.items[start:] if start < len(fixes.items) else others
+
+
+class _Slice:
+    """The ids of a ``_Fixes`` from the lowest index any query of a match asks, checked once: withdrawn
+    records dropped, whether their ids and aliases are pairwise disjoint (then each is a finding of its own
+    for every version that meets it), their templates made once per (advisory package, notes)."""
+
+    __slots__ = ("_after", "_entries", "_matcher", "disjoint", "fixes", "ids", "start", "used")
+
+    def __init__(self, matcher: _Matcher, fixes: _Fixes, start: int) -> None:
+        self._matcher = matcher
+        self.fixes, self.start = fixes, start
+        kept: list[int] = []  # indexes (from ``start``) of the ids whose record is not withdrawn
+        every: list[frozenset[str]] = []
+        for index, (vuln_id, _) in enumerate(fixes.items[start:]):
+            vuln = matcher.vulnerability(vuln_id)
+            if vuln is not None and vuln.withdrawn:
+                continue
+            kept.append(index)
+            every.append(matcher.ids_of(vuln_id))
+        self.ids: frozenset[str] = frozenset().union(*every)
+        self.disjoint = len(self.ids) == sum(len(ids) for ids in every)
+        # for each index from ``start``: how many kept ids lie before it (where its slice of entries begins)
+        after = [0] * (len(fixes.items) - start + 1)
+        position = 0
+        for index in range(len(after)):
+            after[index] = position
+            if position < len(kept) and kept[position] == index:
+                position += 1
+        self._after = after
+        self._entries: dict[tuple[str, str, tuple[str, ...]], list[_Entry]] = {}
+        self.used = False
+
+    def entries(self, q: _Query, start: int) -> list[_Entry]:
+        """The templates of the ids from ``start`` on, for ``q``'s advisory package and notes."""
+        key = (q.namespace, q.name, q.notes)
+        made = self._entries.get(key)
+        if made is None:
+            matcher, items = self._matcher, self.fixes.items
+            made = []
+            for vuln_id, verdict in items[self.start :]:
+                vuln = matcher.vulnerability(vuln_id)
+                if vuln is not None and vuln.withdrawn:
+                    continue
+                candidate = _Candidate(q, vuln_id, verdict, matcher.ids_of(vuln_id))
+                made.append(matcher.template([candidate])[0])
+            self._entries[key] = made
+        return made[self._after[start - self.start] :]
 
 
 class _Candidate(NamedTuple):  # one per affecting (query, id): a tuple, cheap to make
@@ -355,27 +439,25 @@ class _Evaluator:
             return None
         return self.verdict(row.status, None, row)
 
-    def plain_fixes(
-        self, scheme: Scheme, decide: str, by_id: Mapping[str, Sequence[Affected]]
-    ) -> dict[str, tuple[Any, _Verdict]]:
-        """``vuln_id -> (key of the fixed version, verdict)`` of the ids that ``group`` decides by one row's
-        fixed version alone (no range, no listed version, not "not affected", a version the scheme reads):
-        any installed version whose key is below it is affected, with that verdict. Most OS rows are so;
-        ``_Matcher.verdicts`` compares them without a call per (version, id)."""
-        if decide == "cpe":
-            return {}
-        keys = self.keys(scheme)
-        plain: dict[str, tuple[Any, _Verdict]] = {}
-        for vuln_id, rows in by_id.items():
-            if len(rows) != 1:
-                continue
-            row = rows[0]
-            if row.ranges or row.versions or not row.fixed_version or self.not_affected(row):
-                continue
-            fixed = keys.maybe(row.fixed_version)
-            if fixed is not None:  # else ``row`` warns, once per query, as before
-                plain[vuln_id] = (fixed, self.verdict(row.status, row.fixed_version, row))
-        return plain
+    def fixes(self, scheme: Scheme, decide: str, by_id: Mapping[str, Sequence[Affected]]) -> _Fixes:
+        """The ids that ``group`` decides by one row's fixed version alone (no range, no listed version, not
+        "not affected", a version the scheme reads), in the order of those versions: any installed version
+        below one is affected by it, with that verdict. Most OS rows are so; ``_Matcher.verdicts`` finds the
+        ones above a version by bisection, without a call per (version, id)."""
+        items: list[tuple[Any, str, _Verdict]] = []
+        if decide != "cpe":
+            keys = self.keys(scheme)
+            for vuln_id, rows in by_id.items():
+                if len(rows) != 1:
+                    continue
+                row = rows[0]
+                if row.ranges or row.versions or not row.fixed_version or self.not_affected(row):
+                    continue
+                fixed = keys.maybe(row.fixed_version)
+                if fixed is not None:  # else ``row`` warns, once per query, as before
+                    items.append((fixed, vuln_id, self.verdict(row.status, row.fixed_version, row)))
+        items.sort(key=_first)  # (stable: ids of one fixed version keep the rows' order)
+        return _Fixes([fixed for fixed, _, _ in items], [(vuln_id, verdict) for _, vuln_id, verdict in items])
 
     def group(self, q: _Query, rows: Sequence[Affected]) -> _Verdict | None:
         """The verdict of one advisory id for one package, from all its rows."""
@@ -567,9 +649,7 @@ class _Matcher:
         self._alias_batch: AliasBatchIndex | None = index if isinstance(index, AliasBatchIndex) else None
         # an index that lives across many inventories (scan/index_cache.CachingIndex) may keep the verdicts of
         # each (namespace, scheme, advisory package, version): they depend on nothing else
-        self._shared_verdicts: dict[_VerdictKey, list[tuple[str, _Verdict]]] | None = getattr(
-            index, "verdict_cache", None
-        )
+        self._shared_verdicts: dict[_VerdictKey, _Found] | None = getattr(index, "verdict_cache", None)
 
     def warn(self, message: str) -> None:
         self._warnings[message] = None
@@ -728,13 +808,14 @@ class _Matcher:
 
     def verdicts(
         self, queries: list[_Query], rows: dict[tuple[str, str], list[Affected]]
-    ) -> dict[_VerdictKey, list[tuple[str, _Verdict]]]:
-        """``(vuln_id, verdict)`` of every advisory affecting each distinct query, rows grouped by id once
-        per advisory package."""
+    ) -> dict[_VerdictKey, _Found]:
+        """What affects each distinct query: rows grouped by id once per advisory package, the ids decided
+        by a fixed version alone found by bisection (``_Evaluator.fixes``), the others evaluated one by
+        one."""
         grouped: dict[tuple[str, str], dict[str, list[Affected]]] = {}
         # (namespace, advisory package, scheme, rule) -> its ids decided by a fixed version alone
-        plains: dict[tuple[str, str, Scheme, str], dict[str, tuple[Any, _Verdict]]] = {}
-        out: dict[_VerdictKey, list[tuple[str, _Verdict]]] = {}
+        all_fixes: dict[tuple[str, str, Scheme, str], _Fixes] = {}
+        out: dict[_VerdictKey, _Found] = {}
         evaluate = self.evaluator.group
         shared = self._shared_verdicts
         for q in queries:
@@ -754,22 +835,20 @@ class _Matcher:
                     else:
                         group.append(row)
                 grouped[(q.namespace, q.name)] = by_id
-            plain_key = (q.namespace, q.name, q.scheme, q.rule.decide)
-            plain = plains.get(plain_key)
-            if plain is None:
-                plain = plains[plain_key] = self.evaluator.plain_fixes(q.scheme, q.rule.decide, by_id)
-            found: list[tuple[str, _Verdict]] = []
-            installed = q.key
-            for vuln_id, group in by_id.items():
-                fix = plain.get(vuln_id)
-                if fix is not None:
-                    if installed < fix[0]:
-                        found.append((vuln_id, fix[1]))
-                    continue
-                verdict = evaluate(q, group)
-                if verdict is not None:
-                    found.append((vuln_id, verdict))
-            out[key] = found
+            fixes_key = (q.namespace, q.name, q.scheme, q.rule.decide)
+            fixes = all_fixes.get(fixes_key)
+            if fixes is None:
+                fixes = all_fixes[fixes_key] = self.evaluator.fixes(q.scheme, q.rule.decide, by_id)
+            others: list[tuple[str, _Verdict]] = []
+            if len(by_id) > len(fixes.items):
+                decided = fixes.ids
+                for vuln_id, group in by_id.items():
+                    if vuln_id in decided:
+                        continue
+                    verdict = evaluate(q, group)
+                    if verdict is not None:
+                        others.append((vuln_id, verdict))
+            found = out[key] = (others, fixes, fixes.start(q.key))
             if shared is not None:
                 shared[key] = found
         return out
@@ -778,7 +857,22 @@ class _Matcher:
         queries = self.valid(self.queries())
         rows = self.rows(queries)
         verdicts = self.verdicts(queries, rows)
-        self.prefetch((vuln_id for found in verdicts.values() for vuln_id, _ in found), links=True)
+        # each list of ids decided by a fixed version, from the lowest index a query asks it from: the ids read,
+        # checked and described once for every version that meets them (``_Slice``)
+        lowest: dict[int, tuple[_Fixes, int]] = {}
+        for _, fixes, start in verdicts.values():
+            if start < len(fixes.items):
+                seen = lowest.get(id(fixes))
+                if seen is None or start < seen[1]:
+                    lowest[id(fixes)] = (fixes, start)
+        self.prefetch(
+            chain(
+                (vuln_id for others, _, _ in verdicts.values() for vuln_id, _ in others),
+                (vuln_id for fixes, start in lowest.values() for vuln_id, _ in fixes.items[start:]),
+            ),
+            links=True,
+        )
+        slices = {key: _Slice(self, fixes, start) for key, (fixes, start) in lowest.items()}
         # Packages whose queries are the same (same namespace, advisory package, compared version and notes:
         # the binary packages of one source, one origin's subpackages, one wheel installed twice) get the
         # same findings but for the package itself: their candidates are merged and their findings worked
@@ -796,15 +890,27 @@ class _Matcher:
                 signature = tuple((q.namespace, q.scheme, q.name, q.version, q.notes) for q in members)
             plan = plans.get(signature)
             if plan is None:
-                plan = plans[signature] = _Plan(self.merge(self.candidates(members, verdicts)))
+                plan = plans[signature] = self.plan(members, verdicts, slices)
             plan_of.append((members[0].package, plan))
         # the aliases' own records give their CVSS scores and descriptions: read them in one batch too
         self.prefetch(
-            vuln_id for plan in plans.values() for group in plan.groups for c in group for vuln_id in c.ids
+            chain(
+                (
+                    vuln_id
+                    for plan in plans.values()
+                    for group in plan.groups
+                    for c in group
+                    for vuln_id in c.ids
+                ),
+                (vuln_id for part in slices.values() if part.used for vuln_id in part.ids),
+            )
         )
         template = self.template
         for plan in plans.values():
             plan.templates = [template(group) for group in plan.groups]
+            if plan.part is not None:
+                part, q, start = plan.part
+                plan.entries = part.entries(q, start)
         decorated: list[tuple[int, str, str, str, int, Finding]] = []
         for package, plan in plan_of:
             name, version = package.name, package.version
@@ -812,23 +918,57 @@ class _Matcher:
                 decorated.append(
                     (severity, name, version, vuln_id, len(decorated), stamp(made, package, compared))
                 )
+            if plan.entries:
+                compared = plan.compared
+                for made, severity, vuln_id in plan.entries:
+                    decorated.append(
+                        (severity, name, version, vuln_id, len(decorated), stamp(made, package, compared))
+                    )
         decorated.sort()  # (the position breaks ties: stable, and findings are never compared)
         namespaces = tuple(dict.fromkeys(q.namespace for q in queries))
         return MatchResult(tuple(d[-1] for d in decorated), tuple(self._warnings), namespaces)
 
-    def candidates(
-        self, queries: Iterable[_Query], verdicts: dict[_VerdictKey, list[tuple[str, _Verdict]]]
-    ) -> list[_Candidate]:
-        """Every affecting (query, id) of one package, withdrawn records left out."""
-        found: list[_Candidate] = []
+    def plan(
+        self, members: list[_Query], verdicts: dict[_VerdictKey, _Found], slices: dict[int, _Slice]
+    ) -> _Plan:
+        """The findings of a package with these queries: a package of one query whose ids decided by a fixed
+        version meet no other of its ids takes them as a slice of shared templates (``_Slice``); the rest are
+        candidates, merged where their ids or aliases meet."""
+        if len(members) == 1:
+            q = members[0]
+            others, fixes, start = verdicts[(q.namespace, q.scheme, q.name, q.version)]
+            part = slices.get(id(fixes)) if start < len(fixes.items) else None
+            if part is None:
+                return _Plan(self.merge(self.candidates(q, others)))
+            if part.disjoint:
+                candidates = self.candidates(q, others)
+                if not any(c.ids & part.ids for c in candidates):
+                    part.used = True
+                    plan = _Plan(self.merge(candidates))
+                    plan.part, plan.compared = (part, q, start), q.version
+                    return plan
+        return _Plan(
+            self.merge(
+                [
+                    c
+                    for q in members
+                    for c in self.candidates(
+                        q, _affecting(verdicts[(q.namespace, q.scheme, q.name, q.version)])
+                    )
+                ]
+            )
+        )
+
+    def candidates(self, q: _Query, found: Iterable[tuple[str, _Verdict]]) -> list[_Candidate]:
+        """The affecting (query, id) pairs of one query, withdrawn records left out."""
+        out: list[_Candidate] = []
         vulnerability, ids_of, make = self.vulnerability, self.ids_of, _Candidate._make
-        for q in queries:
-            for vuln_id, verdict in verdicts[(q.namespace, q.scheme, q.name, q.version)]:
-                vuln = vulnerability(vuln_id)
-                if vuln is not None and vuln.withdrawn:
-                    continue
-                found.append(make((q, vuln_id, verdict, ids_of(vuln_id))))
-        return found
+        for vuln_id, verdict in found:
+            vuln = vulnerability(vuln_id)
+            if vuln is not None and vuln.withdrawn:
+                continue
+            out.append(make((q, vuln_id, verdict, ids_of(vuln_id))))
+        return out
 
     def merge(self, members: list[_Candidate]) -> list[list[_Candidate]]:
         """The candidates of one package whose ids/aliases meet, as groups (union-find), in their order."""
