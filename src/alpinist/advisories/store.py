@@ -252,6 +252,9 @@ def check_schema(conn: sqlite3.Connection, path: Path) -> None:
         )
 
 
+_READ_CACHE_KIB = 32768
+
+
 class Store:
     """Read-only access to an advisory database (one SQLite connection; not for use across threads)."""
 
@@ -273,6 +276,9 @@ class Store:
             raise DatabaseError(f"{path}: cannot open the database: {exc}") from None
         try:
             check_schema(conn, path)
+            # a scan reads a few thousand pages, some of them twice (a record's aliases, then the aliases'
+            # records): room for them all, instead of SQLite's default 2 MiB (allocated only as pages are read)
+            conn.execute(f"PRAGMA cache_size=-{_READ_CACHE_KIB}")
         except BaseException:
             conn.close()
             raise
