@@ -150,6 +150,27 @@ def test_aliases_many_links_both_directions(store: Store) -> None:
         assert store.aliases_of(vuln_id) == ids
 
 
+def test_records_aliases_and_aliased_by_are_aliases_many(store: Store) -> None:
+    ids = [
+        "PYSEC-2021-66",
+        "CVE-2020-28493",
+        "GHSA-8r7q-cvjq-x353",
+        "CVE-2014-1402",
+        "PYSEC-2014-8",
+        "GHSA-g3rq-g295-4j3m",
+        "CVE-2022-37434",
+        "CVE-1999-0001",
+    ]
+    backwards = store.aliased_by_many(ids)
+    assert backwards["CVE-2020-28493"] == ["PYSEC-2021-66"]  # the OSV record lists it
+    assert backwards["PYSEC-2021-66"] == [] and backwards["CVE-1999-0001"] == []
+    records = store.vulnerabilities_many(ids, references=False)
+    both = store.aliases_many(ids)
+    for vuln_id in ids:
+        own = set(records[vuln_id].aliases) if vuln_id in records else set()
+        assert own | set(backwards[vuln_id]) == set(both[vuln_id]), vuln_id
+
+
 def test_aliases_many_with_more_ids_than_one_statement_takes(store: Store) -> None:
     ids = [f"CVE-2099-{i}" for i in range(1900)] + ["PYSEC-2014-8"]
     with Statements(store) as seen:

@@ -466,6 +466,24 @@ class Store:
                 linked[alias].add(vuln_id)
         return {vuln_id: sorted(ids - {vuln_id}) for vuln_id, ids in linked.items()}
 
+    def aliased_by_many(self, vuln_ids: Iterable[str]) -> dict[str, list[str]]:
+        """For many ids, the ids whose records list them as an alias (the other direction of a record's own
+        ``aliases``): one statement per chunk, through ``aliases_by_alias``. A record's aliases and these are
+        together :meth:`aliases_many`, as an aliases row is only ever written with its record's row (same id,
+        same feed). Every requested id is a key."""
+        wanted = list(dict.fromkeys(vuln_ids))
+        linked: dict[str, list[str]] = {vuln_id: [] for vuln_id in wanted}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for alias, vuln_id in self._query(
+                f"SELECT DISTINCT alias, vuln_id FROM aliases WHERE alias IN ({marks}) ORDER BY alias, vuln_id",
+                chunk,
+            ):
+                if vuln_id != alias:
+                    linked[alias].append(vuln_id)
+        return linked
+
     def namespaces(self) -> list[str]:
         """Every namespace the database holds rows for (alpine:3.20, debian:bookworm, pypi, cpe...)."""
         if self._namespaces is None:

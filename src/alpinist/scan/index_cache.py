@@ -23,6 +23,7 @@ class CachingIndex:
         self._vulns: dict[str, Vulnerability | None] = {}
         self._brief: dict[str, Vulnerability | None] = {}  # read with references=False
         self._aliases: dict[str, list[str]] = {}
+        self._aliased_by: dict[str, list[str]] = {}
         self._namespaces: list[str] | None = None
         # matching's verdicts per (namespace, scheme, advisory package, version), shared by every match()
         # through this index (scan/matching.py reads the attribute). A record that cannot be evaluated is
@@ -34,7 +35,7 @@ class CachingIndex:
         verdicts: a verdict's warning is given by the first match through each of them."""
         other = CachingIndex(self.store)
         other._rows, other._vulns, other._aliases = self._rows, self._vulns, self._aliases
-        other._brief = self._brief
+        other._brief, other._aliased_by = self._brief, self._aliased_by
         other._namespaces = list(self.namespaces())
         return other
 
@@ -83,3 +84,12 @@ class CachingIndex:
             for vuln_id in missing:
                 self._aliases[vuln_id] = list(found.get(vuln_id, ()))
         return {i: self._aliases[i] for i in wanted}
+
+    def aliased_by_many(self, vuln_ids: Iterable[str]) -> Mapping[str, list[str]]:
+        wanted = list(dict.fromkeys(vuln_ids))
+        missing = [i for i in wanted if i not in self._aliased_by]
+        if missing:
+            found = self.store.aliased_by_many(missing)
+            for vuln_id in missing:
+                self._aliased_by[vuln_id] = list(found.get(vuln_id, ()))
+        return {i: self._aliased_by[i] for i in wanted}

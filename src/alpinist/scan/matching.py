@@ -126,6 +126,14 @@ class VulnerabilityBatchIndex(Protocol):
 
 
 @runtime_checkable
+class ReverseAliasBatchIndex(Protocol):
+    """An index that says, for many ids, which ids' records list them as an alias. With the records' own
+    ``aliases`` this is ``aliases_many`` (the SQLite store: an aliases row is written with its record)."""
+
+    def aliased_by_many(self, vuln_ids: Iterable[str]) -> Mapping[str, list[str]]: ...
+
+
+@runtime_checkable
 class AliasBatchIndex(Protocol):
     """:class:`AliasIndex` for many ids at once: ``aliases_many(ids)[id]`` equals ``aliases_of(id)``."""
 
@@ -647,6 +655,9 @@ class _Matcher:
             index if isinstance(index, VulnerabilityBatchIndex) else None
         )
         self._alias_batch: AliasBatchIndex | None = index if isinstance(index, AliasBatchIndex) else None
+        self._reverse_batch: ReverseAliasBatchIndex | None = (
+            index if isinstance(index, ReverseAliasBatchIndex) else None
+        )
         # an index that lives across many inventories (scan/index_cache.CachingIndex) may keep the verdicts of
         # each (namespace, scheme, advisory package, version): they depend on nothing else
         self._shared_verdicts: dict[_VerdictKey, _Found] | None = getattr(index, "verdict_cache", None)
@@ -778,7 +789,14 @@ class _Matcher:
                 found = self._vuln_batch.vulnerabilities_many(missing, references=False)
                 for vuln_id in missing:
                     self._vulns[vuln_id] = found.get(vuln_id)
-        if links and self._alias_batch is not None:
+        if links and self._reverse_batch is not None and self._vuln_batch is not None:
+            # the records just read hold one direction (``ids_of`` adds their aliases): ask the other only
+            missing = [i for i in wanted if i not in self._links]
+            if missing:
+                linked = self._reverse_batch.aliased_by_many(missing)
+                for vuln_id in missing:
+                    self._links[vuln_id] = list(linked.get(vuln_id, ()))
+        elif links and self._alias_batch is not None:
             missing = [i for i in wanted if i not in self._links]
             if missing:
                 linked = self._alias_batch.aliases_many(missing)
