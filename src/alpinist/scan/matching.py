@@ -831,8 +831,9 @@ class _Matcher:
         by a fixed version alone found by bisection (``_Evaluator.fixes``), the others evaluated one by
         one."""
         grouped: dict[tuple[str, str], dict[str, list[Affected]]] = {}
-        # (namespace, advisory package, scheme, rule) -> its ids decided by a fixed version alone
-        all_fixes: dict[tuple[str, str, Scheme, str], _Fixes] = {}
+        # (namespace, advisory package, scheme, rule) -> its ids decided by a fixed version alone, and the
+        # (id, rows) of the others, evaluated for each version
+        all_fixes: dict[tuple[str, str, Scheme, str], tuple[_Fixes, list[tuple[str, list[Affected]]]]] = {}
         out: dict[_VerdictKey, _Found] = {}
         evaluate = self.evaluator.group
         shared = self._shared_verdicts
@@ -854,18 +855,17 @@ class _Matcher:
                         group.append(row)
                 grouped[(q.namespace, q.name)] = by_id
             fixes_key = (q.namespace, q.name, q.scheme, q.rule.decide)
-            fixes = all_fixes.get(fixes_key)
-            if fixes is None:
-                fixes = all_fixes[fixes_key] = self.evaluator.fixes(q.scheme, q.rule.decide, by_id)
+            known = all_fixes.get(fixes_key)
+            if known is None:
+                fixes = self.evaluator.fixes(q.scheme, q.rule.decide, by_id)
+                undecided = [(vuln_id, group) for vuln_id, group in by_id.items() if vuln_id not in fixes.ids]
+                known = all_fixes[fixes_key] = (fixes, undecided)
+            fixes, undecided = known
             others: list[tuple[str, _Verdict]] = []
-            if len(by_id) > len(fixes.items):
-                decided = fixes.ids
-                for vuln_id, group in by_id.items():
-                    if vuln_id in decided:
-                        continue
-                    verdict = evaluate(q, group)
-                    if verdict is not None:
-                        others.append((vuln_id, verdict))
+            for vuln_id, group in undecided:
+                verdict = evaluate(q, group)
+                if verdict is not None:
+                    others.append((vuln_id, verdict))
             found = out[key] = (others, fixes, fixes.start(q.key))
             if shared is not None:
                 shared[key] = found
@@ -1103,21 +1103,22 @@ class _Matcher:
     ) -> _Description:
         """Id, aliases, severity, description and links of one advisory (shared by the binary packages of a
         source)."""
+        if len(all_ids) == 1:  # no alias, one member: most OS advisories
+            vuln = self.vulnerability(vuln_id)
+            choice = assess(severity_row, vuln, ())
+            return vuln_id, (), choice, (vuln.summary or None) if vuln else None, self._links_of(vuln_id, ())
         alias_cvss: list[CvssScore] = []
-        if len(all_ids) == 1:  # no alias: most OS advisories
-            best_id = vuln_id
-        else:
-            best_id = preferred_id(all_ids)
-            for other in sorted(all_ids - {vuln_id}):
-                alias = self.vulnerability(other)
-                if alias is not None:
-                    alias_cvss.extend(alias.cvss)
+        best_id = preferred_id(all_ids)
+        for other in sorted(all_ids - {vuln_id}):
+            alias = self.vulnerability(other)
+            if alias is not None:
+                alias_cvss.extend(alias.cvss)
         choice = assess(severity_row, self.vulnerability(vuln_id), alias_cvss)
         described = self.vulnerability(best_id)
         description = (described.summary if described else None) or next(
             (v.summary for v in map(self.vulnerability, member_ids) if v is not None and v.summary), None
         )
-        aliases = tuple(sorted(all_ids - {best_id}, key=_id_key)) if len(all_ids) > 1 else ()
+        aliases = tuple(sorted(all_ids - {best_id}, key=_id_key))
         return best_id, aliases, choice, description, self._links_of(best_id, aliases)
 
 
