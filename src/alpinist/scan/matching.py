@@ -66,7 +66,7 @@ from __future__ import annotations
 import gc
 import re
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -245,7 +245,7 @@ class _Fixes:
 
 # What affects one (namespace, scheme, advisory package, version): the (vuln_id, verdict) of the ids decided
 # otherwise, and the ids of a ``_Fixes`` from an index on
-_Found = tuple[list[tuple[str, "_Verdict"]], _Fixes, int]
+_Found = tuple[list[tuple[str, _Verdict]], _Fixes, int]
 
 
 def _first(item: tuple[Any, ...]) -> Any:
@@ -262,47 +262,38 @@ class _Slice:
     records dropped, whether their ids and aliases are pairwise disjoint (then each is a finding of its own
     for every version that meets it), their templates made once per (advisory package, notes)."""
 
-    __slots__ = ("_after", "_entries", "_matcher", "disjoint", "fixes", "ids", "start", "used")
+    __slots__ = ("_entries", "_kept", "_matcher", "disjoint", "ids", "items", "start", "used")
 
     def __init__(self, matcher: _Matcher, fixes: _Fixes, start: int) -> None:
         self._matcher = matcher
-        self.fixes, self.start = fixes, start
-        kept: list[int] = []  # indexes (from ``start``) of the ids whose record is not withdrawn
+        self.start = start
+        self._kept: list[int] = []  # positions (from ``start``) of the ids whose record is not withdrawn
+        self.items: list[tuple[str, _Verdict]] = []  # those ids, with their verdicts
         every: list[frozenset[str]] = []
-        for index, (vuln_id, _) in enumerate(fixes.items[start:]):
+        for position, (vuln_id, verdict) in enumerate(fixes.items[start:]):
             vuln = matcher.vulnerability(vuln_id)
             if vuln is not None and vuln.withdrawn:
                 continue
-            kept.append(index)
+            self._kept.append(position)
+            self.items.append((vuln_id, verdict))
             every.append(matcher.ids_of(vuln_id))
         self.ids: frozenset[str] = frozenset().union(*every)
         self.disjoint = len(self.ids) == sum(len(ids) for ids in every)
-        # for each index from ``start``: how many kept ids lie before it (where its slice of entries begins)
-        after = [0] * (len(fixes.items) - start + 1)
-        position = 0
-        for index in range(len(after)):
-            after[index] = position
-            if position < len(kept) and kept[position] == index:
-                position += 1
-        self._after = after
         self._entries: dict[tuple[str, str, tuple[str, ...]], list[_Entry]] = {}
-        self.used = False
+        self.used = False  # a plan takes a part of it (its ids' aliases are then read)
 
     def entries(self, q: _Query, start: int) -> list[_Entry]:
-        """The templates of the ids from ``start`` on, for ``q``'s advisory package and notes."""
+        """The templates of the ids from index ``start`` of the fixes on, for ``q``'s advisory package and
+        notes."""
         key = (q.namespace, q.name, q.notes)
         made = self._entries.get(key)
         if made is None:
-            matcher, items = self._matcher, self.fixes.items
-            made = []
-            for vuln_id, verdict in items[self.start :]:
-                vuln = matcher.vulnerability(vuln_id)
-                if vuln is not None and vuln.withdrawn:
-                    continue
-                candidate = _Candidate(q, vuln_id, verdict, matcher.ids_of(vuln_id))
-                made.append(matcher.template([candidate])[0])
-            self._entries[key] = made
-        return made[self._after[start - self.start] :]
+            template, ids_of = self._matcher.template, self._matcher.ids_of
+            made = self._entries[key] = [
+                template([_Candidate(q, vuln_id, verdict, ids_of(vuln_id))])[0]
+                for vuln_id, verdict in self.items
+            ]
+        return made[bisect_left(self._kept, start - self.start) :]
 
 
 class _Candidate(NamedTuple):  # one per affecting (query, id): a tuple, cheap to make
