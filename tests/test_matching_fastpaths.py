@@ -330,3 +330,29 @@ def test_slices_of_fixed_versions_find_what_merging_candidates_finds(
         mp.setattr(matching, "_Slice", _NoSlices)
         merged = match(inv, MemoryIndex(affected, records))  # type: ignore[arg-type]
     assert sliced == merged
+
+
+def test_frozen_from_builds_what_the_constructor_builds() -> None:
+    from alpinist.models import VersionRange, frozen_from
+
+    values = {
+        "vuln_id": "PYSEC-1",
+        "source": "osv",
+        "namespace": "pypi",
+        "package": "jinja2",
+        "status": "fixed",
+        "fixed_version": "2.11.3",
+        "ranges": (VersionRange("0", end="2.11.3"),),
+        "versions": ("2.11.2",),
+        "severity": None,
+        "severity_note": None,
+    }
+    built = Affected(**values)  # type: ignore[arg-type]
+    fast = frozen_from(Affected, dict(values))
+    assert type(fast) is Affected and fast == built and hash(fast) == hash(built)
+    assert dataclasses.replace(fast, status="open") == dataclasses.replace(built, status="open")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.status = "open"  # type: ignore[misc]
+    del values["severity_note"]
+    with pytest.raises(TypeError, match="9 fields given, 10 expected"):
+        frozen_from(Affected, values)

@@ -33,6 +33,7 @@ from alpinist.advisories.model import (
 )
 from alpinist.advisories.registry import feed_preference
 from alpinist.errors import DatabaseError
+from alpinist.models import frozen_from
 
 SCHEMA_VERSION = 1
 
@@ -325,17 +326,20 @@ class Store:
             # for the common case of rows without ranges or explicit versions.
             for vuln_id, source, package, status, fixed, ranges, versions, severity, note in rows:
                 result[package].append(
-                    Affected(
-                        vuln_id,
-                        source,
-                        namespace,
-                        package,
-                        status,
-                        fixed,
-                        _decoded_ranges(ranges) if ranges else (),
-                        _decoded_versions(versions) if versions else (),
-                        severity,
-                        note,
+                    frozen_from(
+                        Affected,
+                        {
+                            "vuln_id": vuln_id,
+                            "source": source,
+                            "namespace": namespace,
+                            "package": package,
+                            "status": status,
+                            "fixed_version": fixed,
+                            "ranges": _decoded_ranges(ranges) if ranges else (),
+                            "versions": _decoded_versions(versions) if versions else (),
+                            "severity": severity,
+                            "severity_note": note,
+                        },
                     )
                 )
         return result
@@ -425,19 +429,32 @@ class Store:
                 cvss_rows.sort(key=lambda r: (rank.get(r[6], len(rank)), r[6], not r[5], r[0], r[4]))
             cvss: dict[tuple[str, str, str], CvssScore] = {}
             for version, vector, score, severity, source, primary, _feed in cvss_rows:
-                cvss.setdefault(
-                    (version, vector, source),
-                    CvssScore(version, vector, float(score), cast(Severity, severity), source, bool(primary)),
-                )
-            result[vuln_id] = Vulnerability(
-                vuln_id,
-                tuple(dict.fromkeys(a for a, _ in alias_rows if a != vuln_id)) if alias_rows else (),
-                summary,
-                published,
-                modified,
-                withdrawn,
-                references,
-                tuple(cvss.values()),
+                if (version, vector, source) not in cvss:
+                    cvss[(version, vector, source)] = frozen_from(
+                        CvssScore,
+                        {
+                            "version": version,
+                            "vector": vector,
+                            "base_score": float(score),
+                            "severity": severity,
+                            "source": source,
+                            "primary": bool(primary),
+                        },
+                    )
+            result[vuln_id] = frozen_from(
+                Vulnerability,
+                {
+                    "id": vuln_id,
+                    "aliases": tuple(dict.fromkeys(a for a, _ in alias_rows if a != vuln_id))
+                    if alias_rows
+                    else (),
+                    "summary": summary,
+                    "published": published,
+                    "modified": modified,
+                    "withdrawn": withdrawn,
+                    "references": references,
+                    "cvss": tuple(cvss.values()),
+                },
             )
         return result
 

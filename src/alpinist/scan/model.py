@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from alpinist.advisories.model import SEVERITIES, Severity, SourceStatus, Status
-from alpinist.models import Inventory, Package
+from alpinist.models import Inventory, Package, frozen_from
 
 VexStatus = Literal["not_affected", "affected", "fixed", "under_investigation"]
 
@@ -89,17 +89,14 @@ def finding_template(**values: Any) -> FindingTemplate:
 def stamp(template: FindingTemplate, package: Package, matched_version: str) -> Finding:
     """``Finding(**template, package=package, installed_version=package.version, matched_version=...)``.
 
-    A frozen dataclass's ``__init__`` sets each of its 21 fields through ``object.__setattr__`` (2-4 µs a
-    finding here); this gives the instance a copy of the checked template, completed, as its ``__dict__``
-    (0.5 µs). The result is the same frozen object: equality, hash, ``replace`` and ``asdict`` agree.
+    A copy of the checked template, completed, becomes the finding's fields (``models.frozen_from``: 0.6 µs
+    where the dataclass's ``__init__`` takes 2-4 µs): the same frozen object.
     """
     values = dict(template)
     values["package"] = package
     values["installed_version"] = package.version
     values["matched_version"] = matched_version
-    finding: Finding = object.__new__(Finding)
-    object.__setattr__(finding, "__dict__", values)
-    return finding
+    return frozen_from(Finding, values)
 
 
 @dataclass(frozen=True)
