@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from alpinist.advisories.model import SEVERITIES, Severity, SourceStatus, Status
-from alpinist.models import Inventory, Package, frozen_from
+from alpinist.models import Inventory, Package
 
 VexStatus = Literal["not_affected", "affected", "fixed", "under_investigation"]
 
@@ -89,14 +89,18 @@ def finding_template(**values: Any) -> FindingTemplate:
 def stamp(template: FindingTemplate, package: Package, matched_version: str) -> Finding:
     """``Finding(**template, package=package, installed_version=package.version, matched_version=...)``.
 
-    A copy of the checked template, completed, becomes the finding's fields (``models.frozen_from``: 0.6 µs
-    where the dataclass's ``__init__`` takes 2-4 µs): the same frozen object.
+    A copy of the checked template, completed, becomes the finding's fields (as ``models.frozen_from`` does:
+    0.5 µs where the dataclass's ``__init__`` takes 2-4 µs): the same frozen object.
     """
     values = dict(template)
     values["package"] = package
     values["installed_version"] = package.version
     values["matched_version"] = matched_version
-    return frozen_from(Finding, values)
+    # ``models.frozen_from`` without its field count: ``finding_template`` checked the fields once, and this
+    # runs once per finding
+    finding: Finding = object.__new__(Finding)
+    object.__setattr__(finding, "__dict__", values)
+    return finding
 
 
 @dataclass(frozen=True)
