@@ -207,6 +207,25 @@ _PEP440 = st.sampled_from(
         "not a version",
         "1.0-1",
         "1.0.dev0",
+        # equal to others above, spelt otherwise: implicit zeros, an explicit epoch 0, case, separators
+        "0!1.0",
+        "1.0.0.0",
+        "V1.0",
+        "1.0.dev",
+        "1.0-dev0",
+        "1.0RC1",
+        "1.0-rc.1",
+        "1.0c1",
+        "1.0post1",
+        "1.0.rev1",
+        "1.0a",
+        "1.0a0",
+        "1.0.0+LOCAL-1",
+        "1.0+cu.118",
+        "2!1.0",
+        "1.01",
+        "1.1.0",
+        "10.0",
     ]
 )
 _APK_VERSIONS = [
@@ -240,7 +259,7 @@ def _listed_by_definition(installed: str, listed: list[str]) -> bool:
     return False
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(installed=_PEP440, listed=st.lists(_PEP440, min_size=1, max_size=8))
 def test_a_listed_version_matches_as_pep440_equality_says(installed: str, listed: list[str]) -> None:
     from alpinist.versions import is_valid

@@ -591,3 +591,41 @@ def test_key_set_holds_the_keys_the_scheme_reads_and_answers_version_equality() 
     assert sort_key("pep440", "3.0") not in found  # another epoch
     assert key_set("apk", ("1.0-r0", "1.0-r1")) == {sort_key("apk", "1.0-r0"), sort_key("apk", "1.0-r1")}
     assert key_set("pep440", ()) == frozenset()
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.from_regex(
+        r"\A\s*v?([0-9]!)?[0-9]{1,3}(\.[0-9]{1,3}){0,3}((a|b|rc|c|alpha|beta|pre|preview)[-_.]?[0-9]{0,2})?"
+        r"([-_.]?(post|rev|r)[-_.]?[0-9]{0,2})?([-_.]?dev[-_.]?[0-9]{0,2})?(\+[a-z0-9]{1,3}([-_.][a-z0-9]{1,3}){0,2})?\s*\Z",
+        fullmatch=True,
+    ),
+    st.data(),
+)
+def test_pep440_equal_versions_have_the_same_digits(text: str, data: st.DataObject) -> None:
+    from packaging.version import InvalidVersion, Version
+
+    from alpinist.versions import pep440_digits
+
+    try:
+        version = Version(text)
+    except InvalidVersion:
+        return
+    # the normalized spelling, the public part, and a respelling with zeros and separators changed
+    for other in (str(version), version.public, f"0!{version}" if version.epoch == 0 else str(version)):
+        if Version(other) == version:
+            assert pep440_digits(other) == pep440_digits(text), (text, other)
+    padded = data.draw(st.sampled_from([".0", ".0.0", ""]))
+    if version.pre is None and version.post is None and version.dev is None and version.local is None:
+        respelt = f"{version.epoch}!{version.base_version.split('!')[-1]}{padded}"
+        assert Version(respelt) == version and pep440_digits(respelt) == pep440_digits(text)
+
+
+def test_pep440_digits_ignore_what_packaging_ignores_beyond_ascii() -> None:
+    from alpinist.versions import pep440_digits, pep440_may_equal
+
+    # Unicode whitespace around a version (packaging strips it)
+    for spelt, plain in (("1.0\x85", "1.0"), ("\u00a01.0", "1.0"), ("\u20031.0.0\u2028", "1.0")):
+        assert Version(spelt) == Version(plain)
+        assert pep440_digits(spelt) == pep440_digits(plain)
+        assert pep440_may_equal(spelt, ("2.0", plain)) == (plain,)

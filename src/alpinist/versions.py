@@ -325,6 +325,37 @@ def sort_key(scheme: Scheme, version: str, *, strict: bool = True) -> Any:
     raise ValueError(f"unknown version scheme {scheme!r}")
 
 
+# every ASCII character but the digits 1-9: ``str.translate`` drops them
+_NOT_NONZERO_DIGITS = {code: None for code in range(128) if not ord("1") <= code <= ord("9")}
+_NOT_NONZERO_DIGIT = re.compile(r"[^1-9]+")
+
+
+def pep440_digits(version: str) -> str:
+    """The digits 1-9 of a version string, in order. Versions PEP 440 calls equal have the same ones: numbers
+    compare as integers (01 = 1), trailing zeros of the release and implicit zeros do not count (1.0 = 1.0.0,
+    1.0a = 1.0a0, 1.0.dev = 1.0.dev0), an epoch of 0 may be written or not (0!1.0 = 1.0), and the spellings of
+    pre-, post- and dev-releases, separators, a leading ``v`` and case carry no digit. Two versions with other
+    digits are never equal; the same digits do not make them equal (1.2 and 12.0)."""
+    if version.isascii():
+        return version.translate(_NOT_NONZERO_DIGITS)
+    return _NOT_NONZERO_DIGIT.sub("", version)  # (packaging strips Unicode whitespace around a version)
+
+
+@lru_cache(maxsize=4096)
+def _pep440_by_digits(versions: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for version in versions:
+        found.setdefault(pep440_digits(version), []).append(version)
+    return {digits: tuple(same) for digits, same in found.items()}
+
+
+def pep440_may_equal(version: str, versions: tuple[str, ...]) -> tuple[str, ...]:
+    """The strings of ``versions`` that can be PEP 440-equal to ``version`` (``pep440_digits``): only these
+    need parsing to answer "is it one of a record's hundreds of listed versions" (the index of a list is
+    made once per process, at a fraction of the cost of parsing it)."""
+    return _pep440_by_digits(versions).get(pep440_digits(version), ())
+
+
 @lru_cache(maxsize=4096)
 def key_set(scheme: Scheme, versions: tuple[str, ...]) -> frozenset[Any] | None:
     """The sort keys of ``versions`` that ``scheme`` reads, as a set (cached, as the keys are): "is this

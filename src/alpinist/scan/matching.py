@@ -88,7 +88,7 @@ from alpinist.advisories.profile import PackageRule, Profile
 from alpinist.models import Inventory, Package
 from alpinist.scan.model import Finding, FindingTemplate, MatchResult, finding_template, stamp
 from alpinist.scan.severity import SeverityChoice, assess
-from alpinist.versions import Scheme, VersionError, key_set, release_branch, sort_key
+from alpinist.versions import Scheme, VersionError, key_set, pep440_may_equal, release_branch, sort_key
 
 
 @runtime_checkable
@@ -381,23 +381,26 @@ class _Evaluator:
             return False
         if q.version in versions:
             return True
+        if q.scheme == "pep440":
+            # only the listed strings with the installed version's digits can equal it: parse those
+            keys = self.keys("pep440")
+            for listed in pep440_may_equal(q.version, versions):
+                if keys.maybe(listed) == q.key:
+                    return True
+            # a listed public version ignores the installed version's local label (== 2.0.0 admits
+            # 2.0.0+cu118), as range bounds do; a listed key equal to the public one has no label itself
+            if q.public_key is not None:
+                for listed in pep440_may_equal(str(q.public_key), versions):
+                    if keys.maybe(listed) == q.public_key:
+                        return True
+            return False
+        # other schemes (the CPE rows' generic versions): the listed keys as a set, else one by one
         every = key_set(q.scheme, versions)
         if every is not None:
-            # (a listed key equal to the public version has no local label, as the loop below asks)
-            return q.key in every or (q.public_key is not None and q.public_key in every)
+            return q.key in every
         keys = self.keys(q.scheme)
-        known, key, public = keys.known, q.key, q.public_key
-        for listed in versions:
-            other = known.get(listed)
-            if other is None:
-                other = keys.maybe(listed)  # a listed legacy version can only match as the same string
-            if other == key:
-                return True
-            # PEP 440: a listed public version ignores the installed version's local label (== 2.0.0
-            # admits 2.0.0+cu118), as range bounds do
-            if public is not None and other is not None and other.local is None and other == public:
-                return True
-        return False
+        # (a listed legacy version can only match as the same string, tested above)
+        return any(keys.maybe(listed) == q.key for listed in versions)
 
     def _lowest_fix_above(self, q: _Query, ranges: Iterable[VersionRange]) -> str | None:
         keys = self.keys(q.scheme)
