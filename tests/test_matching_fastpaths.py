@@ -375,3 +375,22 @@ def test_frozen_from_builds_what_the_constructor_builds() -> None:
     del values["severity_note"]
     with pytest.raises(TypeError, match="9 fields given, 10 expected"):
         frozen_from(Affected, values)
+
+
+@pytest.mark.usefixtures("collector_on")
+def test_a_match_joins_a_young_pause_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # matches overlapping for ever (threads of a fleet worker) must not keep the collector off for good
+    now = [1000.0]
+    monkeypatch.setattr(matching.time, "monotonic", lambda: now[0])
+    with matching._collector_paused():
+        assert not gc.isenabled() and matching._gc_pausers == 1
+        with matching._collector_paused():  # a second match, at once: it joins
+            assert matching._gc_pausers == 2
+        now[0] += matching.MAX_PAUSE_S + 0.5
+        with matching._collector_paused():  # one that starts when the pause is old: it does not
+            assert matching._gc_pausers == 1
+        assert not gc.isenabled()  # the first match still runs
+    assert gc.isenabled() and matching._gc_pausers == 0
+    with matching._collector_paused():  # the next match begins a new pause
+        assert not gc.isenabled() and matching._gc_pausers == 1
+    assert gc.isenabled()

@@ -66,6 +66,7 @@ from __future__ import annotations
 import gc
 import re
 import threading
+import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -1126,6 +1127,10 @@ def match(inventory: Inventory, index: AdvisoryIndex) -> MatchResult:
 
 _gc_lock = threading.Lock()
 _gc_pausers = 0  # matches running with the cyclic collector paused (threads of one process share it)
+_gc_paused_at = 0.0  # when the current pause began (time.monotonic)
+# A match joins a pause only this young: matches that keep overlapping in several threads (a fleet worker)
+# must not keep the collector off for good, or the cycles other code makes would never be collected
+MAX_PAUSE_S = 1.0
 
 
 @contextmanager
@@ -1136,14 +1141,20 @@ def _collector_paused() -> Iterator[None]:
     cycles (the matcher holds no reference to itself); with the collector on, these allocations trigger
     collections that walk the whole heap (the inventory, every imported module) several times per match:
     25-40 ms of the 100 ms of ``bench/scan_bench.py``'s alpine-500-old case. Reference counting still frees
-    everything on time; a cycle made meanwhile by another thread waits for the next collection.
+    everything on time; a cycle made meanwhile by another thread waits for the next collection. A collector
+    the caller switched off stays off; a match that starts when a pause is older than ``MAX_PAUSE_S`` runs
+    with the collector as it is (so overlapping matches end the pause, and collections resume).
     """
-    global _gc_pausers
+    global _gc_pausers, _gc_paused_at
     with _gc_lock:
-        joined = _gc_pausers > 0 or gc.isenabled()  # collector off by the caller's choice: left alone
-        if joined:
-            if _gc_pausers == 0:
+        if _gc_pausers == 0:
+            joined = gc.isenabled()
+            if joined:
                 gc.disable()
+                _gc_paused_at = time.monotonic()
+        else:
+            joined = time.monotonic() - _gc_paused_at < MAX_PAUSE_S
+        if joined:
             _gc_pausers += 1
     try:
         yield
