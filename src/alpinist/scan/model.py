@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NewType
 
 from alpinist.advisories.model import SEVERITIES, Severity, SourceStatus, Status
 from alpinist.models import Inventory, Package
@@ -69,11 +69,10 @@ _STAMPED = frozenset({"package", "installed_version", "matched_version"})
 _TEMPLATE_FIELDS = frozenset(f.name for f in fields(Finding)) - _STAMPED
 
 
-class FindingTemplate(dict[str, Any]):
-    """Every field of a :class:`Finding` but the package's own, checked once (``finding_template``) and
-    stamped with each package that shares it (``stamp``): matching makes thousands of findings per scan."""
-
-    __slots__ = ()
+# Every field of a Finding but the package's own, checked once (``finding_template``) and stamped with each
+# package that shares it (``stamp``): matching makes thousands of findings per scan. A distinct type for the
+# checker, a plain dict at run time (no copy when it is made)
+FindingTemplate = NewType("FindingTemplate", dict[str, Any])
 
 
 def finding_template(**values: Any) -> FindingTemplate:
@@ -83,7 +82,7 @@ def finding_template(**values: Any) -> FindingTemplate:
         missing = sorted(_TEMPLATE_FIELDS - values.keys())
         unknown = sorted(values.keys() - _TEMPLATE_FIELDS)
         raise TypeError(f"finding_template: missing fields {missing}, unknown fields {unknown}")
-    return FindingTemplate(values)
+    return FindingTemplate(values)  # (the call's own keyword dict: nobody else holds it)
 
 
 def stamp(template: FindingTemplate, package: Package, matched_version: str) -> Finding:

@@ -71,6 +71,9 @@ class SeverityChoice:
     cvss: CvssScore | None = None  # the score that gave it, or the best score known when a vendor rating won
 
 
+_NO_SEVERITY = SeverityChoice("UNKNOWN", "none")
+
+
 def _is_osv(score: CvssScore) -> bool:
     return score.source.startswith("osv:")
 
@@ -140,7 +143,7 @@ def assess(
     if affected.severity is not None and affected.source not in vendors:
         # OSV: GitHub's rating of the advisory (the OSV feed notes where the rating came from)
         return SeverityChoice(affected.severity, affected.severity_note or affected.source)
-    return SeverityChoice("UNKNOWN", "none")
+    return _NO_SEVERITY
 
 
 def choose_severity(
