@@ -9,7 +9,7 @@ whole life: make one per run, not one per process.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from alpinist.advisories.model import Affected, Vulnerability
@@ -77,19 +77,22 @@ class CachingIndex:
         return list(self.aliases_many((vuln_id,)).get(vuln_id, ()))
 
     def aliases_many(self, vuln_ids: Iterable[str]) -> Mapping[str, list[str]]:
-        wanted = list(dict.fromkeys(vuln_ids))
-        missing = [i for i in wanted if i not in self._aliases]
-        if missing:
-            found = self.store.aliases_many(missing)
-            for vuln_id in missing:
-                self._aliases[vuln_id] = list(found.get(vuln_id, ()))
-        return {i: self._aliases[i] for i in wanted}
+        return _lists_many(self._aliases, vuln_ids, self.store.aliases_many)
 
     def aliased_by_many(self, vuln_ids: Iterable[str]) -> Mapping[str, list[str]]:
-        wanted = list(dict.fromkeys(vuln_ids))
-        missing = [i for i in wanted if i not in self._aliased_by]
-        if missing:
-            found = self.store.aliased_by_many(missing)
-            for vuln_id in missing:
-                self._aliased_by[vuln_id] = list(found.get(vuln_id, ()))
-        return {i: self._aliased_by[i] for i in wanted}
+        return _lists_many(self._aliased_by, vuln_ids, self.store.aliased_by_many)
+
+
+def _lists_many(
+    known: dict[str, list[str]],
+    vuln_ids: Iterable[str],
+    read: Callable[[list[str]], Mapping[str, list[str]]],
+) -> dict[str, list[str]]:
+    """The lists of ``vuln_ids``, reading only the ones ``known`` does not hold yet (and keeping them)."""
+    wanted = list(dict.fromkeys(vuln_ids))
+    missing = [i for i in wanted if i not in known]
+    if missing:
+        found = read(missing)
+        for vuln_id in missing:
+            known[vuln_id] = list(found.get(vuln_id, ()))
+    return {i: known[i] for i in wanted}
