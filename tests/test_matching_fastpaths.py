@@ -275,7 +275,12 @@ def test_a_listed_version_matches_as_pep440_equality_says(installed: str, listed
 @settings(max_examples=300, deadline=None)
 @given(
     installed=st.lists(_APK, min_size=1, max_size=4),
-    fixes=st.lists(st.tuples(st.sampled_from(["CVE-1", "CVE-2", "CVE-3", "CVE-4"]), _APK), max_size=6),
+    fixes=st.lists(
+        st.tuples(
+            st.sampled_from(["CVE-1", "CVE-2", "CVE-3", "CVE-4"]), st.sampled_from([*_APK_VERSIONS, "0"])
+        ),
+        max_size=6,
+    ),
 )
 def test_ids_decided_by_a_fixed_version_alone_match_below_it(
     installed: list[str], fixes: list[tuple[str, str]]
@@ -288,11 +293,11 @@ def test_ids_decided_by_a_fixed_version_alone_match_below_it(
     expected = set()
     for package in packages:
         for vuln_id in {v for v, _ in fixes}:
-            # secdb's rule: the first (lowest) fixed version of the id decides
-            first = min(
-                (f for v, f in fixes if v == vuln_id),
-                key=functools.cmp_to_key(lambda a, b: compare("apk", a, b)),
-            )
+            # secdb's rule: a real fix beats "0" (not affected); the first (lowest) fixed version decides
+            real = [f for v, f in fixes if v == vuln_id and f != "0"]
+            if not real:
+                continue
+            first = min(real, key=functools.cmp_to_key(lambda a, b: compare("apk", a, b)))
             if compare("apk", package.version, first) < 0:
                 expected.add((package.name, vuln_id, first))
     assert {(f.package.name, f.id, f.fixed_version) for f in result.findings} == expected

@@ -854,7 +854,13 @@ class _Matcher:
             known = all_fixes.get(fixes_key)
             if known is None:
                 fixes = self.evaluator.fixes(q.scheme, q.rule.decide, by_id)
-                undecided = [(vuln_id, group) for vuln_id, group in by_id.items() if vuln_id not in fixes.ids]
+                not_affected = self.evaluator.not_affected
+                undecided = [
+                    (vuln_id, group)
+                    for vuln_id, group in by_id.items()
+                    # (an id whose one row says "not affected" never affects: ``group`` says None to all)
+                    if vuln_id not in fixes.ids and not (len(group) == 1 and not_affected(group[0]))
+                ]
                 known = all_fixes[fixes_key] = (fixes, undecided)
             fixes, undecided = known
             others: list[tuple[str, _Verdict]] = []
