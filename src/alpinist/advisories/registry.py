@@ -38,7 +38,6 @@ class _Derived:
     vendor_feeds: frozenset[str]
     os_feeds: frozenset[str]
     rules: dict[str, tuple[tuple[Profile, PackageRule], ...]]
-    advisory_urls: tuple[tuple[str, str], ...]
     # the (prefix, url) pairs that can claim an id, by the id's head (up to its first "-"), in claim order:
     # a prefix with a "-" only claims ids of its own head; one without goes into every list
     urls_by_head: dict[str, tuple[tuple[str, str], ...]]
@@ -76,7 +75,6 @@ def _derive(profiles: tuple[Profile, ...]) -> _Derived:
         vendor_feeds=frozenset(p.name for p in profiles if p.vendor_severity),
         os_feeds=frozenset(p.name for p in profiles if p.os_feed),
         rules={kind: tuple(found) for kind, found in rules.items()},
-        advisory_urls=urls,
         urls_by_head=_urls_by_head(urls),
         urls_without_head=tuple((prefix, url) for prefix, url in urls if _head(prefix) is None),
         url_memo={},

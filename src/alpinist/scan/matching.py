@@ -218,13 +218,12 @@ class _Plan:
     """The findings of every package with one signature: candidate groups, then finding templates; and a
     slice of the shared templates of ids decided by a fixed version (``_Slice``), when it has one."""
 
-    __slots__ = ("compared", "entries", "groups", "part", "templates")
+    __slots__ = ("entries", "groups", "part", "templates")
 
     def __init__(self, groups: list[list[_Candidate]]) -> None:
         self.groups = groups
         self.part: tuple[_Slice, _Query, int] | None = None  # (slice, query, start index)
-        self.compared = ""  # the version the slice's query compared
-        self.entries: list[_Entry] = []
+        self.entries: list[_Entry] = []  # the slice's templates, for the version its query compared
         # ((template, severity order, id), version compared): what each package's findings are made and sorted by
         self.templates: list[tuple[_Entry, str]] = []
 
@@ -273,8 +272,7 @@ class _Slice:
         self.items: list[tuple[str, _Verdict]] = []  # those ids, with their verdicts
         every: list[frozenset[str]] = []
         for position, (vuln_id, verdict) in enumerate(fixes.items[start:]):
-            vuln = matcher.vulnerability(vuln_id)
-            if vuln is not None and vuln.withdrawn:
+            if matcher.withdrawn(vuln_id):
                 continue
             self._kept.append(position)
             self.items.append((vuln_id, verdict))
@@ -785,8 +783,8 @@ class _Matcher:
                 found = self._vuln_batch.vulnerabilities_many(missing, references=False)
                 for vuln_id in missing:
                     self._vulns[vuln_id] = found.get(vuln_id)
-        if links and self._reverse_batch is not None and self._vuln_batch is not None:
-            # the records just read hold one direction (``ids_of`` adds their aliases): ask the other only
+        if links and self._reverse_batch is not None:
+            # a record holds one direction (``ids_of`` adds its aliases): ask the other only
             missing = [i for i in wanted if i not in self._links]
             if missing:
                 linked = self._reverse_batch.aliased_by_many(missing)
@@ -803,6 +801,11 @@ class _Matcher:
         if vuln_id not in self._vulns:
             self._vulns[vuln_id] = self.index.vulnerability(vuln_id)
         return self._vulns[vuln_id]
+
+    def withdrawn(self, vuln_id: str) -> bool:
+        """Whether a feed withdrew the record of ``vuln_id`` (it then never matches)."""
+        vuln = self.vulnerability(vuln_id)
+        return vuln is not None and bool(vuln.withdrawn)
 
     def ids_of(self, vuln_id: str) -> frozenset[str]:
         if vuln_id not in self._aliases:
@@ -938,8 +941,8 @@ class _Matcher:
                 decorated.append(
                     (severity, name, version, vuln_id, len(decorated), stamp(made, package, compared))
                 )
-            if plan.entries:
-                compared = plan.compared
+            if plan.part is not None:
+                compared = plan.part[1].version
                 for made, severity, vuln_id in plan.entries:
                     decorated.append(
                         (severity, name, version, vuln_id, len(decorated), stamp(made, package, compared))
@@ -965,7 +968,7 @@ class _Matcher:
                 if not any(c.ids & part.ids for c in candidates):
                     part.used = True
                     plan = _Plan(self.merge(candidates))
-                    plan.part, plan.compared = (part, q, start), q.version
+                    plan.part = (part, q, start)
                     return plan
         return _Plan(
             self.merge(
@@ -982,10 +985,9 @@ class _Matcher:
     def candidates(self, q: _Query, found: Iterable[tuple[str, _Verdict]]) -> list[_Candidate]:
         """The affecting (query, id) pairs of one query, withdrawn records left out."""
         out: list[_Candidate] = []
-        vulnerability, ids_of, make = self.vulnerability, self.ids_of, _Candidate._make
+        withdrawn, ids_of, make = self.withdrawn, self.ids_of, _Candidate._make
         for vuln_id, verdict in found:
-            vuln = vulnerability(vuln_id)
-            if vuln is not None and vuln.withdrawn:
+            if withdrawn(vuln_id):
                 continue
             out.append(make((q, vuln_id, verdict, ids_of(vuln_id))))
         return out
